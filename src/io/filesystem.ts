@@ -1,0 +1,97 @@
+/**
+ * The storage interface every part of kiln talks to: one set of verbs (read, ranged read, atomic
+ * write, list with sizes, exists, delete, conditional create, conditional replace) for local paths
+ * and for object stores such as `gs://`. Paths are plain strings; `fileSystemFor(path)` picks the
+ * backend by scheme. Backends register themselves here so that this module imports none of them.
+ */
+import { KilnError } from "../errors.ts";
+
+export interface FileInfo {
+  /** Full path, in the same form (scheme and all) as the prefix that was listed. */
+  path: string;
+  size: number;
+}
+
+export interface FileStat {
+  size: number;
+  /** Opaque token that changes whenever the file is replaced; used by `replaceIf`. */
+  generation: string;
+  mtimeMs: number;
+}
+
+export interface FileSystem {
+  readonly scheme: string;
+  read(path: string): Promise<Buffer>;
+  /** Reads `length` bytes from `offset`; shorter only at end of file. */
+  readRange(path: string, offset: number, length: number): Promise<Buffer>;
+  /** Writes the whole file so that no reader ever sees a partial one. Creates parent folders. */
+  writeAtomic(path: string, data: Buffer | string): Promise<void>;
+  /** Creates the file only if it does not exist. Returns false when it already existed. */
+  createExclusive(path: string, data: Buffer | string): Promise<boolean>;
+  /**
+   * Replaces the file only if its generation is still `generation` (as returned by `stat`).
+   * Returns false when someone else changed or removed it first.
+   */
+  replaceIf(path: string, data: Buffer | string, generation: string): Promise<boolean>;
+  exists(path: string): Promise<boolean>;
+  stat(path: string): Promise<FileStat | null>;
+  /** Every file below `prefix` (recursively), with sizes, sorted by path. */
+  list(prefix: string): Promise<FileInfo[]>;
+  /** Removes a file; a missing file is not an error. */
+  delete(path: string): Promise<void>;
+  /** Removes everything below `prefix`. */
+  deleteTree(prefix: string): Promise<void>;
+  /** Copies one file, possibly across backends through `target`. */
+  copy(source: string, target: string, targetFs: FileSystem): Promise<void>;
+}
+
+export class StorageError extends KilnError {
+  constructor(message: string, hint: string, options?: { cause?: unknown }) {
+    super("KILN_STORAGE", message, hint, options);
+  }
+}
+
+type Factory = (path: string) => FileSystem;
+const backends = new Map<string, Factory>();
+
+/** Registers the backend for a URL scheme such as `gs`. Local paths need no registration. */
+export function registerFileSystem(scheme: string, factory: Factory): void {
+  backends.set(scheme, factory);
+}
+
+let local: FileSystem | undefined;
+/** Set by the local backend module when it loads. */
+export function setLocalFileSystem(fs: FileSystem): void {
+  local = fs;
+}
+
+export function schemeOf(path: string): string {
+  const m = /^([a-z][a-z0-9+.-]*):\/\//i.exec(path);
+  return m && m[1].toLowerCase() !== "file" ? m[1].toLowerCase() : "file";
+}
+
+export function fileSystemFor(path: string): FileSystem {
+  const scheme = schemeOf(path);
+  if (scheme === "file") {
+    if (!local) throw new StorageError("local file system backend not loaded", "import 'kiln/src/io/index.ts'");
+    return local;
+  }
+  const factory = backends.get(scheme);
+  if (!factory) {
+    throw new StorageError(
+      `no storage backend for '${scheme}://' (path ${path})`,
+      `use a local path or one of: ${["file", ...backends.keys()].join(", ")}`,
+    );
+  }
+  return factory(path);
+}
+
+/** Joins path segments with '/', keeping a URL scheme intact and dropping empty segments. */
+export function joinPath(base: string, ...parts: string[]): string {
+  let out = base.replace(/\/+$/, "");
+  for (const p of parts) {
+    const clean = p.replace(/^\/+|\/+$/g, "");
+    if (clean) out = `${out}/${clean}`;
+  }
+  return out;
+}

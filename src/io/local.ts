@@ -1,0 +1,178 @@
+/**
+ * The local-disk backend of the FileSystem interface. Atomic writes go to a unique temporary name
+ * in the same folder and are renamed into place; conditional create uses O_EXCL; conditional
+ * replace moves the file aside, checks it is still the generation the caller saw, and links the new
+ * content in with a create-if-absent, so two processes racing for the same file cannot both win.
+ */
+import * as fsp from "node:fs/promises";
+import * as path from "node:path";
+import { randomBytes } from "node:crypto";
+import { fileURLToPath } from "node:url";
+import {
+  setLocalFileSystem,
+  type FileInfo,
+  type FileStat,
+  type FileSystem,
+} from "./filesystem.ts";
+
+function toLocal(p: string): string {
+  return p.startsWith("file://") ? fileURLToPath(p) : p;
+}
+
+/** Unique temporary sibling name; recognisable so that leftovers of a crash can be cleaned. */
+export function tempSibling(p: string): string {
+  return `${p}.kiln-tmp-${process.pid}-${randomBytes(6).toString("hex")}`;
+}
+
+function generationOf(st: { ino: number | bigint; mtimeMs: number; size: number }): string {
+  return `${st.ino}:${st.mtimeMs}:${st.size}`;
+}
+
+async function isMissing(err: unknown): Promise<boolean> {
+  return (err as NodeJS.ErrnoException)?.code === "ENOENT";
+}
+
+export class LocalFileSystem implements FileSystem {
+  readonly scheme = "file";
+
+  async read(p: string): Promise<Buffer> {
+    return fsp.readFile(toLocal(p));
+  }
+
+  async readRange(p: string, offset: number, length: number): Promise<Buffer> {
+    const fh = await fsp.open(toLocal(p), "r");
+    try {
+      const buf = Buffer.allocUnsafe(length);
+      let got = 0;
+      while (got < length) {
+        const { bytesRead } = await fh.read(buf, got, length - got, offset + got);
+        if (bytesRead === 0) break;
+        got += bytesRead;
+      }
+      return got === length ? buf : buf.subarray(0, got);
+    } finally {
+      await fh.close();
+    }
+  }
+
+  async writeAtomic(p: string, data: Buffer | string): Promise<void> {
+    const target = toLocal(p);
+    await fsp.mkdir(path.dirname(target), { recursive: true });
+    const tmp = tempSibling(target);
+    try {
+      await fsp.writeFile(tmp, data);
+      await fsp.rename(tmp, target);
+    } catch (err) {
+      await fsp.rm(tmp, { force: true });
+      throw err;
+    }
+  }
+
+  async createExclusive(p: string, data: Buffer | string): Promise<boolean> {
+    const target = toLocal(p);
+    await fsp.mkdir(path.dirname(target), { recursive: true });
+    // Write the content under a temporary name first, then hard-link it into place: link() fails
+    // with EEXIST if the target exists, and readers never see an empty file.
+    const tmp = tempSibling(target);
+    await fsp.writeFile(tmp, data);
+    try {
+      await fsp.link(tmp, target);
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "EEXIST") return false;
+      throw err;
+    } finally {
+      await fsp.rm(tmp, { force: true });
+    }
+  }
+
+  async replaceIf(p: string, data: Buffer | string, generation: string): Promise<boolean> {
+    const target = toLocal(p);
+    const aside = tempSibling(target);
+    try {
+      await fsp.rename(target, aside);
+    } catch (err) {
+      if (await isMissing(err)) return false;
+      throw err;
+    }
+    const st = await fsp.stat(aside);
+    if (generationOf(st) !== generation) {
+      // Not the file the caller saw: put it back unless somebody created a new one meanwhile.
+      await fsp.link(aside, target).catch(() => undefined);
+      await fsp.rm(aside, { force: true });
+      return false;
+    }
+    await fsp.rm(aside, { force: true });
+    return this.createExclusive(p, data);
+  }
+
+  async exists(p: string): Promise<boolean> {
+    try {
+      await fsp.access(toLocal(p));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async stat(p: string): Promise<FileStat | null> {
+    try {
+      const st = await fsp.stat(toLocal(p));
+      return { size: st.size, generation: generationOf(st), mtimeMs: st.mtimeMs };
+    } catch (err) {
+      if (await isMissing(err)) return null;
+      throw err;
+    }
+  }
+
+  async list(prefix: string): Promise<FileInfo[]> {
+    const root = toLocal(prefix);
+    const out: FileInfo[] = [];
+    const walk = async (dir: string, shown: string): Promise<void> => {
+      let entries;
+      try {
+        entries = await fsp.readdir(dir, { withFileTypes: true });
+      } catch (err) {
+        if (await isMissing(err)) return;
+        if ((err as NodeJS.ErrnoException).code === "ENOTDIR") {
+          const st = await fsp.stat(dir);
+          out.push({ path: shown, size: st.size });
+          return;
+        }
+        throw err;
+      }
+      for (const e of entries) {
+        const full = path.join(dir, e.name);
+        const display = `${shown.replace(/\/+$/, "")}/${e.name}`;
+        if (e.isDirectory()) await walk(full, display);
+        else if (e.isFile()) out.push({ path: display, size: (await fsp.stat(full)).size });
+      }
+    };
+    await walk(root, prefix);
+    out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    return out;
+  }
+
+  async delete(p: string): Promise<void> {
+    await fsp.rm(toLocal(p), { force: true });
+  }
+
+  async deleteTree(prefix: string): Promise<void> {
+    await fsp.rm(toLocal(prefix), { recursive: true, force: true });
+  }
+
+  async copy(source: string, target: string, targetFs: FileSystem): Promise<void> {
+    if (targetFs === this) {
+      const dst = toLocal(target);
+      await fsp.mkdir(path.dirname(dst), { recursive: true });
+      const tmp = tempSibling(dst);
+      await fsp.copyFile(toLocal(source), tmp);
+      await fsp.rename(tmp, dst);
+      return;
+    }
+    await targetFs.writeAtomic(target, await this.read(source));
+  }
+}
+
+export const localFileSystem = new LocalFileSystem();
+setLocalFileSystem(localFileSystem);
