@@ -4,6 +4,7 @@
  * and for object stores such as `gs://`. Paths are plain strings; `fileSystemFor(path)` picks the
  * backend by scheme. Backends register themselves here so that this module imports none of them.
  */
+import type { Readable } from "node:stream";
 import { KilnError } from "../errors.ts";
 
 export interface FileInfo {
@@ -43,6 +44,16 @@ export interface FileSystem {
   deleteTree(prefix: string): Promise<void>;
   /** Copies one file, possibly across backends through `target`. */
   copy(source: string, target: string, targetFs: FileSystem): Promise<void>;
+  /**
+   * Optional: streams the file, or only bytes [range.start, range.end) of it. Readers fall back to
+   * `read`/`readRange` on backends without it.
+   */
+  readStream?(path: string, range?: { start: number; end: number }): Readable;
+  /**
+   * Optional: publishes the content of the local file `localFile` at `path` atomically, streaming it
+   * instead of holding it in memory. Writers fall back to `writeAtomic` on backends without it.
+   */
+  writeAtomicFromFile?(path: string, localFile: string): Promise<void>;
 }
 
 export class StorageError extends KilnError {

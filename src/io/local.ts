@@ -1,12 +1,14 @@
 /**
  * The local-disk backend of the FileSystem interface. Atomic writes go to a unique temporary name
- * in the same folder and are renamed into place; conditional create uses O_EXCL; conditional
- * replace moves the file aside, checks it is still the generation the caller saw, and links the new
- * content in with a create-if-absent, so two processes racing for the same file cannot both win.
+ * in the same folder and are renamed into place; conditional create links a fully written temporary
+ * file into place (fails if the name exists); conditional replace checks the generation and renames
+ * the new content over the file under a short O_EXCL lock, so two racing writers cannot both win.
  */
 import * as fsp from "node:fs/promises";
 import * as path from "node:path";
 import { randomBytes } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import {
   setLocalFileSystem,
@@ -26,6 +28,24 @@ export function tempSibling(p: string): string {
 
 function generationOf(st: { ino: number | bigint; mtimeMs: number; size: number }): string {
   return `${st.ino}:${st.mtimeMs}:${st.size}`;
+}
+
+const LOCK_STALE_MS = 10_000;
+
+/** Takes an O_EXCL lock file, breaking one left behind by a crashed process after 10 s. */
+async function acquireLockFile(lock: string): Promise<() => Promise<void>> {
+  await fsp.mkdir(path.dirname(lock), { recursive: true });
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await fsp.writeFile(lock, String(process.pid), { flag: "wx" });
+      return () => fsp.rm(lock, { force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+      const st = await fsp.stat(lock).catch(() => null);
+      if (st && Date.now() - st.mtimeMs > LOCK_STALE_MS) await fsp.rm(lock, { force: true });
+      await new Promise((r) => setTimeout(r, Math.min(2 + attempt, 20)));
+    }
+  }
 }
 
 async function isMissing(err: unknown): Promise<boolean> {
@@ -87,23 +107,19 @@ export class LocalFileSystem implements FileSystem {
   }
 
   async replaceIf(p: string, data: Buffer | string, generation: string): Promise<boolean> {
+    // Local files have no compare-and-swap: a short-lived lock file (O_EXCL) serialises the
+    // check-then-rename of every conditional replace of the same path. The file itself is replaced
+    // by rename, so it never disappears, and a concurrent createExclusive keeps failing.
     const target = toLocal(p);
-    const aside = tempSibling(target);
+    const release = await acquireLockFile(`${target}.kiln-lock`);
     try {
-      await fsp.rename(target, aside);
-    } catch (err) {
-      if (await isMissing(err)) return false;
-      throw err;
+      const st = await this.stat(p);
+      if (!st || st.generation !== generation) return false;
+      await this.writeAtomic(p, data);
+      return true;
+    } finally {
+      await release();
     }
-    const st = await fsp.stat(aside);
-    if (generationOf(st) !== generation) {
-      // Not the file the caller saw: put it back unless somebody created a new one meanwhile.
-      await fsp.link(aside, target).catch(() => undefined);
-      await fsp.rm(aside, { force: true });
-      return false;
-    }
-    await fsp.rm(aside, { force: true });
-    return this.createExclusive(p, data);
   }
 
   async exists(p: string): Promise<boolean> {
@@ -159,6 +175,18 @@ export class LocalFileSystem implements FileSystem {
 
   async deleteTree(prefix: string): Promise<void> {
     await fsp.rm(toLocal(prefix), { recursive: true, force: true });
+  }
+
+  readStream(p: string, range?: { start: number; end: number }): Readable {
+    const opts = { highWaterMark: 1 << 20 };
+    if (!range) return createReadStream(toLocal(p), opts);
+    // An empty range still needs a stream; createReadStream's `end` is inclusive.
+    if (range.end <= range.start) return Readable.from([]);
+    return createReadStream(toLocal(p), { ...opts, start: range.start, end: range.end - 1 });
+  }
+
+  async writeAtomicFromFile(p: string, localFile: string): Promise<void> {
+    await this.copy(localFile, p, this);
   }
 
   async copy(source: string, target: string, targetFs: FileSystem): Promise<void> {
