@@ -4,7 +4,7 @@
  * `<output>/.kiln/info.json`. Every write is atomic; SUCCESS is only ever written after the
  * outputs and info.json, so its presence means the step is complete.
  */
-import { joinPath, type FileSystem } from "../io/index.ts";
+import { isNotFound, joinPath, type FileSystem } from "../io/index.ts";
 
 export type StepState = "SUCCESS" | "FAILED" | "RUNNING" | "DEP_FAILED";
 const STATES = new Set<string>(["SUCCESS", "FAILED", "RUNNING", "DEP_FAILED"]);
@@ -27,7 +27,7 @@ export async function readStatus(fs: FileSystem, outputPath: string): Promise<St
   try {
     text = (await fs.read(markerPaths(outputPath).status)).toString("utf8").trim();
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT" || (err as { code?: unknown }).code === 404) return null;
+    if (isNotFound(err)) return null;
     throw err;
   }
   return STATES.has(text) ? (text as StepState) : null;
@@ -63,7 +63,7 @@ export async function readInfo(fs: FileSystem, outputPath: string): Promise<Step
   try {
     return JSON.parse((await fs.read(markerPaths(outputPath).info)).toString("utf8")) as StepInfo;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT" || (err as { code?: unknown }).code === 404) return null;
+    if (isNotFound(err)) return null;
     throw err;
   }
 }

@@ -62,6 +62,14 @@ export class StorageError extends KilnError {
   }
 }
 
+/** True for "no such file or object" from any backend (ENOENT, HTTP 404, or such an error as cause). */
+export function isNotFound(err: unknown, depth = 0): boolean {
+  const e = err as { code?: unknown; cause?: unknown; notFound?: unknown } | null;
+  if (!e || typeof e !== "object") return false;
+  if (e.notFound === true || e.code === "ENOENT" || e.code === 404 || e.code === "404") return true;
+  return depth < 4 && e.cause !== undefined && isNotFound(e.cause, depth + 1);
+}
+
 type Factory = (path: string) => FileSystem;
 const backends = new Map<string, Factory>();
 
