@@ -180,7 +180,7 @@ export async function executeStep(node: StepNode, deps: ReadonlyMap<StepNode, St
     if (region) return await copyFromRegion(node, region, fs, out, base, env, done);
 
     await writeStatus(fs, out, "RUNNING");
-    await clearOldOutputs(fs, out);
+    if (!node.step.resumable || forced) await clearOldOutputs(fs, out);
     const counters = new CounterSet();
     const abort = new AbortController();
     lease.startHeartbeat((err) => abort.abort(err));

@@ -71,6 +71,11 @@ export interface StepSpec<C, I extends InputsSpec, R> {
   description?: string;
   config?: C;
   inputs?: I;
+  /**
+   * Keep what an unfinished earlier attempt left in the output folder (checkpoints, say) instead of
+   * clearing it before `run`; the step then resumes from it. Default false.
+   */
+  resumable?: boolean;
   run: (ctx: StepContext<C, I>) => Promise<R> | R;
 }
 
@@ -80,6 +85,7 @@ export class Step<C = unknown, R = unknown, I extends InputsSpec = InputsSpec> {
   readonly description: string | undefined;
   readonly config: C;
   readonly inputs: I;
+  readonly resumable: boolean;
   readonly run: (ctx: StepContext<C, I>) => Promise<R> | R;
 
   constructor(spec: StepSpec<C, I, R>) {
@@ -96,6 +102,7 @@ export class Step<C = unknown, R = unknown, I extends InputsSpec = InputsSpec> {
     this.description = spec.description;
     this.config = (spec.config ?? {}) as C;
     this.inputs = (spec.inputs ?? {}) as I;
+    this.resumable = spec.resumable ?? false;
     this.run = spec.run;
   }
 
