@@ -1,0 +1,44 @@
+/**
+ * Public API of the MinHash near-duplicate library: shingling, signatures, LSH band keys and star
+ * edges, connected components (union-find reference and shard-friendly label propagation), cluster
+ * attributes, the in-memory reference pipeline and the accuracy harness.
+ */
+export { MinHashConfigError, MinHashInputError } from "./errors.ts";
+export { Shingler, tokenizeWords, hashWord } from "./shingles.ts";
+export {
+  MinHasher,
+  MARIN_PARAMS,
+  DATATROVE_PARAMS,
+  MERSENNE_PRIME,
+  EMPTY_SLOT,
+  validateMinHashParams,
+  estimateJaccard,
+  type MinHashParams,
+} from "./signature.ts";
+export { bandKeys, starEdges, candidateEdges, jaccardOfSortedSets, isEmptySignature, type Edge } from "./lsh.ts";
+export {
+  componentsByUnionFind,
+  adjacencyMessages,
+  initialNodeState,
+  labelMessages,
+  applyLabelMessages,
+  runShardedLabelPropagation,
+  clusterAttributes,
+  type DupClusterRecord,
+  type NodeState,
+  type LabelMessage,
+  type AdjacencyMessage,
+  type LabelPropagationResult,
+} from "./components.ts";
+export { findNearDuplicates, type NearDuplicateOptions, type NearDuplicateResult } from "./dedup.ts";
+export {
+  buildLabelledSet,
+  perturb,
+  scoreDedup,
+  exactPairAgreement,
+  PERTURBATION_KINDS,
+  type LabelledDocument,
+  type PerturbationKind,
+  type DedupScore,
+  type ExactPairAgreement,
+} from "./accuracy.ts";

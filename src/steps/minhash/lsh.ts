@@ -1,0 +1,137 @@
+/**
+ * Locality-sensitive hashing over MinHash signatures: band keys (the unit the shuffle groups
+ * documents by), star edges from a bucket of documents sharing a band key, and exact Jaccard on
+ * shingle sets for optional verification of a candidate pair.
+ *
+ * A band key is a 64-bit hash of one band's `rows` signature values, with the band index mixed in
+ * (two independently seeded 32-bit murmur3 folds), written as 16 lowercase hex characters. Two
+ * documents are candidates when any of their band keys are equal. A bucket of k documents becomes
+ * k − 1 edges, each member → the bucket's minimum id (a star), never all k(k − 1)/2 pairs.
+ */
+import { MinHashConfigError, MinHashInputError } from "./errors.ts";
+import { EMPTY_SLOT } from "./signature.ts";
+import { foldHash32, mix32 } from "./shingles.ts";
+
+/** An undirected edge between two document ids. */
+export type Edge = readonly [string, string];
+
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+
+function hex32(value: number): string {
+  return HEX[value >>> 24] + HEX[(value >>> 16) & 255] + HEX[(value >>> 8) & 255] + HEX[value & 255];
+}
+
+function checkBanding(signature: Uint32Array, bands: number, rows: number): void {
+  if (!Number.isInteger(bands) || !Number.isInteger(rows) || bands < 1 || rows < 1) {
+    throw new MinHashConfigError(
+      `bands (${bands}) and rows (${rows}) must be positive integers`,
+      "use the bands and rows of the MinHashParams the signatures were made with",
+    );
+  }
+  if (bands * rows !== signature.length) {
+    throw new MinHashConfigError(
+      `bands × rows = ${bands} × ${rows} = ${bands * rows} does not match the signature length ${signature.length}`,
+      "use the bands and rows of the MinHashParams the signatures were made with",
+    );
+  }
+}
+
+/** True when the signature is the one of an empty document (no shingles). */
+export function isEmptySignature(signature: Uint32Array): boolean {
+  return signature.length > 0 && signature[0] === EMPTY_SLOT;
+}
+
+/**
+ * One hashed key per band (16 hex chars each), band index mixed in. An empty document's
+ * signature has no keys, so it is never a candidate.
+ */
+export function bandKeys(signature: Uint32Array, bands: number, rows: number): string[] {
+  checkBanding(signature, bands, rows);
+  if (isEmptySignature(signature)) return [];
+  const keys = new Array<string>(bands);
+  for (let band = 0; band < bands; band++) {
+    let high = foldHash32(0x2545f491, band);
+    let low = foldHash32(0x9e3779b9, band);
+    const start = band * rows;
+    for (let row = 0; row < rows; row++) {
+      const value = signature[start + row];
+      high = foldHash32(high, value);
+      low = foldHash32(low, value ^ 0x5bd1e995);
+    }
+    keys[band] = hex32(mix32(high ^ rows)) + hex32(mix32(low ^ (rows << 8)));
+  }
+  return keys;
+}
+
+/** Edges of one bucket: every id except the smallest → the smallest. Duplicate ids are ignored. */
+export function starEdges(bucketIds: readonly string[]): Edge[] {
+  if (bucketIds.length < 2) return [];
+  let min = bucketIds[0];
+  for (const id of bucketIds) if (id < min) min = id;
+  const seen = new Set<string>([min]);
+  const edges: Edge[] = [];
+  for (const id of bucketIds) {
+    if (seen.has(id)) continue;
+    seen.add(id);
+    edges.push([id, min]);
+  }
+  return edges;
+}
+
+/**
+ * Groups documents by band key in memory and returns the union of the buckets' star edges,
+ * each edge once. This is what the shuffle (groupBy band key, then star edges per group) computes
+ * distributed; it exists for tests and inputs that fit in memory.
+ */
+export function candidateEdges(
+  documents: Iterable<{ readonly id: string; readonly signature: Uint32Array }>,
+  bands: number,
+  rows: number,
+): Edge[] {
+  const buckets = new Map<string, string[]>();
+  const seenIds = new Set<string>();
+  for (const doc of documents) {
+    if (typeof doc.id !== "string") {
+      throw new MinHashInputError(
+        `a document has id ${JSON.stringify(doc.id)}; ids must be strings`,
+        "give every record a string id (kiln records carry a content-hash id)",
+      );
+    }
+    if (seenIds.has(doc.id)) {
+      throw new MinHashInputError(
+        `document id "${doc.id}" appears twice`,
+        "deduplicate ids first (exact dedup) or give every record a unique id",
+      );
+    }
+    seenIds.add(doc.id);
+    for (const key of bandKeys(doc.signature, bands, rows)) {
+      const bucket = buckets.get(key);
+      if (bucket) bucket.push(doc.id);
+      else buckets.set(key, [doc.id]);
+    }
+  }
+  const unique = new Map<string, Edge>();
+  for (const bucket of buckets.values()) {
+    for (const edge of starEdges(bucket)) unique.set(`${edge[0]}\u0000${edge[1]}`, edge);
+  }
+  return [...unique.values()];
+}
+
+/** Exact Jaccard similarity of two sorted, distinct shingle-hash arrays (1 for two empty sets). */
+export function jaccardOfSortedSets(a: Uint32Array, b: Uint32Array): number {
+  if (a.length === 0 && b.length === 0) return 1;
+  let i = 0;
+  let j = 0;
+  let intersection = 0;
+  while (i < a.length && j < b.length) {
+    const x = a[i];
+    const y = b[j];
+    if (x === y) {
+      intersection++;
+      i++;
+      j++;
+    } else if (x < y) i++;
+    else j++;
+  }
+  return intersection / (a.length + b.length - intersection);
+}

@@ -1,0 +1,22 @@
+/**
+ * Public API of the quality library: heuristic attributes of a document and a hashed-n-gram
+ * logistic-regression classifier (train, score, serialise).
+ */
+export { qualityAttributes, QUALITY_ATTRIBUTE_NAMES } from "./heuristics.ts";
+export {
+  train,
+  score,
+  ClassifierInputError,
+  ClassifierFormatError,
+  type TrainingExample,
+  type TrainOptions,
+  type QualityClassifier,
+  type ClassifierMetrics,
+} from "./classifier.ts";
+export {
+  classifierToJSON,
+  classifierFromJSON,
+  classifierToBytes,
+  classifierFromBytes,
+  type QualityClassifierJson,
+} from "./classifier-format.ts";
