@@ -38,8 +38,11 @@ export interface Input<R> {
 export type InputSpec = StepRef<any> | Step<any, any, any>;
 export type InputsSpec = Record<string, InputSpec>;
 
+/** The result type an input spec carries (distributes over unions of specs). */
+export type ResultOf<S> = S extends Step<any, infer R, any> ? R : S extends StepRef<infer R> ? R : never;
+
 export type ResolvedInputs<I> = {
-  [K in keyof I]: I[K] extends Step<any, infer R, any> ? Input<R> : I[K] extends StepRef<infer R> ? Input<R> : never;
+  [K in keyof I]: Input<ResultOf<I[K]>>;
 };
 
 export interface Counters {
