@@ -13,3 +13,4 @@ export type { StepOutcome } from "./executor/step-runner.ts";
 export { readStatus, readInfo, type StepState, type StepInfo } from "./executor/markers.ts";
 export { fileSystemFor, joinPath, type FileSystem } from "./io/index.ts";
 export { KilnError, describeError } from "./errors.ts";
+export * from "./ops/index.ts";

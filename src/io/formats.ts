@@ -1,0 +1,70 @@
+/**
+ * The entry point of kiln's file formats: jsonl, jsonl.zst, jsonl.gz and parquet, on any FileSystem.
+ * `expandInputs` turns glob patterns into sorted splits (large plain JSONL files cut by byte range),
+ * `readSplit` yields batches of rows from one split, `checkSchemasAgree` guards parquet globs,
+ * `openWriter` writes a file that appears atomically on close, and `expandOutputPattern` fills
+ * `{shard}`/`{total}` in output names. Filter pushdown: `columns` prunes parquet columns, and an
+ * optional `filter` (hyparquet's filter language) skips parquet row groups by statistics and drops
+ * non-matching rows; JSONL readers ignore `filter`, so plans keep their own filter operator.
+ */
+import { fileSystemFor } from "./filesystem.ts";
+import "./local.ts";
+import "./gcs.ts";
+import { JsonlWriter, readJsonlSplit } from "./jsonl.ts";
+import { ParquetWriter, readParquetSplit } from "./parquet.ts";
+import {
+  FormatError,
+  type InputSplit,
+  type ReadOptions,
+  type RecordBatch,
+  type RecordWriter,
+  type WritableFormat,
+  type WriterOptions,
+} from "./format-types.ts";
+
+export * from "./format-types.ts";
+export { DEFAULT_SPLIT_BYTES, expandInputs, formatOf, globToRegExp } from "./inputs.ts";
+export { checkSchemasAgree } from "./parquet.ts";
+
+/**
+ * Reads one split as batches of rows (thousands per batch). JSONL: a malformed line throws
+ * MalformedRecordError naming the file and line (see RecordBatch.firstLine for how lines are counted
+ * in byte-range splits), or goes to `opts.rejects` when given. Truncated or corrupt .zst, .gz and
+ * parquet files throw CorruptFileError naming the file.
+ */
+export function readSplit(split: InputSplit, opts: ReadOptions = {}): AsyncIterable<RecordBatch> {
+  const fs = opts.fs ?? fileSystemFor(split.path);
+  return split.format === "parquet" ? readParquetSplit(split, fs, opts) : readJsonlSplit(split, fs, opts);
+}
+
+/** Opens a writer; the file appears at `path` only when `close()` commits it. */
+export function openWriter(path: string, format: WritableFormat, opts: WriterOptions = {}): RecordWriter {
+  const fs = opts.fs ?? fileSystemFor(path);
+  switch (format) {
+    case "jsonl":
+      return new JsonlWriter(path, fs, false, 0);
+    case "jsonl.zst":
+      return new JsonlWriter(path, fs, true, opts.level ?? 3);
+    case "parquet":
+      return new ParquetWriter(path, fs, Math.max(1, opts.rowGroupRows ?? 65536));
+    default:
+      throw new FormatError(
+        "KILN_UNKNOWN_FORMAT",
+        `cannot write format '${String(format)}' (${path})`,
+        "write jsonl, jsonl.zst or parquet",
+      );
+  }
+}
+
+/** Fills `{shard}` and `{total}` with 5-digit zero-padded numbers: part-{shard}-of-{total}.parquet. */
+export function expandOutputPattern(pattern: string, shard: number, total: number): string {
+  if (!Number.isInteger(shard) || !Number.isInteger(total) || shard < 0 || total < 1 || shard >= total) {
+    throw new FormatError(
+      "KILN_BAD_SHARD",
+      `shard ${shard} of ${total} is not valid for output pattern '${pattern}'`,
+      "use 0 <= shard < total",
+    );
+  }
+  const pad = (n: number) => String(n).padStart(5, "0");
+  return pattern.replaceAll("{shard}", pad(shard)).replaceAll("{total}", pad(total));
+}
