@@ -1,0 +1,88 @@
+/**
+ * Text normalization shared by the data steps: decoding bytes as UTF-8 while counting the invalid
+ * sequences replaced by U+FFFD, normalizing a document (line endings to `\n`, Unicode NFC,
+ * whitespace runs capped at 128 characters, blank documents dropped) with a counter for each change,
+ * and the document id (xxh3-128 of the normalized text). Everything here is a pure function over
+ * its arguments; the counters object is the only thing written to.
+ *
+ * Why NFC and not NFKC: NFC only merges canonically equivalent spellings (a precomposed "é" and "e"
+ * plus a combining acute look and mean the same), so two copies of a text that differ only in how
+ * an editor stored accents get one id and are caught by exact dedup. NFKC would also fold
+ * compatibility characters (ligatures, superscripts, full-width forms, "ℌ" to "H"), which changes
+ * what the text says; that choice belongs to a tokenizer or a quality filter, not to ingestion.
+ */
+import { xxh3 } from "@node-rs/xxhash";
+
+/** Where normalization reports what it changed; a step passes `ctx.counters`. */
+export interface CounterSink {
+  increment(name: string, by?: number): void;
+}
+
+/** The counter names written by this module. */
+export const TEXT_COUNTERS = {
+  whitespaceRunsCapped: "whitespace_runs_capped",
+  emptyDropped: "empty_dropped",
+  invalidUtf8Replaced: "invalid_utf8_replaced",
+} as const;
+
+/** Longest whitespace run kept; longer runs are cut to this many characters. */
+export const MAX_WHITESPACE_RUN = 128;
+
+const REPLACEMENT = 0xfffd;
+
+/**
+ * Decodes bytes as UTF-8, replacing each invalid sequence with U+FFFD the way the WHATWG decoder
+ * does (one U+FFFD per maximal invalid subpart), and returns how many were replaced. A U+FFFD that
+ * was validly encoded in the input (bytes EF BF BD) is kept and not counted. A leading byte order
+ * mark is kept as U+FEFF rather than silently removed.
+ */
+export function decodeUtf8Counting(buf: Uint8Array, counters?: CounterSink): { text: string; replaced: number } {
+  const text = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true }).decode(buf);
+  let inOutput = 0;
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === REPLACEMENT) inOutput++;
+  let replaced = 0;
+  if (inOutput > 0) {
+    // EF can never be a continuation byte, so every EF BF BD in the input starts a valid sequence
+    // that decodes to one U+FFFD of its own; the rest of the U+FFFDs are replacements.
+    let encoded = 0;
+    for (let i = 0; i + 2 < buf.length; i++) {
+      if (buf[i] === 0xef && buf[i + 1] === 0xbf && buf[i + 2] === 0xbd) encoded++;
+    }
+    replaced = inOutput - encoded;
+  }
+  if (replaced > 0) counters?.increment(TEXT_COUNTERS.invalidUtf8Replaced, replaced);
+  return { text, replaced };
+}
+
+// JavaScript's \s covers ASCII whitespace, U+00A0, U+1680, U+2000-U+200A, U+2028, U+2029, U+202F,
+// U+205F, U+3000 and U+FEFF. For deciding that a document is blank, the zero-width characters that
+// render as nothing (U+180E, U+200B-U+200D, U+2060) count as blank too.
+const LONG_WHITESPACE_RUN = new RegExp(`\\s{${MAX_WHITESPACE_RUN + 1},}`, "g");
+const BLANK_DOCUMENT = /^[\s\u180e\u200b-\u200d\u2060]*$/;
+
+/**
+ * Normalizes one document, or returns `null` when it is empty or blank (counted as `empty_dropped`).
+ * In order: line endings (`\r\n` and lone `\r`) become `\n`; Unicode NFC; every whitespace run
+ * longer than 128 characters keeps its first 128 (each such run counted once as
+ * `whitespace_runs_capped`). Nothing else changes: no trimming, no case or quote folding.
+ */
+export function normalizeText(text: string, counters?: CounterSink): string | null {
+  let out = text.includes("\r") ? text.replace(/\r\n?/g, "\n") : text;
+  out = out.normalize("NFC");
+  let capped = 0;
+  out = out.replace(LONG_WHITESPACE_RUN, (run) => {
+    capped++;
+    return run.slice(0, MAX_WHITESPACE_RUN);
+  });
+  if (capped > 0) counters?.increment(TEXT_COUNTERS.whitespaceRunsCapped, capped);
+  if (BLANK_DOCUMENT.test(out)) {
+    counters?.increment(TEXT_COUNTERS.emptyDropped);
+    return null;
+  }
+  return out;
+}
+
+/** The id of a document: xxh3-128 of its UTF-8 bytes as 32 lowercase hex digits. Pass normalized text. */
+export function documentId(text: string): string {
+  return xxh3.xxh128(Buffer.from(text, "utf8")).toString(16).padStart(32, "0");
+}
