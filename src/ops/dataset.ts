@@ -1,0 +1,219 @@
+/**
+ * The user-facing `Dataset<T>`: an immutable, lazy description of data-parallel work. Every method
+ * returns a new Dataset with one more logical operator and the row type carried along (`map`
+ * infers its output, a type-guard `filter` narrows, `select` keeps only the named keys). `count`,
+ * `reduce` and `write` end the chain with a {@link Terminal}. Nothing runs until the plan is handed
+ * to `executeDataset`. User functions are either {@link FnRef}s (any executor) or closures (inline
+ * executor only); closures stay in a side table and the plan records only their operator label.
+ */
+import { DatasetPlanError } from "./errors.ts";
+import { assertJson, isFnRef } from "./fn.ts";
+import type { AnyFunction, Fn, FnSpec, JsonValue, UserContext } from "./fn.ts";
+import type { LogicalOp, LogicalPlan, OutputFormat, Where } from "./logical.ts";
+import { explainPlan } from "./planner.ts";
+
+type Closures = ReadonlyMap<string, AnyFunction>;
+
+/** Shared by Dataset and Terminal: the operator list, closures, and plan accessors. */
+abstract class PlanHolder {
+  /** @internal */
+  readonly ops: readonly LogicalOp[];
+  /** @internal Closures by plan label; used only by the inline executor. */
+  readonly closures: Closures;
+
+  protected constructor(ops: readonly LogicalOp[], closures: Closures) {
+    this.ops = Object.freeze([...ops]);
+    this.closures = closures;
+  }
+
+  /** The logical plan as plain JSON. */
+  logicalPlan(): LogicalPlan {
+    return JSON.parse(JSON.stringify({ version: 1, ops: this.ops })) as LogicalPlan;
+  }
+
+  /** Logical and physical plans as deterministic text. */
+  explain(): string {
+    return explainPlan(this.logicalPlan());
+  }
+}
+
+/** A finished chain: `count()`, `reduce()` or `write()`. `R` is what execution returns besides counters. */
+export class Terminal<R> extends PlanHolder {
+  declare readonly __result?: R;
+  /** @internal */
+  static create<R>(ops: readonly LogicalOp[], closures: Closures): Terminal<R> {
+    return new Terminal<R>(ops, closures);
+  }
+}
+
+export interface ReadOptions {
+  /** Split files larger than this into byte ranges, one shard each. */
+  splitBytes?: number;
+}
+
+export interface WriteOptions {
+  /** Defaults to the pattern's extension (.jsonl, .jsonl.zst, .parquet). */
+  format?: OutputFormat;
+  /** Skip a shard whose output file already exists (without reading its input). */
+  skipExisting?: boolean;
+}
+
+export class Dataset<T> extends PlanHolder {
+  declare readonly __row?: T;
+
+  /** Rows from files: jsonl, jsonl.zst, jsonl.gz or parquet; globs allowed. One shard per input split. */
+  static read<T = Record<string, unknown>>(patterns: string | string[], opts: ReadOptions = {}): Dataset<T> {
+    const list = typeof patterns === "string" ? [patterns] : [...patterns];
+    if (list.length === 0 || list.some((p) => typeof p !== "string" || p === "")) {
+      throw new DatasetPlanError("Dataset.read(): no input patterns", "pass a path or glob such as 'data/*.jsonl.zst'");
+    }
+    if (opts.splitBytes !== undefined && !(Number.isInteger(opts.splitBytes) && opts.splitBytes > 0)) {
+      throw new DatasetPlanError(`Dataset.read(): splitBytes ${opts.splitBytes} is not a positive integer`, "pass e.g. 256 * 1024 * 1024");
+    }
+    const op: LogicalOp = { id: 1, kind: "read", patterns: list };
+    if (opts.splitBytes !== undefined) op.splitBytes = opts.splitBytes;
+    return new Dataset<T>([op], new Map());
+  }
+
+  /** Inline JSON rows, spread over `shards` shards (default 1). */
+  static fromItems<T>(items: readonly T[], opts: { shards?: number } = {}): Dataset<T> {
+    const shards = opts.shards ?? 1;
+    if (!Number.isInteger(shards) || shards < 1) {
+      throw new DatasetPlanError(`Dataset.fromItems(): shards ${shards} is not a positive integer`, "pass { shards: 4 } or leave it out");
+    }
+    assertJson(items as unknown, "Dataset.fromItems() items");
+    return new Dataset<T>([{ id: 1, kind: "items", items: items as unknown as JsonValue[], shards }], new Map());
+  }
+
+  map<U>(f: Fn<(row: T, ctx: UserContext) => U>): Dataset<U> {
+    return this.withFn<U>("map", f);
+  }
+
+  flatMap<U>(f: Fn<(row: T, ctx: UserContext) => Iterable<U>>): Dataset<U> {
+    return this.withFn<U>("flatMap", f);
+  }
+
+  filter<S extends T>(f: Fn<(row: T, ctx: UserContext) => row is S>): Dataset<S>;
+  filter(f: Fn<(row: T, ctx: UserContext) => boolean> | Where): Dataset<T>;
+  filter(f: Fn<AnyFunction> | Where): Dataset<unknown> {
+    if (typeof f === "object" && f !== null && (f as Where).kind === "kiln.where") {
+      const where = f as Where;
+      assertJson(where as unknown, "filter() where");
+      return this.then<unknown>({ id: this.nextId(), kind: "filter", where });
+    }
+    return this.withFn<unknown>("filter", f as Fn<AnyFunction>);
+  }
+
+  /** Keeps only the named fields (pushed into parquet reads). */
+  select<K extends keyof T & string>(...columns: K[]): Dataset<Pick<T, K>> {
+    if (columns.length === 0 || columns.some((c) => typeof c !== "string" || c === "")) {
+      throw new DatasetPlanError("select(): no column names", "pass one or more field names: select('id', 'text')");
+    }
+    return this.then<Pick<T, K>>({ id: this.nextId(), kind: "select", columns: [...columns] });
+  }
+
+  /** Runs `f` once per shard over the shard's rows as an async stream. */
+  mapShard<U>(f: Fn<(rows: AsyncIterable<T>, ctx: UserContext) => AsyncIterable<U> | Iterable<U>>): Dataset<U> {
+    return this.withFn<U>("mapShard", f);
+  }
+
+  /** Groups consecutive rows of a shard into arrays of `size` (the last one may be shorter). */
+  window(size: number): Dataset<T[]> {
+    positiveInteger(size, "window(size)");
+    return this.then<T[]>({ id: this.nextId(), kind: "window", size });
+  }
+
+  /** The first `n` rows, taken in shard order. Gathers to one shard. */
+  take(n: number): Dataset<T> {
+    if (!Number.isInteger(n) || n < 0) throw new DatasetPlanError(`take(${n}): not a non-negative integer`, "pass a count such as take(100)");
+    return this.then<T>({ id: this.nextId(), kind: "take", n });
+  }
+
+  /** Redistributes rows round-robin over `shards` shards (a stage boundary). */
+  reshard(shards: number): Dataset<T> {
+    positiveInteger(shards, "reshard(shards)");
+    return this.then<T>({ id: this.nextId(), kind: "reshard", shards });
+  }
+
+  count(): Terminal<{ value: number }> {
+    return Terminal.create([...this.ops, { id: this.nextId(), kind: "count" }], this.closures);
+  }
+
+  /**
+   * Local fold per shard (starting from `initial`, which should be the identity of `combine`),
+   * a gather of the per-shard values, and a global fold with `combine` in shard order.
+   */
+  reduce<A>(
+    initial: A,
+    fold: Fn<(acc: A, row: T, ctx: UserContext) => A>,
+    combine: Fn<(a: A, b: A, ctx: UserContext) => A>,
+  ): Terminal<{ value: A }> {
+    assertJson(initial as unknown, "reduce() initial value");
+    const id = this.nextId();
+    const closures = new Map(this.closures);
+    const op: LogicalOp = {
+      id,
+      kind: "reduce",
+      initial: initial as unknown as JsonValue,
+      fold: specFor(fold, `reduce #${id} fold`, closures),
+      combine: specFor(combine, `reduce #${id} combine`, closures),
+    };
+    return Terminal.create([...this.ops, op], closures);
+  }
+
+  /** Writes one file per shard; `{shard}` and `{total}` in the pattern are filled in. */
+  write(pattern: string, opts: WriteOptions = {}): Terminal<{ outputs: string[] }> {
+    const format = opts.format ?? formatFromPath(pattern);
+    if (!format) {
+      throw new DatasetPlanError(
+        `write(${JSON.stringify(pattern)}): cannot tell the output format from the name`,
+        "end the pattern with .jsonl, .jsonl.zst or .parquet, or pass { format }",
+      );
+    }
+    const op: LogicalOp = { id: this.nextId(), kind: "write", pattern, format, skipExisting: opts.skipExisting ?? false };
+    return Terminal.create([...this.ops, op], this.closures);
+  }
+
+  private nextId(): number {
+    return this.ops.length + 1;
+  }
+
+  private then<U>(op: LogicalOp, closures: Closures = this.closures): Dataset<U> {
+    return new Dataset<U>([...this.ops, op], closures);
+  }
+
+  private withFn<U>(kind: "map" | "flatMap" | "filter" | "mapShard", f: Fn<AnyFunction>): Dataset<U> {
+    const id = this.nextId();
+    const closures = new Map(this.closures);
+    return this.then<U>({ id, kind, fn: specFor(f, `${kind} #${id}`, closures) } as LogicalOp, closures);
+  }
+}
+
+/** A `where` predicate for `filter()`; pushed into parquet reads. */
+export function where(column: string, op: Where["op"], value: JsonValue): Where {
+  return { kind: "kiln.where", column, op, value };
+}
+
+function specFor(f: Fn<AnyFunction>, label: string, closures: Map<string, AnyFunction>): FnSpec {
+  if (typeof f === "function") {
+    closures.set(label, f);
+    return { kind: "closure", label };
+  }
+  if (isFnRef(f)) {
+    const spec: FnSpec = { kind: "kiln.fn", module: f.module, export: f.export };
+    if (f.args !== undefined) spec.args = f.args;
+    return spec;
+  }
+  throw new DatasetPlanError(`${label}: expected a function or fn(import.meta.url, name)`, "pass fn(import.meta.url, myExportedFunction)");
+}
+
+function positiveInteger(n: number, what: string): void {
+  if (!Number.isInteger(n) || n < 1) throw new DatasetPlanError(`${what}: ${n} is not a positive integer`, "pass an integer of 1 or more");
+}
+
+export function formatFromPath(path: string): OutputFormat | undefined {
+  if (path.endsWith(".jsonl.zst")) return "jsonl.zst";
+  if (path.endsWith(".jsonl")) return "jsonl";
+  if (path.endsWith(".parquet")) return "parquet";
+  return undefined;
+}

@@ -1,0 +1,21 @@
+/**
+ * Public API of the Dataset layer: building datasets, function references, plans, errors and
+ * execution. The package entry (src/index.ts) re-exports this module.
+ */
+export { Dataset, Terminal, where } from "./dataset.ts";
+export type { ReadOptions, WriteOptions } from "./dataset.ts";
+export { fn } from "./fn.ts";
+export type { Fn, FnRef, JsonValue, UserContext } from "./fn.ts";
+export type { LogicalPlan, Where } from "./logical.ts";
+export { planPhysical, explainPlan } from "./planner.ts";
+export type { PhysicalPlan, Stage } from "./planner.ts";
+export type { TaskDescriptor, TaskResult } from "./task.ts";
+export { DatasetPlanError, PlanNotPortableError, UserFunctionError, FunctionResolveError, TaskError } from "./errors.ts";
+export { executeDataset, MAX_ATTEMPTS } from "../executor/dataset/execute.ts";
+export type { ExecuteOptions, ExecutionResult } from "../executor/dataset/execute.ts";
+export type { DatasetCounters, StageCounters } from "../executor/dataset/counters.ts";
+export { flattenCounters } from "../executor/dataset/counters.ts";
+export type { TaskRunner } from "../executor/dataset/inline.ts";
+export { runTask } from "../executor/dataset/run-task.ts";
+export { createResolver } from "../executor/dataset/resolve.ts";
+export { createPoolRunner } from "../executor/dataset/pool.ts";
