@@ -14,3 +14,4 @@ export { readStatus, readInfo, type StepState, type StepInfo } from "./executor/
 export { fileSystemFor, joinPath, type FileSystem } from "./io/index.ts";
 export { KilnError, describeError } from "./errors.ts";
 export * from "./ops/index.ts";
+export { runDataset } from "./steps/run-dataset.ts";
