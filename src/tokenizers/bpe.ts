@@ -1,0 +1,364 @@
+/**
+ * kiln's byte-level BPE encoder, shared by every vocabulary (OpenAI ranks, Hugging Face files,
+ * trained ones). Text is made well-formed (lone surrogates → U+FFFD), split by the pre-tokenization
+ * regex, and each piece is looked up in a bounded two-generation cache of piece → ids; on a miss the
+ * piece is looked up whole (when the vocabulary's rules allow it) and otherwise UTF-8 encoded and
+ * merged pair by pair: the adjacent pair with the lowest merge rank goes first, leftmost on ties.
+ * Pair ranks live in an open-addressing table keyed by the id pair; short pieces use an array scan,
+ * long ones a linked list and a binary heap so that a huge piece stays O(n log n).
+ */
+import { TokenizerFormatError, VocabularyTooLargeError } from "./errors.ts";
+import { MergeHeap, NO_MERGE, PairTable } from "./merge-tables.ts";
+import { hashRegion, PieceCache, type CachedIds } from "./piece-cache.ts";
+import type { Tokenizer } from "./types.ts";
+
+/** Everything a byte-level BPE needs; built by the vocabulary loaders. */
+export interface BpeDefinition {
+  name: string;
+  /** Bytes of each mergeable token, indexed by id; holes are ids without bytes. */
+  tokenBytes: ReadonlyArray<Uint8Array | undefined>;
+  /** Merge rules: pair (left, right) becomes `result`; lower `rank` merges first. */
+  merges: { left: Uint32Array; right: Uint32Array; result: Uint32Array; rank: Uint32Array };
+  /** Global, Unicode-aware pre-tokenization regex. */
+  pattern: RegExp;
+  specialTokens: Record<string, number>;
+  eosId?: number;
+  /** Take a piece that is itself a token as one id without merging (tiktoken and `ignore_merges` rule). */
+  wholePieceLookup: boolean;
+  /** Pieces kept in each generation of the cache (default 65536). */
+  cacheSize?: number;
+}
+
+/** Ids and ranks are kept below this so that heap keys (rank * 2^27 + position) stay exact doubles. */
+const MAX_ID_SPACE = 2 ** 26;
+const LONG_PIECE = 48;
+const MAX_CACHED_PIECE = 128;
+/** Rank of a pair without a merge rule: above every real rank. */
+const UNRANKED = 0x7fffffff;
+/** Positions share a double with the rank in the heap key: rank * 2^27 + position. */
+const MAX_PIECE_BYTES = 2 ** 27;
+
+const utf8Decoder = new TextDecoder("utf-8", { ignoreBOM: true });
+
+export class ByteLevelBpeTokenizer implements Tokenizer {
+  readonly name: string;
+  readonly vocabSize: number;
+  readonly eosId?: number;
+  readonly specialTokens: Readonly<Record<string, number>>;
+
+  private readonly byteToId = new Uint32Array(256);
+  private readonly pairs: PairTable;
+  private readonly mergeResult: Uint32Array;
+  private readonly mergeRank: Uint32Array;
+  private readonly pieceToId = new Map<string, number>();
+  private readonly wholePieceLookup: boolean;
+  private readonly idBytes: (Uint8Array | undefined)[];
+  private readonly pattern: RegExp;
+  private readonly stickyPattern: RegExp;
+  private readonly cache: PieceCache;
+  private out = new Uint32Array(4096);
+  private byteScratch = new Uint8Array(1024);
+  private idScratch = new Uint32Array(1024);
+  private pairScratch = new Int32Array(1024);
+  private rankScratch = new Int32Array(1024);
+
+  constructor(def: BpeDefinition) {
+    this.name = def.name;
+    const flags = def.pattern.flags.replace(/[gy]/g, "");
+    this.pattern = new RegExp(def.pattern.source, flags + "g");
+    this.stickyPattern = new RegExp(def.pattern.source, flags + "y");
+    this.wholePieceLookup = def.wholePieceLookup;
+    this.cache = new PieceCache(def.cacheSize ?? 65536);
+    this.specialTokens = Object.freeze({ ...def.specialTokens });
+    this.eosId = def.eosId;
+
+    let maxId = def.tokenBytes.length - 1;
+    for (const [text, id] of Object.entries(def.specialTokens)) {
+      if (!Number.isInteger(id) || id < 0) {
+        throw new TokenizerFormatError(def.name, `special token ${JSON.stringify(text)} has invalid id ${id}`, "ids are non-negative integers");
+      }
+      maxId = Math.max(maxId, id);
+    }
+    if (maxId >= 2 ** 32) throw new VocabularyTooLargeError(def.name, `largest id ${maxId} does not fit in 32 bits`);
+    if (maxId >= MAX_ID_SPACE) {
+      throw new VocabularyTooLargeError(def.name, `largest id ${maxId} is above the ${MAX_ID_SPACE} ids the BPE encoder supports`);
+    }
+    this.vocabSize = maxId + 1;
+
+    this.idBytes = new Array(this.vocabSize);
+    const seenBytes = new Uint8Array(256);
+    def.tokenBytes.forEach((bytes, id) => {
+      if (!bytes) return;
+      this.idBytes[id] = bytes;
+      if (bytes.length === 1 && !seenBytes[bytes[0]]) {
+        seenBytes[bytes[0]] = 1;
+        this.byteToId[bytes[0]] = id;
+      }
+      if (this.wholePieceLookup) {
+        const text = decodeIfValidUtf8(bytes);
+        if (text !== undefined && !this.pieceToId.has(text)) this.pieceToId.set(text, id);
+      }
+    });
+    const missing = seenBytes.indexOf(0);
+    if (missing >= 0) {
+      throw new TokenizerFormatError(
+        def.name,
+        `the vocabulary has no token for byte 0x${missing.toString(16).padStart(2, "0")}`,
+        "a byte-level BPE vocabulary needs one token for each of the 256 byte values",
+      );
+    }
+    const encoder = new TextEncoder();
+    for (const [text, id] of Object.entries(def.specialTokens)) this.idBytes[id] ??= encoder.encode(text);
+
+    const { left, right, result, rank } = def.merges;
+    for (let m = 0; m < rank.length; m++) {
+      if (rank[m] >= MAX_ID_SPACE) {
+        throw new VocabularyTooLargeError(def.name, `merge rank ${rank[m]} is above the ${MAX_ID_SPACE} ranks the BPE encoder supports`);
+      }
+    }
+    this.mergeResult = result;
+    this.mergeRank = rank;
+    this.pairs = new PairTable(left.length);
+    for (let m = 0; m < left.length; m++) {
+      const existing = this.pairs.get(left[m], right[m]);
+      if (existing === NO_MERGE || rank[existing] > rank[m]) this.pairs.set(left[m], right[m], m);
+    }
+  }
+
+  encode(text: string): Uint32Array {
+    this.encodeInto(text);
+    return this.out.slice(0, this.outLength);
+  }
+
+  encodeBatch(texts: readonly string[]): Uint32Array[] {
+    return texts.map((t) => this.encode(t));
+  }
+
+  decode(ids: ArrayLike<number>): string {
+    let total = 0;
+    for (let i = 0; i < ids.length; i++) {
+      const bytes = this.idBytes[ids[i]];
+      if (bytes === undefined) {
+        throw new TokenizerFormatError(this.name, `id ${ids[i]} at position ${i} is not in the vocabulary`, `ids run from 0 to ${this.vocabSize - 1}`);
+      }
+      total += bytes.length;
+    }
+    const buf = new Uint8Array(total);
+    let at = 0;
+    for (let i = 0; i < ids.length; i++) {
+      const bytes = this.idBytes[ids[i]]!;
+      buf.set(bytes, at);
+      at += bytes.length;
+    }
+    return utf8Decoder.decode(buf);
+  }
+
+  /** Bytes of one id (mergeable or special), for inspection and tests. */
+  bytesOf(id: number): Uint8Array | undefined {
+    return this.idBytes[id];
+  }
+
+  private outLength = 0;
+
+  private encodeInto(input: string): void {
+    const text = makeWellFormed(input);
+    this.outLength = 0;
+    const sticky = this.stickyPattern;
+    const end = text.length;
+    let pos = 0;
+    while (pos < end) {
+      sticky.lastIndex = pos;
+      let stop: number;
+      if (sticky.test(text) && sticky.lastIndex > pos) {
+        stop = sticky.lastIndex;
+      } else {
+        // Text the pattern does not match here stays a piece of its own (Hugging Face "Isolated" split).
+        const search = this.pattern;
+        search.lastIndex = pos;
+        let found = search.exec(text);
+        while (found !== null && found[0].length === 0) {
+          search.lastIndex = found.index + 1;
+          found = search.exec(text);
+        }
+        stop = found === null ? end : found.index;
+      }
+      const hash = hashRegion(text, pos, stop);
+      let ids = this.cache.get(text, pos, stop, hash);
+      if (ids === undefined) {
+        const piece = text.slice(pos, stop);
+        ids = this.encodePiece(piece);
+        if (piece.length <= MAX_CACHED_PIECE) this.cache.set(piece, hash, ids);
+      }
+      pos = stop;
+      this.push(ids);
+    }
+  }
+
+  private push(ids: CachedIds): void {
+    if (typeof ids === "number") {
+      if (this.outLength === this.out.length) this.grow(1);
+      this.out[this.outLength++] = ids;
+      return;
+    }
+    if (this.outLength + ids.length > this.out.length) this.grow(ids.length);
+    this.out.set(ids, this.outLength);
+    this.outLength += ids.length;
+  }
+
+  private grow(extra: number): void {
+    const next = new Uint32Array(Math.max(this.out.length * 2, this.outLength + extra));
+    next.set(this.out.subarray(0, this.outLength));
+    this.out = next;
+  }
+
+  private encodePiece(piece: string): CachedIds {
+    if (this.wholePieceLookup) {
+      const id = this.pieceToId.get(piece);
+      if (id !== undefined) return id;
+    }
+    const n = this.utf8Into(piece);
+    if (n >= MAX_PIECE_BYTES) {
+      throw new TokenizerFormatError(this.name, `a single pre-token of ${n} bytes is too long to encode`, "split the text into smaller documents");
+    }
+    if (n === 1) return this.byteToId[this.byteScratch[0]];
+    const merged = n > LONG_PIECE ? this.mergeLong(n) : this.mergeShort(n);
+    return merged.length === 1 ? merged[0] : merged;
+  }
+
+  private pairOf(left: number, right: number): number {
+    return this.pairs.get(left, right);
+  }
+
+  /** Array scan: find the lowest-rank pair, merge it, update its two neighbours. */
+  private mergeShort(n: number): Uint32Array {
+    const ids = this.idScratch;
+    const pairs = this.pairScratch;
+    const ranks = this.rankScratch;
+    const bytes = this.byteScratch;
+    for (let i = 0; i < n; i++) ids[i] = this.byteToId[bytes[i]];
+    for (let i = 0; i + 1 < n; i++) this.scorePair(i, ids[i], ids[i + 1]);
+    while (n > 1) {
+      let best = 0;
+      let bestRank = ranks[0];
+      for (let i = 1; i + 1 < n; i++) {
+        if (ranks[i] < bestRank) {
+          bestRank = ranks[i];
+          best = i;
+        }
+      }
+      if (bestRank === UNRANKED) break;
+      ids[best] = this.mergeResult[pairs[best]];
+      ids.copyWithin(best + 1, best + 2, n);
+      pairs.copyWithin(best + 1, best + 2, n - 1);
+      ranks.copyWithin(best + 1, best + 2, n - 1);
+      n--;
+      if (best > 0) this.scorePair(best - 1, ids[best - 1], ids[best]);
+      if (best + 1 < n) this.scorePair(best, ids[best], ids[best + 1]);
+    }
+    return ids.slice(0, n);
+  }
+
+  private scorePair(slot: number, left: number, right: number): void {
+    const m = this.pairs.get(left, right);
+    this.pairScratch[slot] = m;
+    this.rankScratch[slot] = m === NO_MERGE ? UNRANKED : this.mergeRank[m];
+  }
+
+  /** Linked list plus a min-heap of (rank, position) with lazy invalidation through versions. */
+  private mergeLong(n: number): Uint32Array {
+    const bytes = this.byteScratch;
+    const ids = new Uint32Array(n);
+    const next = new Int32Array(n);
+    const prev = new Int32Array(n);
+    const version = new Uint32Array(n);
+    const alive = new Uint8Array(n).fill(1);
+    for (let i = 0; i < n; i++) {
+      ids[i] = this.byteToId[bytes[i]];
+      next[i] = i + 1 < n ? i + 1 : -1;
+      prev[i] = i - 1;
+    }
+    const heap = new MergeHeap(n);
+    const offer = (pos: number): void => {
+      const right = next[pos];
+      if (right < 0) return;
+      const m = this.pairOf(ids[pos], ids[right]);
+      if (m !== NO_MERGE) heap.push(this.mergeRank[m] * MAX_PIECE_BYTES + pos, m, version[pos]);
+    };
+    for (let i = 0; i + 1 < n; i++) offer(i);
+    while (heap.size > 0) {
+      const { key, merge, ver } = heap.pop();
+      const pos = key % MAX_PIECE_BYTES;
+      if (!alive[pos] || version[pos] !== ver) continue;
+      const right = next[pos];
+      ids[pos] = this.mergeResult[merge];
+      alive[right] = 0;
+      next[pos] = next[right];
+      if (next[right] >= 0) prev[next[right]] = pos;
+      version[pos]++;
+      offer(pos);
+      const before = prev[pos];
+      if (before >= 0) {
+        version[before]++;
+        offer(before);
+      }
+    }
+    const result: number[] = [];
+    for (let i = 0; i >= 0; i = next[i]) result.push(ids[i]);
+    return Uint32Array.from(result);
+  }
+
+  /** UTF-8 encodes a well-formed piece into `byteScratch`; returns the byte count. */
+  private utf8Into(piece: string): number {
+    if (piece.length * 3 > this.byteScratch.length) {
+      const size = piece.length * 3 + 16;
+      this.byteScratch = new Uint8Array(size);
+      this.idScratch = new Uint32Array(size);
+      this.pairScratch = new Int32Array(size);
+      this.rankScratch = new Int32Array(size);
+    }
+    const out = this.byteScratch;
+    let n = 0;
+    for (let i = 0; i < piece.length; i++) {
+      let c = piece.charCodeAt(i);
+      if (c < 0x80) {
+        out[n++] = c;
+      } else if (c < 0x800) {
+        out[n++] = 0xc0 | (c >> 6);
+        out[n++] = 0x80 | (c & 0x3f);
+      } else if (c >= 0xd800 && c < 0xdc00) {
+        c = 0x10000 + ((c - 0xd800) << 10) + (piece.charCodeAt(++i) - 0xdc00);
+        out[n++] = 0xf0 | (c >> 18);
+        out[n++] = 0x80 | ((c >> 12) & 0x3f);
+        out[n++] = 0x80 | ((c >> 6) & 0x3f);
+        out[n++] = 0x80 | (c & 0x3f);
+      } else {
+        out[n++] = 0xe0 | (c >> 12);
+        out[n++] = 0x80 | ((c >> 6) & 0x3f);
+        out[n++] = 0x80 | (c & 0x3f);
+      }
+    }
+    return n;
+  }
+}
+
+const strictDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+/** The string of `bytes` when they are valid UTF-8, else undefined. */
+export function decodeIfValidUtf8(bytes: Uint8Array): string | undefined {
+  try {
+    return strictDecoder.decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
+interface WellFormedString {
+  isWellFormed(): boolean;
+  toWellFormed(): string;
+}
+
+/** Replaces lone surrogates by U+FFFD, as a UTF-8 encoder would. */
+export function makeWellFormed(text: string): string {
+  const s = text as unknown as WellFormedString;
+  return s.isWellFormed() ? text : s.toWellFormed();
+}
