@@ -1,0 +1,186 @@
+/**
+ * Shuffle keys: their canonical byte encoding (what is hashed), the partition policy
+ * (xxh3-64 of the canonical bytes mod N; integer keys in [0, N) pass straight through), and the total
+ * order used for sorting frames and merging them. The order is: null < false < true < numbers
+ * (numeric) < strings (by UTF-16 code units, as JS `<`) < arrays (element-wise, then shorter first)
+ * < plain objects (compared as their key-sorted [name, value] lists). -0 is the same key as 0.
+ */
+import { xxh3 } from "@node-rs/xxhash";
+import { ShuffleKeyError } from "./errors.ts";
+
+export type ShuffleKey = null | boolean | number | string | ShuffleKey[] | { [field: string]: ShuffleKey };
+
+const TAG_NULL = 0;
+const TAG_FALSE = 1;
+const TAG_TRUE = 2;
+const TAG_NUMBER = 3;
+const TAG_STRING = 4;
+const TAG_ARRAY = 5;
+const TAG_OBJECT = 6;
+
+/** Growable scratch buffer reused across calls (keys are encoded once per record). */
+class ByteSink {
+  buf = Buffer.allocUnsafe(256);
+  pos = 0;
+  ensure(extra: number): void {
+    if (this.pos + extra <= this.buf.length) return;
+    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + extra));
+    this.buf.copy(next, 0, 0, this.pos);
+    this.buf = next;
+  }
+  byte(b: number): void {
+    this.ensure(1);
+    this.buf[this.pos++] = b;
+  }
+  u32(n: number): void {
+    this.ensure(4);
+    this.buf.writeUInt32BE(n, this.pos);
+    this.pos += 4;
+  }
+  f64(n: number): void {
+    this.ensure(8);
+    this.buf.writeDoubleBE(n, this.pos);
+    this.pos += 8;
+  }
+  str(s: string): void {
+    this.ensure(5 + s.length * 3);
+    this.buf[this.pos] = TAG_STRING;
+    const n = this.buf.write(s, this.pos + 5, "utf8");
+    this.buf.writeUInt32BE(n, this.pos + 1);
+    this.pos += 5 + n;
+  }
+}
+
+const sink = new ByteSink();
+
+function describeKey(key: unknown): string {
+  if (typeof key === "function") return `function ${key.name || "(anonymous)"}`;
+  if (typeof key === "symbol" || typeof key === "bigint") return `${typeof key} ${String(key)}`;
+  if (key === undefined) return "undefined";
+  if (typeof key === "number") return String(key);
+  try {
+    const text = JSON.stringify(key, (_k, v) => (v === undefined ? "<undefined>" : typeof v === "bigint" ? `${v}n` : v));
+    return text.length > 200 ? `${text.slice(0, 200)}…` : text;
+  } catch {
+    return Object.prototype.toString.call(key);
+  }
+}
+
+function isPlainObject(v: object): boolean {
+  const proto = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+}
+
+function encodeInto(value: unknown, where: string, depth: number, fail: (where: string, reason: string) => never): void {
+  switch (typeof value) {
+    case "string":
+      sink.str(value);
+      return;
+    case "number":
+      if (!Number.isFinite(value)) fail(where, `non-finite number ${value}`);
+      sink.byte(TAG_NUMBER);
+      sink.f64(value === 0 ? 0 : value);
+      return;
+    case "boolean":
+      sink.byte(value ? TAG_TRUE : TAG_FALSE);
+      return;
+    case "object":
+      break;
+    default:
+      fail(where, `${describeKey(value)} is not a key value`);
+  }
+  if (value === null) {
+    sink.byte(TAG_NULL);
+    return;
+  }
+  if (depth > 32) fail(where, "nested deeper than 32 levels");
+  if (Array.isArray(value)) {
+    sink.byte(TAG_ARRAY);
+    sink.u32(value.length);
+    for (let i = 0; i < value.length; i++) encodeInto(value[i], `${where}[${i}]`, depth + 1, fail);
+    return;
+  }
+  if (!isPlainObject(value)) fail(where, `an instance of ${value.constructor?.name ?? "a class"} is not a key value`);
+  const record = value as Record<string, unknown>;
+  const names = Object.keys(record).sort();
+  sink.byte(TAG_OBJECT);
+  sink.u32(names.length);
+  for (const name of names) {
+    sink.str(name);
+    encodeInto(record[name], `${where}.${name}`, depth + 1, fail);
+  }
+}
+
+/**
+ * The canonical bytes of a key (a view into a scratch buffer, valid until the next call), or a
+ * ShuffleKeyError naming `operator` and the key.
+ */
+export function canonicalKeyBytes(key: unknown, operator: string): Buffer {
+  sink.pos = 0;
+  encodeInto(key, "key", 0, (where, reason) => {
+    throw new ShuffleKeyError(operator, describeKey(key), where === "key" ? reason : `${where}: ${reason}`);
+  });
+  return sink.buf.subarray(0, sink.pos);
+}
+
+/** Checks that a value is a valid key (same rules as hashing), throwing ShuffleKeyError if not. */
+export function assertShuffleKey(key: unknown, operator: string): asserts key is ShuffleKey {
+  canonicalKeyBytes(key, operator);
+}
+
+/**
+ * The target partition of a key: integers in [0, numPartitions) map to themselves, everything else
+ * to xxh3-64(canonical bytes) mod numPartitions.
+ */
+export function partitionOf(key: unknown, numPartitions: number, operator = "shuffle"): number {
+  if (typeof key === "number" && Number.isInteger(key) && key >= 0 && key < numPartitions) return key + 0; // -0 → 0
+  const hash = xxh3.xxh64(canonicalKeyBytes(key, operator));
+  return Number(hash % BigInt(numPartitions));
+}
+
+function rank(v: ShuffleKey): number {
+  if (v === null) return 0;
+  switch (typeof v) {
+    case "boolean":
+      return v ? 2 : 1;
+    case "number":
+      return 3;
+    case "string":
+      return 4;
+    default:
+      return Array.isArray(v) ? 5 : 6;
+  }
+}
+
+/** Total order on keys (see the file header). Returns <0, 0 or >0. */
+export function compareKeys(a: ShuffleKey, b: ShuffleKey): number {
+  if (typeof a === "string" && typeof b === "string") return a < b ? -1 : a > b ? 1 : 0;
+  if (typeof a === "number" && typeof b === "number") return a < b ? -1 : a > b ? 1 : 0;
+  const ra = rank(a);
+  const rb = rank(b);
+  if (ra !== rb) return ra - rb;
+  if (ra === 5) {
+    const xa = a as ShuffleKey[];
+    const xb = b as ShuffleKey[];
+    const n = Math.min(xa.length, xb.length);
+    for (let i = 0; i < n; i++) {
+      const c = compareKeys(xa[i], xb[i]);
+      if (c !== 0) return c;
+    }
+    return xa.length - xb.length;
+  }
+  if (ra === 6) {
+    const oa = a as Record<string, ShuffleKey>;
+    const ob = b as Record<string, ShuffleKey>;
+    const na = Object.keys(oa).sort();
+    const nb = Object.keys(ob).sort();
+    const n = Math.min(na.length, nb.length);
+    for (let i = 0; i < n; i++) {
+      if (na[i] !== nb[i]) return na[i] < nb[i] ? -1 : 1;
+      const c = compareKeys(oa[na[i]], ob[nb[i]]);
+      if (c !== 0) return c;
+    }
+    return na.length - nb.length;
+  }
+  return 0; // null, or equal booleans
+}

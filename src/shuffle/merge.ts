@@ -1,0 +1,124 @@
+/**
+ * K-way merge of sorted entry streams. Each source is an async iterable of sorted batches; a binary
+ * heap picks the smallest head by (key, sort key), ties going to the earlier source so the result is
+ * deterministic. With a combiner, consecutive entries of one key are folded into one as they leave
+ * the merge. Output comes in batches to keep per-record async overhead low.
+ */
+import { compareKeys, type ShuffleKey } from "./key.ts";
+import type { ShuffleEntry } from "./frame.ts";
+
+export type EntryBatches<T> = AsyncIterable<ShuffleEntry<T>[]>;
+
+export function compareEntries<T>(a: ShuffleEntry<T>, b: ShuffleEntry<T>): number {
+  const c = compareKeys(a.key, b.key);
+  if (c !== 0 || a.sort === undefined) return c;
+  return compareKeys(a.sort, b.sort as ShuffleKey);
+}
+
+interface Cursor<T> {
+  source: number;
+  iterator: AsyncIterator<ShuffleEntry<T>[]>;
+  batch: ShuffleEntry<T>[];
+  index: number;
+}
+
+function less<T>(a: Cursor<T>, b: Cursor<T>): boolean {
+  const c = compareEntries(a.batch[a.index], b.batch[b.index]);
+  return c < 0 || (c === 0 && a.source < b.source);
+}
+
+class CursorHeap<T> {
+  readonly items: Cursor<T>[] = [];
+  push(c: Cursor<T>): void {
+    const h = this.items;
+    h.push(c);
+    let i = h.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!less(h[i], h[parent])) break;
+      [h[i], h[parent]] = [h[parent], h[i]];
+      i = parent;
+    }
+  }
+  /** Restores the heap after the top cursor advanced (or was replaced by the last one). */
+  siftDown(): void {
+    const h = this.items;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < h.length && less(h[l], h[m])) m = l;
+      if (r < h.length && less(h[r], h[m])) m = r;
+      if (m === i) return;
+      [h[i], h[m]] = [h[m], h[i]];
+      i = m;
+    }
+  }
+  removeTop(): void {
+    const last = this.items.pop()!;
+    if (this.items.length > 0) {
+      this.items[0] = last;
+      this.siftDown();
+    }
+  }
+}
+
+async function nextBatch<T>(it: AsyncIterator<ShuffleEntry<T>[]>): Promise<ShuffleEntry<T>[] | undefined> {
+  for (;;) {
+    const r = await it.next();
+    if (r.done) return undefined;
+    if (r.value.length > 0) return r.value;
+  }
+}
+
+/** Merges sorted sources into one sorted stream of batches (folding equal keys when `combine` is set). */
+export async function* mergeSorted<T>(
+  sources: EntryBatches<T>[],
+  combine?: (a: T, b: T) => T,
+  batchSize = 1024,
+): AsyncGenerator<ShuffleEntry<T>[]> {
+  const heap = new CursorHeap<T>();
+  const iterators = sources.map((s) => s[Symbol.asyncIterator]());
+  try {
+    for (let i = 0; i < iterators.length; i++) {
+      const batch = await nextBatch(iterators[i]);
+      if (batch) heap.push({ source: i, iterator: iterators[i], batch, index: 0 });
+    }
+    let out: ShuffleEntry<T>[] = [];
+    let pending: ShuffleEntry<T> | undefined;
+    while (heap.items.length > 0) {
+      const top = heap.items[0];
+      const entry = top.batch[top.index++];
+      if (top.index === top.batch.length) {
+        const batch = await nextBatch(top.iterator);
+        if (batch) {
+          top.batch = batch;
+          top.index = 0;
+          heap.siftDown();
+        } else {
+          heap.removeTop();
+        }
+      } else {
+        heap.siftDown();
+      }
+      if (!combine) {
+        out.push(entry);
+      } else if (pending && compareKeys(pending.key, entry.key) === 0) {
+        pending = { key: pending.key, sort: pending.sort, record: combine(pending.record, entry.record) };
+        continue;
+      } else {
+        if (pending) out.push(pending);
+        pending = entry;
+      }
+      if (out.length >= batchSize) {
+        yield out;
+        out = [];
+      }
+    }
+    if (pending) out.push(pending);
+    if (out.length > 0) yield out;
+  } finally {
+    await Promise.all(iterators.map((it) => it.return?.().catch(() => undefined)));
+  }
+}

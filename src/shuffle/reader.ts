@@ -1,0 +1,219 @@
+/**
+ * The reduce side of the shuffle: `ShuffleReader` reads every map task's committed sidecar (bounded
+ * concurrency), fetches only its own partition's frames with ranged reads (local or gs://), and
+ * k-way merges them into one stream in (key, sortBy) order. When the decoded frames would exceed half
+ * the memory budget it merges them in batches into sorted runs on local disk, merges
+ * runs with bounded fan-in until one pass remains, and streams that last pass; peak memory follows
+ * the budget, not the data. Spill files are removed when the stream ends, fails or is abandoned.
+ */
+import * as path from "node:path";
+import pLimit from "p-limit";
+import { fileSystemFor } from "../io/index.ts";
+import { ShuffleConfigError } from "./errors.ts";
+import { compareKeys, type ShuffleKey } from "./key.ts";
+import { decodeFrame, type FrameRef, type ShuffleEntry } from "./frame.ts";
+import { framesOf, readSidecar, type MapOutput } from "./sidecar.ts";
+import { mergeSorted, type EntryBatches } from "./merge.ts";
+import { createSpillDir, readRun, removeSpillDir, writeRun, type RunFile } from "./spill.ts";
+import { DEFAULT_MEMORY_BUDGET } from "./writer.ts";
+
+/** Decoded records take roughly this many times their encoded bytes on the JS heap. */
+const DECODED_EXPANSION = 3;
+/**
+ * Share of the budget that decoded records may take at once; the rest is headroom for garbage the
+ * collector has not reclaimed yet, compressed bytes in flight, and the consumer's own work.
+ */
+const LIVE_SHARE = 0.5;
+
+export interface ReadPartitionOptions<T> {
+  /** Sidecar paths of the committed map outputs (see listMapOutputs). */
+  mapOutputs: readonly string[];
+  partition: number;
+  combine?: (a: T, b: T) => T;
+  memoryBudgetBytes?: number;
+  /** Sidecars read at once. */
+  sidecarConcurrency?: number;
+  /** Frames read at once. */
+  readConcurrency?: number;
+  /** Most runs merged in one pass. */
+  mergeFanIn?: number;
+  /** Local parent folder for spill files; defaults to the OS temp folder. */
+  spillDir?: string;
+}
+
+export interface ReadStats {
+  mapOutputs: number;
+  frames: number;
+  rowsRead: number;
+  compressedBytes: number;
+  rawBytes: number;
+  spilledRuns: number;
+  spilledBytes: number;
+  mergePasses: number;
+}
+
+export interface ShuffleGroup<T> {
+  key: ShuffleKey;
+  /** The group's records in sortBy order; read them before asking for the next group. */
+  values: AsyncIterable<T>;
+}
+
+interface SourceFrame {
+  file: string;
+  ref: FrameRef;
+}
+
+export class ShuffleReader<T> {
+  readonly stats: ReadStats = { mapOutputs: 0, frames: 0, rowsRead: 0, compressedBytes: 0, rawBytes: 0, spilledRuns: 0, spilledBytes: 0, mergePasses: 0 };
+  private readonly budget: number;
+  private readonly fanIn: number;
+  private hasSort = false;
+
+  constructor(private readonly opts: ReadPartitionOptions<T>) {
+    this.budget = opts.memoryBudgetBytes ?? DEFAULT_MEMORY_BUDGET;
+    this.fanIn = opts.mergeFanIn ?? 64;
+    if (this.fanIn < 2) throw new ShuffleConfigError(`mergeFanIn must be at least 2, got ${this.fanIn}`, "use the default of 64");
+  }
+
+  private async loadFrames(): Promise<SourceFrame[]> {
+    const limit = pLimit(this.opts.sidecarConcurrency ?? 16);
+    const outputs: MapOutput[] = await Promise.all(this.opts.mapOutputs.map((p) => limit(() => readSidecar(p))));
+    const seen = new Map<string, string>();
+    const frames: SourceFrame[] = [];
+    for (const out of outputs) {
+      const { body } = out;
+      const first = outputs[0].body;
+      if (body.numPartitions !== first.numPartitions || body.hasSortKey !== first.hasSortKey) {
+        throw new ShuffleConfigError(
+          `map outputs disagree: ${out.sidecarPath} has ${body.numPartitions} partitions (sortBy ${body.hasSortKey}), ` +
+            `${outputs[0].sidecarPath} has ${first.numPartitions} (sortBy ${first.hasSortKey})`,
+          "all map tasks of one shuffle must use the same numPartitions and sortBy",
+        );
+      }
+      const other = seen.get(body.mapTask);
+      if (other !== undefined) {
+        throw new ShuffleConfigError(`map task ${body.mapTask} is listed twice (${other}, ${out.sidecarPath})`, "pass each committed sidecar once");
+      }
+      seen.set(body.mapTask, out.sidecarPath);
+      for (const ref of framesOf(body, this.opts.partition)) frames.push({ file: out.dataPath, ref });
+    }
+    if (outputs.length > 0) {
+      const n = outputs[0].body.numPartitions;
+      if (!(Number.isInteger(this.opts.partition) && this.opts.partition >= 0 && this.opts.partition < n)) {
+        throw new ShuffleConfigError(`partition ${this.opts.partition} is outside [0, ${n})`, "read a partition the map tasks wrote");
+      }
+      this.hasSort = outputs[0].body.hasSortKey;
+    }
+    this.stats.mapOutputs = outputs.length;
+    this.stats.frames = frames.length;
+    return frames;
+  }
+
+  private async readFrames(frames: SourceFrame[]): Promise<EntryBatches<T>[]> {
+    const limit = pLimit(this.opts.readConcurrency ?? 8);
+    const decoded = await Promise.all(
+      frames.map(({ file, ref }) =>
+        limit(async () => {
+          const bytes = await fileSystemFor(file).readRange(file, ref.offset, ref.length);
+          const entries = decodeFrame<T>(file, bytes, ref, this.hasSort);
+          this.stats.rowsRead += entries.length;
+          this.stats.compressedBytes += ref.length;
+          this.stats.rawBytes += ref.rawLength;
+          return entries;
+        }),
+      ),
+    );
+    return decoded.map((entries) => (async function* () { yield entries; })());
+  }
+
+  /** The partition as sorted batches of entries. Single use. */
+  async *batches(): AsyncGenerator<ShuffleEntry<T>[]> {
+    const frames = await this.loadFrames();
+    const cost = (f: SourceFrame) => f.ref.rawLength * DECODED_EXPANSION;
+    const total = frames.reduce((s, f) => s + cost(f), 0);
+    const live = this.budget * LIVE_SHARE;
+    if (total <= live) {
+      this.stats.mergePasses = 1;
+      yield* mergeSorted(await this.readFrames(frames), this.opts.combine);
+      return;
+    }
+    const spillDir = await createSpillDir(this.opts.spillDir);
+    try {
+      const chunkBytes = Math.max(16 * 1024, Math.floor(live / (this.fanIn * DECODED_EXPANSION * 2)));
+      let runs: RunFile[] = [];
+      let runCount = 0;
+      const spill = async (sources: EntryBatches<T>[]): Promise<void> => {
+        const run = await writeRun(path.join(spillDir, `run-${runCount++}`), mergeSorted(sources, this.opts.combine), this.hasSort, chunkBytes);
+        runs.push(run);
+        this.stats.spilledRuns++;
+        this.stats.spilledBytes += run.bytes;
+      };
+      // Pass 1: frames in batches of at most half the live share, each merged into a run.
+      let batch: SourceFrame[] = [];
+      let batchCost = 0;
+      for (const f of frames) {
+        if (batch.length > 0 && batchCost + cost(f) > live / 2) {
+          await spill(await this.readFrames(batch));
+          batch = [];
+          batchCost = 0;
+        }
+        batch.push(f);
+        batchCost += cost(f);
+      }
+      if (batch.length > 0) await spill(await this.readFrames(batch));
+      this.stats.mergePasses = 1;
+      // Intermediate passes until one merge of at most fanIn runs remains.
+      while (runs.length > this.fanIn) {
+        const previous = runs;
+        runs = [];
+        for (let i = 0; i < previous.length; i += this.fanIn) {
+          const group = previous.slice(i, i + this.fanIn);
+          await spill(group.map((r) => readRun<T>(r, this.hasSort)));
+          for (const r of group) await removeSpillDir(r.path);
+        }
+        this.stats.mergePasses++;
+      }
+      this.stats.mergePasses++;
+      yield* mergeSorted(runs.map((r) => readRun<T>(r, this.hasSort)), this.opts.combine);
+    } finally {
+      await removeSpillDir(spillDir);
+    }
+  }
+
+  /** The partition's entries in (key, sortBy) order. */
+  async *entries(): AsyncGenerator<ShuffleEntry<T>> {
+    for await (const batch of this.batches()) yield* batch;
+  }
+
+  /** The partition's records in (key, sortBy) order. */
+  async *records(): AsyncGenerator<T> {
+    for await (const batch of this.batches()) for (const e of batch) yield e.record;
+  }
+
+  /** The partition's groups in key order, each with its records streamed in sortBy order. */
+  async *groups(): AsyncGenerator<ShuffleGroup<T>> {
+    const it = this.entries();
+    let head = await it.next();
+    try {
+      while (!head.done) {
+        const key = head.value.key;
+        const values = async function* (): AsyncGenerator<T> {
+          while (!head.done && compareKeys(head.value.key, key) === 0) {
+            const record = head.value.record;
+            head = await it.next();
+            yield record;
+          }
+        };
+        yield { key, values: values() };
+        while (!head.done && compareKeys(head.value.key, key) === 0) head = await it.next();
+      }
+    } finally {
+      await it.return(undefined);
+    }
+  }
+}
+
+/** Shorthand: the sorted entries of one partition. */
+export function readPartition<T>(opts: ReadPartitionOptions<T>): AsyncGenerator<ShuffleEntry<T>> {
+  return new ShuffleReader<T>(opts).entries();
+}

@@ -1,0 +1,288 @@
+/**
+ * The map side of the shuffle: `ScatterWriter` takes records, computes each one's key, sort key
+ * and target partition, and copies its encoded bytes into that partition's arena. When the measured
+ * bytes (arena blocks plus a per-entry charge) reach the flush threshold (half the memory budget,
+ * leaving room for sorting and compressing), the largest buffers are sorted by (key, sortBy),
+ * combined, and appended to the data file as one zstd frame each; a buffer that reaches
+ * `maxFrameBytes` is flushed on its own. The data file has an attempt-unique
+ * name; `commit()` writes the sidecar last, atomically, and that is the commit point: a task killed
+ * before it leaves only an unreferenced data file, and a retried task simply commits its own.
+ */
+import * as fsp from "node:fs/promises";
+import * as os from "node:os";
+import * as path from "node:path";
+import { randomBytes } from "node:crypto";
+import { fileSystemFor, joinPath, localFileSystem, schemeOf } from "../io/index.ts";
+import { ShuffleConfigError } from "./errors.ts";
+import { compareKeys, partitionOf, assertShuffleKey, type ShuffleKey } from "./key.ts";
+import { compressFrame, checksumOf, decodeEntryRecord, encodeEntry, FRAME_CODEC } from "./frame.ts";
+import { SIDECAR_FORMAT, serializeSidecar, sidecarPathFor, toFrameTuple, type MapOutput, type SidecarBody } from "./sidecar.ts";
+
+export const DEFAULT_MEMORY_BUDGET = 256 * 1024 * 1024;
+/** Bytes charged per buffered entry beyond its encoding (entry object, buffer view, array slot). */
+const ENTRY_OVERHEAD = 160;
+const MIN_ARENA_BLOCK = 4 * 1024;
+const MAX_ARENA_BLOCK = 1024 * 1024;
+
+/**
+ * Per-partition storage for encoded entries: the bytes are copied into blocks owned by one
+ * partition, so flushing a partition frees exactly its memory (the encoder's shared scratch buffers
+ * would otherwise keep other partitions' flushed bytes alive). Blocks grow from 4 KiB to 1 MiB.
+ */
+class PartitionArena {
+  entries: Buffered[] = [];
+  allocatedBytes = 0;
+  private block: Buffer | undefined;
+  private used = 0;
+
+  /** Copies `bytes` in; returns how many new bytes were allocated for it. */
+  append(key: ShuffleKey, sort: ShuffleKey | undefined, bytes: Buffer): number {
+    let grown = 0;
+    if (!this.block || this.used + bytes.length > this.block.length) {
+      const size = Math.max(bytes.length, Math.min(MAX_ARENA_BLOCK, this.block ? this.block.length * 2 : MIN_ARENA_BLOCK));
+      this.block = Buffer.allocUnsafeSlow(size);
+      this.used = 0;
+      grown = size;
+      this.allocatedBytes += size;
+    }
+    bytes.copy(this.block, this.used);
+    this.entries.push({ key, sort, bytes: this.block.subarray(this.used, this.used + bytes.length) });
+    this.used += bytes.length;
+    return grown;
+  }
+}
+
+export interface ScatterWriterOptions<T> {
+  /** Folder (local or gs://) that receives the data file and the sidecar. */
+  outputDir: string;
+  /** Identity of the map task (e.g. its shard index); one committed sidecar per map task. */
+  mapTask: string | number;
+  /** Attempt id; defaults to a random one. Only used to make the data file name unique. */
+  attempt?: string;
+  numPartitions: number;
+  key: (record: T) => unknown;
+  sortBy?: (record: T) => unknown;
+  /** Associative merge of two records with the same key. */
+  combine?: (a: T, b: T) => T;
+  /** Named in errors, e.g. "groupBy(domain)". */
+  operator?: string;
+  memoryBudgetBytes?: number;
+  /** Largest uncompressed frame; defaults to min(budget / 8, 16 MiB). */
+  maxFrameBytes?: number;
+  compressionLevel?: number;
+  /** Local folder for the data file while it is written when outputDir is not local. */
+  tempDir?: string;
+}
+
+export interface ScatterStats {
+  recordsIn: number;
+  framesWritten: number;
+  rawBytes: number;
+  bytesWritten: number;
+  flushes: number;
+}
+
+interface Buffered {
+  key: ShuffleKey;
+  sort: ShuffleKey | undefined;
+  bytes: Buffer;
+}
+
+function validName(s: string, what: string): string {
+  if (!/^[A-Za-z0-9._-]+$/.test(s)) {
+    throw new ShuffleConfigError(`${what} '${s}' is not usable in a file name`, "use letters, digits, '.', '_' or '-'");
+  }
+  return s;
+}
+
+export class ScatterWriter<T> {
+  readonly stats: ScatterStats = { recordsIn: 0, framesWritten: 0, rawBytes: 0, bytesWritten: 0, flushes: 0 };
+  private readonly buffers: PartitionArena[];
+  private readonly bufferedBytes: number[];
+  private totalBuffered = 0;
+  private readonly frames: Map<number, { rows: number; rawBytes: number; frames: ReturnType<typeof toFrameTuple>[] }> = new Map();
+  private maxFrameLength = 0;
+  private maxFrameRawLength = 0;
+  private dataOffset = 0;
+  private state: "open" | "committed" | "aborted" = "open";
+  private readonly operator: string;
+  private readonly flushThreshold: number;
+  private readonly maxFrameBytes: number;
+  private readonly hasSort: boolean;
+
+  private constructor(
+    private readonly opts: ScatterWriterOptions<T>,
+    private readonly mapTask: string,
+    private readonly attempt: string,
+    private readonly dataFileName: string,
+    private readonly localDataPath: string,
+    private readonly handle: fsp.FileHandle,
+  ) {
+    const budget = opts.memoryBudgetBytes ?? DEFAULT_MEMORY_BUDGET;
+    this.flushThreshold = Math.max(1, Math.floor(budget / 2));
+    this.maxFrameBytes = Math.max(1, opts.maxFrameBytes ?? Math.min(Math.floor(budget / 8), 16 * 1024 * 1024));
+    this.operator = opts.operator ?? "shuffle";
+    this.hasSort = opts.sortBy !== undefined;
+    this.buffers = Array.from({ length: opts.numPartitions }, () => new PartitionArena());
+    this.bufferedBytes = new Array(opts.numPartitions).fill(0);
+  }
+
+  /** Opens the attempt's data file. */
+  static async open<T>(opts: ScatterWriterOptions<T>): Promise<ScatterWriter<T>> {
+    if (!Number.isSafeInteger(opts.numPartitions) || opts.numPartitions < 1) {
+      throw new ShuffleConfigError(`numPartitions must be a positive integer, got ${opts.numPartitions}`, "pass the reduce side's shard count");
+    }
+    const budget = opts.memoryBudgetBytes ?? DEFAULT_MEMORY_BUDGET;
+    if (!(budget >= 1024)) throw new ShuffleConfigError(`memoryBudgetBytes ${budget} is below 1 KiB`, "give the task a realistic budget");
+    const mapTask = validName(String(opts.mapTask), "mapTask");
+    const attempt = validName(opts.attempt ?? `${process.pid}-${randomBytes(4).toString("hex")}`, "attempt");
+    const dataFileName = `map-${mapTask}.attempt-${attempt}.data`;
+    const local = schemeOf(opts.outputDir) === "file";
+    let localDataPath: string;
+    if (local) {
+      const dir = opts.outputDir.startsWith("file://") ? new URL(opts.outputDir).pathname : opts.outputDir;
+      await fsp.mkdir(dir, { recursive: true });
+      localDataPath = path.join(dir, dataFileName);
+    } else {
+      const tmpRoot = opts.tempDir ?? os.tmpdir();
+      await fsp.mkdir(tmpRoot, { recursive: true });
+      localDataPath = path.join(tmpRoot, `kiln-scatter-${randomBytes(6).toString("hex")}-${dataFileName}`);
+    }
+    const handle = await fsp.open(localDataPath, "wx");
+    return new ScatterWriter(opts, mapTask, attempt, dataFileName, localDataPath, handle);
+  }
+
+  /** Buffers one record; returns a promise only when the record triggered a flush. */
+  add(record: T): Promise<void> | undefined {
+    if (this.state !== "open") throw new ShuffleConfigError(`ScatterWriter for map task ${this.mapTask} is ${this.state}`, "open a new writer for a new attempt");
+    const key = this.opts.key(record);
+    const partition = partitionOf(key, this.opts.numPartitions, this.operator);
+    let sort: ShuffleKey | undefined;
+    if (this.opts.sortBy) {
+      const s = this.opts.sortBy(record);
+      assertShuffleKey(s, `${this.operator} sortBy`);
+      sort = s;
+    }
+    const bytes = encodeEntry(key as ShuffleKey, sort, record, this.hasSort);
+    const keyBytes = typeof key === "string" ? 2 * key.length : typeof key === "object" && key !== null ? 64 : 0;
+    const cost = this.buffers[partition].append(key as ShuffleKey, sort, bytes) + ENTRY_OVERHEAD + keyBytes;
+    this.bufferedBytes[partition] += cost;
+    this.totalBuffered += cost;
+    this.stats.recordsIn++;
+    if (this.bufferedBytes[partition] >= this.maxFrameBytes) return this.flushPartition(partition);
+    if (this.totalBuffered >= this.flushThreshold) return this.flushLargest();
+    return undefined;
+  }
+
+  /** Buffers every record of a (sync or async) iterable. */
+  async writeAll(records: Iterable<T> | AsyncIterable<T>): Promise<void> {
+    for await (const r of records) {
+      const pending = this.add(r);
+      if (pending) await pending;
+    }
+  }
+
+  /** Flushes the largest buffers until at most a quarter of the threshold stays buffered. */
+  private async flushLargest(): Promise<void> {
+    this.stats.flushes++;
+    const order = this.bufferedBytes.map((b, p) => [b, p]).filter(([b]) => b > 0).sort((a, b) => b[0] - a[0]);
+    for (const [, p] of order) {
+      if (this.totalBuffered <= this.flushThreshold / 4) break;
+      await this.flushPartition(p);
+    }
+  }
+
+  private async flushPartition(partition: number): Promise<void> {
+    const entries = this.buffers[partition].entries;
+    if (entries.length === 0) return;
+    this.buffers[partition] = new PartitionArena();
+    this.totalBuffered -= this.bufferedBytes[partition];
+    this.bufferedBytes[partition] = 0;
+    entries.sort((a, b) => compareKeys(a.key, b.key) || (this.hasSort ? compareKeys(a.sort as ShuffleKey, b.sort as ShuffleKey) : 0));
+    const parts = this.opts.combine ? this.combineRuns(entries) : entries.map((e) => e.bytes);
+    const raw = Buffer.concat(parts);
+    const rows = parts.length;
+    parts.length = 0; // let the arena go before compressing
+    entries.length = 0;
+    const frame = compressFrame(raw, this.opts.compressionLevel ?? 1);
+    await this.handle.write(frame, 0, frame.length, this.dataOffset);
+    const slot = this.frames.get(partition) ?? { rows: 0, rawBytes: 0, frames: [] };
+    slot.frames.push(toFrameTuple({ offset: this.dataOffset, length: frame.length, rows, rawLength: raw.length, checksum: checksumOf(frame) }));
+    slot.rows += rows;
+    slot.rawBytes += raw.length;
+    this.frames.set(partition, slot);
+    this.dataOffset += frame.length;
+    this.maxFrameLength = Math.max(this.maxFrameLength, frame.length);
+    this.maxFrameRawLength = Math.max(this.maxFrameRawLength, raw.length);
+    this.stats.framesWritten++;
+    this.stats.rawBytes += raw.length;
+    this.stats.bytesWritten += frame.length;
+  }
+
+  /** Applies the combiner to each run of equal keys in sorted entries. */
+  private combineRuns(entries: Buffered[]): Buffer[] {
+    const combine = this.opts.combine!;
+    const out: Buffer[] = [];
+    for (let i = 0; i < entries.length; ) {
+      let j = i + 1;
+      while (j < entries.length && compareKeys(entries[i].key, entries[j].key) === 0) j++;
+      if (j === i + 1) {
+        out.push(entries[i].bytes);
+      } else {
+        let acc = decodeEntryRecord<T>(entries[i].bytes);
+        for (let k = i + 1; k < j; k++) acc = combine(acc, decodeEntryRecord<T>(entries[k].bytes));
+        const sort = this.opts.sortBy ? (this.opts.sortBy(acc) as ShuffleKey) : undefined;
+        out.push(encodeEntry(entries[i].key, sort, acc, this.hasSort));
+      }
+      i = j;
+    }
+    return out;
+  }
+
+  /** Flushes everything, publishes the data file and writes the sidecar (the commit point). */
+  async commit(): Promise<MapOutput> {
+    if (this.state !== "open") throw new ShuffleConfigError(`ScatterWriter for map task ${this.mapTask} is ${this.state}`, "commit each writer once");
+    try {
+      for (let p = 0; p < this.buffers.length; p++) await this.flushPartition(p);
+      await this.handle.sync();
+      await this.handle.close();
+      const dataPath = joinPath(this.opts.outputDir, this.dataFileName);
+      if (schemeOf(this.opts.outputDir) !== "file") {
+        await localFileSystem.copy(this.localDataPath, dataPath, fileSystemFor(dataPath));
+        await fsp.rm(this.localDataPath, { force: true });
+      }
+      const body: SidecarBody = {
+        format: SIDECAR_FORMAT,
+        codec: FRAME_CODEC,
+        mapTask: this.mapTask,
+        attempt: this.attempt,
+        dataFile: this.dataFileName,
+        dataBytes: this.dataOffset,
+        numPartitions: this.opts.numPartitions,
+        hasSortKey: this.hasSort,
+        rows: [...this.frames.values()].reduce((sum, part) => sum + part.rows, 0),
+        maxFrameLength: this.maxFrameLength,
+        maxFrameRawLength: this.maxFrameRawLength,
+        partitions: Object.fromEntries([...this.frames].sort((a, b) => a[0] - b[0]).map(([p, v]) => [String(p), v])),
+      };
+      const sidecarPath = sidecarPathFor(this.opts.outputDir, this.mapTask);
+      await fileSystemFor(sidecarPath).writeAtomic(sidecarPath, serializeSidecar(body));
+      this.state = "committed";
+      return { sidecarPath, dataPath, body };
+    } catch (err) {
+      await this.abort();
+      throw err;
+    }
+  }
+
+  /** Drops this attempt: closes and removes its data file; nothing was committed. */
+  async abort(): Promise<void> {
+    if (this.state === "committed") return;
+    this.state = "aborted";
+    await this.handle.close().catch(() => undefined);
+    await fsp.rm(this.localDataPath, { force: true });
+    if (schemeOf(this.opts.outputDir) !== "file") {
+      await fileSystemFor(this.opts.outputDir).delete(joinPath(this.opts.outputDir, this.dataFileName)).catch(() => undefined);
+    }
+  }
+}
