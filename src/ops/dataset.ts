@@ -7,12 +7,16 @@
  * executor only); closures stay in a side table and the plan records only their operator label.
  */
 import { DatasetPlanError } from "./errors.ts";
-import { assertJson, isFnRef } from "./fn.ts";
+import { assertJson, fn, isFnRef } from "./fn.ts";
+import { addKeyCounts, keyOf, keyWithOne, sumKeyCounts } from "./builtins.ts";
+import type { KeyCount } from "./builtins.ts";
 import type { AnyFunction, Fn, FnSpec, JsonValue, UserContext } from "./fn.ts";
 import type { LogicalOp, LogicalPlan, OutputFormat, Where } from "./logical.ts";
+import type { ShuffleKey } from "../shuffle/index.ts";
 import { explainPlan } from "./planner.ts";
 
 type Closures = ReadonlyMap<string, AnyFunction>;
+const BUILTINS = new URL("./builtins.ts", import.meta.url).href;
 
 /** Shared by Dataset and Terminal: the operator list, closures, and plan accessors. */
 abstract class PlanHolder {
@@ -58,6 +62,28 @@ export interface WriteOptions {
   skipExisting?: boolean;
 }
 
+export interface GroupByOptions<T> {
+  /** Secondary sort: each group's values reach the reducer in this order (ties keep no particular order). */
+  sortBy?: Fn<(row: T, ctx: UserContext) => unknown>;
+  /**
+   * Associative merge of two rows with the same key, applied on the map side before the scatter
+   * and again while merging; the reducer then sees the combined rows.
+   */
+  combiner?: Fn<(a: T, b: T, ctx: UserContext) => T>;
+  /** Shards of the reduce side (default: as many as the map side has). */
+  numShards?: number;
+}
+
+export interface JoinOptions<L, R, How extends "inner" | "left" = "inner" | "left"> {
+  leftKey: Fn<(row: L, ctx: UserContext) => unknown>;
+  rightKey: Fn<(row: R, ctx: UserContext) => unknown>;
+  /** "inner" (the default) or "left". */
+  how?: How;
+}
+
+/** A joined row: the left row and the matching right row (null for an unmatched left row of a left join). */
+export type Joined<L, R, How extends "inner" | "left"> = { left: L; right: How extends "left" ? R | null : R };
+
 export class Dataset<T> extends PlanHolder {
   declare readonly __row?: T;
 
@@ -95,7 +121,8 @@ export class Dataset<T> extends PlanHolder {
 
   filter<S extends T>(f: Fn<(row: T, ctx: UserContext) => row is S>): Dataset<S>;
   filter(f: Fn<(row: T, ctx: UserContext) => boolean> | Where): Dataset<T>;
-  filter(f: Fn<AnyFunction> | Where): Dataset<unknown> {
+  // The implementation's `any` keeps it compatible with both overloads whatever T's variance.
+  filter(f: Fn<AnyFunction> | Where): Dataset<any> {
     if (typeof f === "object" && f !== null && (f as Where).kind === "kiln.where") {
       const where = f as Where;
       assertJson(where as unknown, "filter() where");
@@ -133,6 +160,84 @@ export class Dataset<T> extends PlanHolder {
   reshard(shards: number): Dataset<T> {
     positiveInteger(shards, "reshard(shards)");
     return this.then<T>({ id: this.nextId(), kind: "reshard", shards });
+  }
+
+  /**
+   * Shuffles rows by `key` (a scatter ending this stage), then calls `reducer(key, values, ctx)` once
+   * per key on the reduce side, with the group's rows streamed in `sortBy` order; its return value
+   * is the output row. Output shards hold their keys in key order (see compareKeys).
+   */
+  groupBy<U>(
+    key: Fn<(row: T, ctx: UserContext) => unknown>,
+    reducer: Fn<(key: ShuffleKey, values: AsyncIterable<T>, ctx: UserContext) => U | Promise<U>>,
+    opts: GroupByOptions<T> = {},
+  ): Dataset<U> {
+    const id = this.nextId();
+    const closures = new Map(this.closures);
+    const op: LogicalOp = {
+      id,
+      kind: "groupBy",
+      key: specFor(key, `groupBy #${id} key`, closures),
+      reducer: specFor(reducer, `groupBy #${id} reducer`, closures),
+    };
+    if (opts.sortBy !== undefined) op.sortBy = specFor(opts.sortBy, `groupBy #${id} sortBy`, closures);
+    if (opts.combiner !== undefined) op.combiner = specFor(opts.combiner, `groupBy #${id} combiner`, closures);
+    if (opts.numShards !== undefined) op.shards = positiveInteger(opts.numShards, "groupBy({ numShards })");
+    return this.then<U>(op, closures);
+  }
+
+  /**
+   * Keeps one row per `key`: the first one in dataset order (input shard order, then row order
+   * within a shard). Output shards hold their keys in key order.
+   */
+  deduplicate(key: Fn<(row: T, ctx: UserContext) => unknown>, opts: { numShards?: number } = {}): Dataset<T> {
+    const id = this.nextId();
+    const closures = new Map(this.closures);
+    const op: LogicalOp = { id, kind: "deduplicate", key: specFor(key, `deduplicate #${id} key`, closures) };
+    if (opts.numShards !== undefined) op.shards = positiveInteger(opts.numShards, "deduplicate({ numShards })");
+    return this.then<T>(op, closures);
+  }
+
+  /**
+   * Joins shard i of this dataset with shard i of `right`. Both must be co-partitioned (the same
+   * number of shards, equal keys in the same shard) and each shard sorted by its key, as the
+   * output of groupBy/deduplicate with the same key and numShards is; execution checks shard
+   * counts and order and fails naming the side, shard and record otherwise.
+   */
+  sortedMergeJoin<R, How extends "inner" | "left" = "inner">(
+    right: Dataset<R>,
+    opts: JoinOptions<NoInfer<T>, R, How>,
+  ): Dataset<Joined<T, R, How>> {
+    if (!(right instanceof Dataset)) {
+      throw new DatasetPlanError("sortedMergeJoin(): the right input is not a Dataset", "pass a Dataset (not a count/reduce/write terminal)");
+    }
+    const how = opts.how ?? "inner";
+    if (how !== "inner" && how !== "left") {
+      throw new DatasetPlanError(`sortedMergeJoin(): how ${JSON.stringify(how)} is not supported`, "use how: 'inner' or how: 'left'");
+    }
+    const id = this.nextId();
+    const closures = new Map(this.closures);
+    const prefix = `sortedMergeJoin #${id} right: `;
+    const rightOps = relabelClosures(right.logicalPlan().ops, prefix);
+    for (const [label, f] of right.closures) closures.set(prefix + label, f);
+    const op: LogicalOp = {
+      id,
+      kind: "sortedMergeJoin",
+      right: { version: 1, ops: rightOps },
+      leftKey: specFor(opts.leftKey, `sortedMergeJoin #${id} leftKey`, closures),
+      rightKey: specFor(opts.rightKey, `sortedMergeJoin #${id} rightKey`, closures),
+      how,
+    };
+    return this.then<Joined<T, R, How>>(op, closures);
+  }
+
+  /**
+   * Rows per key, `{ key, count }`, counted through the shuffle with a map-side combiner (a global
+   * `count()` stays a gather). Plans as map(key) -> map -> groupBy with built-in functions.
+   */
+  countByKey(key: Fn<(row: T, ctx: UserContext) => unknown>, opts: { numShards?: number } = {}): Dataset<KeyCount> {
+    const keyed = this.map<ShuffleKey>(key as Fn<(row: T, ctx: UserContext) => ShuffleKey>).map(fn(BUILTINS, keyWithOne));
+    return keyed.groupBy(fn(BUILTINS, keyOf), fn(BUILTINS, sumKeyCounts), { combiner: fn(BUILTINS, addKeyCounts), ...opts });
   }
 
   count(): Terminal<{ value: number }> {
@@ -207,8 +312,24 @@ function specFor(f: Fn<AnyFunction>, label: string, closures: Map<string, AnyFun
   throw new DatasetPlanError(`${label}: expected a function or fn(import.meta.url, name)`, "pass fn(import.meta.url, myExportedFunction)");
 }
 
-function positiveInteger(n: number, what: string): void {
+function positiveInteger(n: number, what: string): number {
   if (!Number.isInteger(n) || n < 1) throw new DatasetPlanError(`${what}: ${n} is not a positive integer`, "pass an integer of 1 or more");
+  return n;
+}
+
+const FN_FIELDS = ["fn", "fold", "combine", "key", "reducer", "sortBy", "combiner", "leftKey", "rightKey"] as const;
+
+/** A copy of `ops` with every closure placeholder's label prefixed (a join's right plan joins the left's closure table). */
+function relabelClosures(ops: readonly LogicalOp[], prefix: string): LogicalOp[] {
+  return ops.map((op) => {
+    const copy = { ...op } as Record<string, unknown>;
+    for (const field of FN_FIELDS) {
+      const spec = copy[field] as FnSpec | undefined;
+      if (spec?.kind === "closure") copy[field] = { kind: "closure", label: prefix + spec.label };
+    }
+    if (op.kind === "sortedMergeJoin") copy.right = { version: 1, ops: relabelClosures(op.right.ops, prefix) };
+    return copy as LogicalOp;
+  });
 }
 
 export function formatFromPath(path: string): OutputFormat | undefined {

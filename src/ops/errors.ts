@@ -74,3 +74,10 @@ export class TaskError extends KilnError {
     super("KILN_DATASET_TASK", message, hint, options);
   }
 }
+
+/** The inputs of a sortedMergeJoin are not co-partitioned or a shard is not sorted by its key. */
+export class JoinInputError extends KilnError {
+  constructor(message: string, hint: string) {
+    super("KILN_JOIN_INPUT", message, hint);
+  }
+}

@@ -5,11 +5,10 @@
  *  - narrow: run row by row (or shard by shard) inside one stage, fused with their neighbours;
  *  - exchange: end a stage and start another with a different partitioning (reshard, take);
  *  - terminal: decide what a stage's tasks hand back (write, count, reduce).
- * Extension point for the shuffle layer: groupBy, deduplicate and sortedMergeJoin are exchange
- * operators whose partitioning is `{ kind: "hash", key }` (scatter into sorted frames, then a
- * reduce stage that merges them). They add a member to LogicalOp, an entry to OPERATOR_CLASS and a
- * case to the planner's exchange switch; stages, tasks and executors stay as they are. A join's
- * second input is carried inside its operator as a nested LogicalPlan, so plans remain JSON.
+ * The shuffle operators are exchanges too: groupBy and deduplicate end a stage with a scatter
+ * (hash-partitioned, sorted zstd frames) and start one with a reduce that merges them;
+ * sortedMergeJoin materialises both of its inputs shard by shard and joins shard i with shard i.
+ * A join's second input is carried inside its operator as a nested LogicalPlan, so plans remain JSON.
  */
 import type { FnSpec, JsonValue } from "./fn.ts";
 
@@ -36,7 +35,18 @@ export type NarrowOp =
   | { id: number; kind: "mapShard"; fn: FnSpec }
   | { id: number; kind: "window"; size: number };
 
-export type ExchangeOp = { id: number; kind: "take"; n: number } | { id: number; kind: "reshard"; shards: number };
+/** Shuffle options shared by groupBy and deduplicate: the reduce side's shard count (default: the map side's). */
+export type GroupByOp = { id: number; kind: "groupBy"; key: FnSpec; reducer: FnSpec; sortBy?: FnSpec; combiner?: FnSpec; shards?: number };
+export type DeduplicateOp = { id: number; kind: "deduplicate"; key: FnSpec; shards?: number };
+/** A join's right input travels inside the operator as a nested logical plan (no terminal). */
+export type JoinOp = { id: number; kind: "sortedMergeJoin"; right: LogicalPlan; leftKey: FnSpec; rightKey: FnSpec; how: "inner" | "left" };
+
+export type ExchangeOp =
+  | { id: number; kind: "take"; n: number }
+  | { id: number; kind: "reshard"; shards: number }
+  | GroupByOp
+  | DeduplicateOp
+  | JoinOp;
 
 export type TerminalOp =
   | { id: number; kind: "count" }
@@ -61,6 +71,9 @@ export const OPERATOR_CLASS: Record<LogicalOp["kind"], "source" | "narrow" | "ex
   window: "narrow",
   take: "exchange",
   reshard: "exchange",
+  groupBy: "exchange",
+  deduplicate: "exchange",
+  sortedMergeJoin: "exchange",
   count: "terminal",
   reduce: "terminal",
   write: "terminal",
@@ -74,9 +87,16 @@ export function operatorLabel(op: { id: number; kind: string; fn?: FnSpec }): st
   return base;
 }
 
-/** Every user function slot of an operator, with the label an error should use for it. */
+/** Every user function slot of an operator (a join's right plan included), with the label an error should use for it. */
 export function functionSlots(op: LogicalOp): Array<{ label: string; fn: FnSpec }> {
+  const slot = (fn: FnSpec | undefined, role: string) => (fn ? [{ label: `${operatorLabel({ id: op.id, kind: op.kind, fn })} ${role}`, fn }] : []);
   switch (op.kind) {
+    case "groupBy":
+      return [...slot(op.key, "key"), ...slot(op.reducer, "reducer"), ...slot(op.sortBy, "sortBy"), ...slot(op.combiner, "combiner")];
+    case "deduplicate":
+      return slot(op.key, "key");
+    case "sortedMergeJoin":
+      return [...slot(op.leftKey, "leftKey"), ...slot(op.rightKey, "rightKey"), ...op.right.ops.flatMap(functionSlots)];
     case "map":
     case "flatMap":
     case "mapShard":

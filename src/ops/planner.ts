@@ -5,24 +5,33 @@
  * limit applies. Terminals decide what tasks hand back: `write` commits a file per shard, `count`
  * and `reduce` return one partial value per shard that the coordinator folds (gather + global
  * fold). Leading `where` filters and `select` push into parquet reads. Both plans are plain JSON.
- * A shuffle operator (groupBy, deduplicate, join) becomes another exchange partitioning here.
+ * groupBy and deduplicate end a stage with a scatter and start one with a shuffle reduce;
+ * sortedMergeJoin materialises its left and right inputs per shard (the right plan's stages come
+ * after the left's) and starts a join stage with as many shards as the left side.
  */
 import path from "node:path";
 import { DatasetPlanError } from "./errors.ts";
 import type { FnSpec, JsonValue } from "./fn.ts";
 import { OPERATOR_CLASS, operatorLabel } from "./logical.ts";
-import type { LogicalOp, LogicalPlan, NarrowOp, OutputFormat, Where } from "./logical.ts";
+import type { ItemsOp, LogicalOp, LogicalPlan, NarrowOp, OutputFormat, Where } from "./logical.ts";
 
 export type StageInput =
   | { kind: "read"; patterns: string[]; splitBytes?: number; format: "parquet" | "by-extension"; columns?: string[]; where?: Where[] }
   | { kind: "items"; items: JsonValue[]; shards: number }
-  | { kind: "exchange"; fromStage: number; partitions: number };
+  | { kind: "exchange"; fromStage: number; partitions: number }
+  | { kind: "shuffle"; fromStage: number; opId: number; reduce: ShuffleReduce }
+  | { kind: "join"; left: number; right: number; opId: number; leftKey: FnSpec; rightKey: FnSpec; how: "inner" | "left" };
+
+/** What a reduce task does with the merged groups of its partition. */
+export type ShuffleReduce = { kind: "groupBy"; reducer: FnSpec; combiner?: FnSpec } | { kind: "deduplicate" };
 
 /** A fused operator: a narrow logical operator, or the per-shard/global limit of a take. */
 export type StageOp = NarrowOp | { id: number; kind: "limit"; n: number };
 
 export type StageOutput =
   | { kind: "exchange"; partitioning: "round-robin" | "single"; partitions: number; opId: number }
+  | { kind: "scatter"; opId: number; operator: "groupBy" | "deduplicate"; key: FnSpec; sortBy?: FnSpec; combiner?: FnSpec; keepFirst?: true; partitions: number | "map-tasks" }
+  | { kind: "materialize"; opId: number }
   | { kind: "collect" }
   | { kind: "count"; opId: number }
   | { kind: "fold"; opId: number; initial: JsonValue; fold: FnSpec; combine: FnSpec }
@@ -33,38 +42,52 @@ export interface Stage {
   input: StageInput;
   ops: StageOp[];
   output: StageOutput;
-  /** Known up front, or one per input split once the inputs are listed. */
-  shards: number | "input-splits";
+  /** Known up front, one per input split once the inputs are listed, or as many as another stage ran. */
+  shards: number | "input-splits" | { asStage: number };
 }
 
 export interface PhysicalPlan {
   version: 1;
+  /** In execution order: a stage comes after every stage it reads from. */
   stages: Stage[];
   /** How the last stage's task results become the execution's result. */
   result: "rows" | "count" | "reduce" | "outputs";
 }
 
 export function planPhysical(logical: LogicalPlan): PhysicalPlan {
-  const [source, ...rest] = logical.ops;
+  const stages: Stage[] = [];
+  const planned = planOps(logical.ops, stages);
+  close(stages, planned.current);
+  for (const stage of stages) pushIntoParquetRead(stage);
+  return { version: 1, stages, result: planned.result };
+}
+
+/** Appends an open stage to the plan, giving it the next id. */
+function close(stages: Stage[], stage: Stage): number {
+  stage.id = stages.length;
+  stages.push(stage);
+  return stage.id;
+}
+
+function openStage(input: StageInput, shards: Stage["shards"]): Stage {
+  return { id: -1, input, ops: [], output: { kind: "collect" }, shards };
+}
+
+/** Plans `ops` (a source first), closing finished stages into `stages`; returns the still open last stage. */
+function planOps(ops: LogicalOp[], stages: Stage[]): { current: Stage; result: PhysicalPlan["result"] } {
+  const [source, ...rest] = ops;
   if (!source || OPERATOR_CLASS[source.kind] !== "source") {
     throw new DatasetPlanError("a plan must start with Dataset.read() or Dataset.fromItems()", "build datasets from those two");
   }
-  const stages: Stage[] = [];
-  let current: Stage = {
-    id: 0,
-    input:
-      source.kind === "read"
-        ? { kind: "read", patterns: source.patterns, ...(source.splitBytes ? { splitBytes: source.splitBytes } : {}), format: allParquet(source.patterns) ? "parquet" : "by-extension" }
-        : { kind: "items", items: (source as Extract<LogicalOp, { kind: "items" }>).items, shards: (source as Extract<LogicalOp, { kind: "items" }>).shards },
-    ops: [],
-    output: { kind: "collect" },
-    shards: source.kind === "read" ? "input-splits" : (source as Extract<LogicalOp, { kind: "items" }>).shards,
-  };
+  let current =
+    source.kind === "read"
+      ? openStage({ kind: "read", patterns: source.patterns, ...(source.splitBytes ? { splitBytes: source.splitBytes } : {}), format: allParquet(source.patterns) ? "parquet" : "by-extension" }, "input-splits")
+      : openStage({ kind: "items", items: (source as ItemsOp).items, shards: (source as ItemsOp).shards }, (source as ItemsOp).shards);
   let result: PhysicalPlan["result"] = "rows";
   const startNext = (partitions: number, opId: number, partitioning: "round-robin" | "single"): void => {
     current.output = { kind: "exchange", partitioning, partitions, opId };
-    stages.push(current);
-    current = { id: current.id + 1, input: { kind: "exchange", fromStage: current.id, partitions }, ops: [], output: { kind: "collect" }, shards: partitions };
+    const from = close(stages, current);
+    current = openStage({ kind: "exchange", fromStage: from, partitions }, partitions);
   };
   rest.forEach((op, index) => {
     const cls = OPERATOR_CLASS[op.kind];
@@ -81,6 +104,31 @@ export function planPhysical(logical: LogicalPlan): PhysicalPlan {
       case "reshard":
         startNext(op.shards, op.id, "round-robin");
         return;
+      case "groupBy": {
+        current.output = { kind: "scatter", opId: op.id, operator: "groupBy", key: op.key, partitions: op.shards ?? "map-tasks" };
+        if (op.sortBy) current.output.sortBy = op.sortBy;
+        if (op.combiner) current.output.combiner = op.combiner;
+        const from = close(stages, current);
+        const reduce: ShuffleReduce = { kind: "groupBy", reducer: op.reducer };
+        if (op.combiner) reduce.combiner = op.combiner;
+        current = openStage({ kind: "shuffle", fromStage: from, opId: op.id, reduce }, op.shards ?? { asStage: from });
+        return;
+      }
+      case "deduplicate": {
+        current.output = { kind: "scatter", opId: op.id, operator: "deduplicate", key: op.key, keepFirst: true, partitions: op.shards ?? "map-tasks" };
+        const from = close(stages, current);
+        current = openStage({ kind: "shuffle", fromStage: from, opId: op.id, reduce: { kind: "deduplicate" } }, op.shards ?? { asStage: from });
+        return;
+      }
+      case "sortedMergeJoin": {
+        current.output = { kind: "materialize", opId: op.id };
+        const left = close(stages, current);
+        const rightSide = planOps(op.right.ops, stages);
+        rightSide.current.output = { kind: "materialize", opId: op.id };
+        const right = close(stages, rightSide.current);
+        current = openStage({ kind: "join", left, right, opId: op.id, leftKey: op.leftKey, rightKey: op.rightKey, how: op.how }, { asStage: left });
+        return;
+      }
       case "count":
         current.output = { kind: "count", opId: op.id };
         result = "count";
@@ -97,9 +145,7 @@ export function planPhysical(logical: LogicalPlan): PhysicalPlan {
         current.ops.push(op as NarrowOp);
     }
   });
-  stages.push(current);
-  pushIntoParquetRead(stages[0]);
-  return { version: 1, stages, result };
+  return { current, result };
 }
 
 /**
@@ -142,13 +188,19 @@ export function explainPlan(logical: LogicalPlan): string {
   for (const op of logical.ops) lines.push(`  ${describeLogical(op)}`);
   lines.push("== physical plan ==");
   for (const stage of physical.stages) {
-    lines.push(`stage ${stage.id} (${stage.shards === "input-splits" ? "one shard per input split" : `${stage.shards} shard${stage.shards === 1 ? "" : "s"}`})`);
+    lines.push(`stage ${stage.id} (${describeShards(stage.shards)})`);
     lines.push(`  input:  ${describeInput(stage.input)}`);
     lines.push(`  fused:  ${stage.ops.length ? stage.ops.map(describeStageOp).join(" -> ") : "(none)"}`);
     lines.push(`  output: ${describeOutput(stage.output)}`);
   }
   lines.push(`result: ${describeResult(physical.result)}`);
   return lines.join("\n") + "\n";
+}
+
+function describeShards(shards: Stage["shards"]): string {
+  if (shards === "input-splits") return "one shard per input split";
+  if (typeof shards === "object") return `as many shards as stage ${shards.asStage}`;
+  return `${shards} shard${shards === 1 ? "" : "s"}`;
 }
 
 function describeLogical(op: LogicalOp): string {
@@ -172,6 +224,15 @@ function describeLogical(op: LogicalOp): string {
       return `${label} n=${op.n}`;
     case "reshard":
       return `${label} shards=${op.shards}`;
+    case "groupBy":
+      return (
+        `${label} key=${describeFn(op.key)} reducer=${describeFn(op.reducer)}` +
+        `${op.sortBy ? ` sortBy=${describeFn(op.sortBy)}` : ""}${op.combiner ? ` combiner=${describeFn(op.combiner)}` : ""}${op.shards ? ` shards=${op.shards}` : ""}`
+      );
+    case "deduplicate":
+      return `${label} key=${describeFn(op.key)} keep=first${op.shards ? ` shards=${op.shards}` : ""}`;
+    case "sortedMergeJoin":
+      return `${label} how=${op.how} leftKey=${describeFn(op.leftKey)} rightKey=${describeFn(op.rightKey)} right=[${op.right.ops.map(describeLogical).join("; ")}]`;
     case "count":
       return label;
     case "reduce":
@@ -199,6 +260,17 @@ function describeInput(input: StageInput): string {
       return `${input.items.length} inline rows`;
     case "exchange":
       return `exchange from stage ${input.fromStage} (${input.partitions} partition${input.partitions === 1 ? "" : "s"})`;
+    case "shuffle": {
+      const what = input.reduce.kind === "groupBy"
+        ? `groups to ${describeFn(input.reduce.reducer)}${input.reduce.combiner ? `, combining with ${describeFn(input.reduce.combiner)}` : ""}`
+        : "first row per key";
+      return `shuffle reduce from stage ${input.fromStage}: merge-sorted partition, ${what} (${input.reduce.kind} #${input.opId})`;
+    }
+    case "join":
+      return (
+        `sorted merge ${input.how} join of stage ${input.left} shard i with stage ${input.right} shard i ` +
+        `on ${describeFn(input.leftKey)} = ${describeFn(input.rightKey)} (sortedMergeJoin #${input.opId})`
+      );
   }
 }
 
@@ -206,6 +278,15 @@ function describeOutput(output: StageOutput): string {
   switch (output.kind) {
     case "exchange":
       return `exchange ${output.partitioning} to ${output.partitions} partition${output.partitions === 1 ? "" : "s"} (${output.partitioning === "single" ? "take" : "reshard"} #${output.opId})`;
+    case "scatter": {
+      const parts = [`scatter by ${describeFn(output.key)} to ${output.partitions === "map-tasks" ? "as many partitions as shards" : `${output.partitions} partition${output.partitions === 1 ? "" : "s"}`}`];
+      if (output.sortBy) parts.push(`sortBy ${describeFn(output.sortBy)}`);
+      if (output.combiner) parts.push(`combiner ${describeFn(output.combiner)}`);
+      if (output.keepFirst) parts.push("keeping the first row per key");
+      return `${parts.join(", ")} (${output.operator} #${output.opId})`;
+    }
+    case "materialize":
+      return `one file per shard for the join (sortedMergeJoin #${output.opId})`;
     case "collect":
       return "collect rows";
     case "count":

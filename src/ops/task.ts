@@ -13,15 +13,40 @@ import type { RecordPosition } from "./errors.ts";
 import type { FnSpec, JsonValue } from "./fn.ts";
 import type { InputSplit } from "./formats-api.ts";
 import type { OutputFormat, Where } from "./logical.ts";
-import type { StageOp } from "./planner.ts";
+import type { ShuffleReduce, StageOp } from "./planner.ts";
 
 export type TaskInput =
   | { kind: "split"; split: InputSplit; columns?: string[]; where?: Where[] }
   | { kind: "items"; items: JsonValue[]; firstIndex: number }
-  | { kind: "exchange"; files: string[] };
+  | { kind: "exchange"; files: string[] }
+  | {
+      kind: "shuffle";
+      /** The winning attempt's committed sidecar of every map task, in map-task order. */
+      sidecars: string[];
+      partition: number;
+      operator: string;
+      reduce: ShuffleReduce;
+      memoryBudgetBytes: number;
+      /** Local folder under which the reader spills sorted runs. */
+      spillDir: string;
+    }
+  | { kind: "join"; opId: number; left: string; right: string; leftKey: FnSpec; rightKey: FnSpec; how: "inner" | "left" };
 
 export type TaskOutput =
   | { kind: "exchange"; dir: string; partitioning: "round-robin" | "single"; partitions: number }
+  | {
+      kind: "scatter";
+      /** Shuffle folder of the stage; each attempt writes into its own sub-folder. */
+      dir: string;
+      operator: string;
+      partitions: number;
+      key: FnSpec;
+      sortBy?: FnSpec;
+      combiner?: FnSpec;
+      keepFirst?: boolean;
+      memoryBudgetBytes: number;
+    }
+  | { kind: "materialize"; dir: string }
   | { kind: "collect" }
   | { kind: "count" }
   | { kind: "fold"; opId: number; initial: JsonValue; fold: FnSpec }
@@ -47,6 +72,18 @@ export interface TaskCounters {
   bytesIn: number;
   bytesOut: number;
   user: Record<string, number>;
+  /** Scatter (map side) and merge (reduce side) facts of shuffle stages. */
+  shuffle?: ShuffleCounters;
+}
+
+export interface ShuffleCounters {
+  framesWritten: number;
+  /** Flushes forced by the memory budget on the map side. */
+  budgetFlushes: number;
+  framesRead: number;
+  spilledRuns: number;
+  spilledBytes: number;
+  mergePasses: number;
 }
 
 export interface TaskSuccess {
@@ -55,8 +92,10 @@ export interface TaskSuccess {
   /** write: the committed file (also when skipped because it existed). */
   output?: string;
   skipped?: boolean;
-  /** exchange: committed partition files, index = target partition. */
+  /** exchange: committed partition files, index = target partition (materialize: one file). */
   exchangeFiles?: string[];
+  /** scatter: the committed sidecar of this attempt. */
+  sidecar?: string;
   /** count / fold: this shard's partial value. */
   value?: JsonValue;
   /** collect: the shard's rows, msgpack-encoded (moved between threads, not copied). */

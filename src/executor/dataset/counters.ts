@@ -1,10 +1,10 @@
 /**
- * Counters of a Dataset execution: per stage, records in/out, bytes in/out, shards, retries and
- * user counters (`ctx.counters.increment`), folded from the successful attempt of each task; plus
+ * Counters of a Dataset execution: per stage, records in/out, bytes in/out, shards, retries,
+ * shuffle facts (frames, budget flushes, spilled runs) and user counters (`ctx.counters.increment`), folded from the successful attempt of each task; plus
  * the user counters summed over stages. `flattenCounters` gives the flat name → number form a
  * step stores in its info.json.
  */
-import type { TaskCounters } from "../../ops/task.ts";
+import type { ShuffleCounters, TaskCounters } from "../../ops/task.ts";
 
 export interface StageCounters {
   stage: number;
@@ -18,6 +18,8 @@ export interface StageCounters {
   bytesIn: number;
   bytesOut: number;
   user: Record<string, number>;
+  /** Present on stages that scatter or merge shuffle data, summed over their tasks. */
+  shuffle?: ShuffleCounters;
 }
 
 export interface DatasetCounters {
@@ -35,6 +37,10 @@ export function addTaskCounters(into: StageCounters, task: TaskCounters): void {
   into.bytesIn += task.bytesIn;
   into.bytesOut += task.bytesOut;
   for (const [name, n] of Object.entries(task.user)) into.user[name] = (into.user[name] ?? 0) + n;
+  if (task.shuffle) {
+    const sum = (into.shuffle ??= { framesWritten: 0, budgetFlushes: 0, framesRead: 0, spilledRuns: 0, spilledBytes: 0, mergePasses: 0 });
+    for (const key of Object.keys(sum) as Array<keyof ShuffleCounters>) sum[key] += task.shuffle[key];
+  }
 }
 
 export function totalUserCounters(stages: StageCounters[]): Record<string, number> {
@@ -48,6 +54,7 @@ export function flattenCounters(c: DatasetCounters): Record<string, number> {
   const flat: Record<string, number> = {};
   for (const s of c.stages) {
     for (const key of ["shards", "skipped", "retries", "recordsIn", "recordsOut", "bytesIn", "bytesOut"] as const) flat[`stage${s.stage}.${key}`] = s[key];
+    for (const [key, n] of Object.entries(s.shuffle ?? {})) flat[`stage${s.stage}.shuffle.${key}`] = n;
   }
   for (const [name, n] of Object.entries(c.user)) flat[`user.${name}`] = n;
   return Object.fromEntries(Object.entries(flat).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));

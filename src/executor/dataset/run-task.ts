@@ -1,8 +1,9 @@
 /**
  * Runs one task descriptor: read the shard's input, push it through the stage's fused chain, and
  * hand the result to the stage's output (commit a file, write exchange partitions, collect rows,
- * count, or fold). The same function runs in the inline executor and inside pool workers (and is
- * what a remote worker would call). Outputs go to attempt-unique temporary names and are renamed
+ * count, fold, or scatter into shuffle partitions; shuffle and join inputs live in shuffle-task.ts).
+ * The same function runs in the inline executor and inside pool workers (and is what a remote
+ * worker would call). Outputs go to attempt-unique temporary names and are renamed
  * into place only after the whole shard succeeded.
  */
 import { rename, rm } from "node:fs/promises";
@@ -17,6 +18,7 @@ import { emptyCounters } from "../../ops/task.ts";
 import type { TaskCounters, TaskDescriptor, TaskSuccess } from "../../ops/task.ts";
 import { buildChain, userError } from "./chain.ts";
 import type { ChainEnv, Cursor } from "./chain.ts";
+import { joinSource, runScatter, shuffleSource } from "./shuffle-task.ts";
 import { ExchangeWriter, packr, readExchangeFiles } from "./exchange.ts";
 import type { Resolver } from "./resolve.ts";
 
@@ -42,7 +44,7 @@ export async function runTask(desc: TaskDescriptor, resolve: Resolver): Promise<
   if (out.kind === "write" && out.skipExisting && (await fileSystemFor(out.path).exists(out.path))) {
     return { ok: true, counters, output: out.path, skipped: true };
   }
-  const batches = await buildChain(desc.ops, source(desc, cursor, counters), env);
+  const batches = await buildChain(desc.ops, source(desc, env, counters), env);
 
   switch (out.kind) {
     case "collect": {
@@ -76,8 +78,14 @@ export async function runTask(desc: TaskDescriptor, resolve: Resolver): Promise<
       }
       return { ok: true, counters, value: acc as JsonValue };
     }
+    case "scatter":
+      return runScatter(desc, out, batches, env, counters);
+    case "materialize":
     case "exchange": {
-      const writer = new ExchangeWriter(out.dir, desc.stageId, desc.shard, out.partitions, out.partitioning, attemptTag);
+      const writer =
+        out.kind === "materialize"
+          ? new ExchangeWriter(out.dir, desc.stageId, desc.shard, 1, "single", attemptTag)
+          : new ExchangeWriter(out.dir, desc.stageId, desc.shard, out.partitions, out.partitioning, attemptTag);
       try {
         for await (const batch of batches) {
           counters.recordsOut += batch.length;
@@ -116,9 +124,16 @@ export async function runTask(desc: TaskDescriptor, resolve: Resolver): Promise<
 }
 
 /** Batches of the task's input, keeping the cursor and the input counters up to date. */
-async function* source(desc: TaskDescriptor, cursor: Cursor, counters: TaskCounters): AsyncIterable<unknown[]> {
+async function* source(desc: TaskDescriptor, env: ChainEnv, counters: TaskCounters): AsyncIterable<unknown[]> {
   const input = desc.input;
+  const cursor = env.cursor;
   switch (input.kind) {
+    case "shuffle":
+      yield* shuffleSource(desc, input, env, counters);
+      return;
+    case "join":
+      yield* joinSource(desc, input, env, counters);
+      return;
     case "items": {
       for (let i = 0; i < input.items.length; i += ITEM_BATCH) {
         const rows = input.items.slice(i, i + ITEM_BATCH);
