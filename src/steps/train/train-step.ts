@@ -1,0 +1,191 @@
+/**
+ * The `train` and `eval` steps: they turn tokenized steps into the JSON configs of the Python
+ * package in kernels/ and run it as a child process. Training is resumable: its checkpoints stay in
+ * the output folder when a run is killed, and the next run continues from the last one. Progress
+ * events become log lines and counters; the final metrics become the step's result.
+ */
+import * as path from "node:path";
+import { step, type Step } from "../../graph/step.ts";
+import { versioned } from "../../graph/versioned.ts";
+import type { TokenizedResult } from "../tokenize/result.ts";
+import { pythonWithTorch, runKernel, type KernelEvent } from "../python/kernel-process.ts";
+
+/** Model, optimizer, schedule and loop settings as kernels/README.md documents them (snake_case). */
+export interface TrainHyperparameters {
+  model?: Record<string, unknown>;
+  optimizer?: Record<string, unknown>;
+  schedule?: Record<string, unknown>;
+  train?: { steps?: number; batch_size?: number; seed?: number; checkpoint_every?: number; log_every?: number };
+  seq_len?: number;
+}
+
+export interface TrainOptions {
+  name: string;
+  /** Tokenized sources by name. */
+  data: Record<string, Step<any, TokenizedResult, any>>;
+  /** Mixture weights by source name (default 1 each). */
+  weights?: Record<string, number>;
+  /** Per-source cap on usable training tokens (simulated epochs). */
+  maxTokens?: Record<string, number>;
+  hyperparameters?: TrainHyperparameters;
+  /** Torch CPU threads and device: run-time settings, not part of the version. */
+  threads?: number;
+  device?: "auto" | "cpu" | "cuda";
+  /** Log a progress line every this many optimizer steps (default 25). */
+  logEvery?: number;
+}
+
+export interface TrainResult {
+  steps: number;
+  finalLoss: number;
+  tokens: number;
+  elapsedS: number;
+  tokensPerS: number;
+  model: string;
+  vocabSize: number;
+  eosId: number;
+  torch: string;
+}
+
+function roundUp(n: number, to: number): number {
+  return Math.ceil(n / to) * to;
+}
+
+export function trainStep(opts: TrainOptions) {
+  const names = Object.keys(opts.data).sort();
+  return step({
+    name: opts.name,
+    resumable: true,
+    config: {
+      weights: versioned(Object.fromEntries(names.map((n) => [n, opts.weights?.[n] ?? 1]))),
+      maxTokens: versioned(opts.maxTokens ?? {}),
+      hyperparameters: versioned(opts.hyperparameters ?? {}),
+      threads: opts.threads ?? null,
+      device: opts.device ?? "auto",
+      logEvery: opts.logEvery ?? 25,
+    },
+    inputs: opts.data,
+    run: async (ctx): Promise<TrainResult> => {
+      const inputs = ctx.inputs as Record<string, { stepPath: string; result: TokenizedResult }>;
+      const first = inputs[names[0]].result.tokenizer;
+      for (const n of names) {
+        if (inputs[n].result.tokenizer.name !== first.name) {
+          throw new Error(`source '${n}' was tokenized with ${inputs[n].result.tokenizer.name}, but '${names[0]}' with ${first.name}; train on one tokenizer`);
+        }
+      }
+      const hp = ctx.config.hyperparameters as TrainHyperparameters;
+      const seqLen = hp.seq_len ?? 256;
+      const config = {
+        data: {
+          seq_len: seqLen,
+          sources: names.map((n) => ({
+            name: n,
+            shards: inputs[n].result.splits.train.shards.map((s) => path.join(inputs[n].stepPath, s)),
+            weight: (ctx.config.weights as Record<string, number>)[n],
+            ...((ctx.config.maxTokens as Record<string, number>)[n] ? { max_tokens: (ctx.config.maxTokens as Record<string, number>)[n] } : {}),
+          })),
+        },
+        model: { max_seq_len: seqLen, ...hp.model, vocab_size: roundUp(first.vocabSize, 64) },
+        ...(hp.optimizer ? { optimizer: hp.optimizer } : {}),
+        ...(hp.schedule ? { schedule: hp.schedule } : {}),
+        train: { ...hp.train, device: ctx.config.device, ...(ctx.config.threads ? { threads: ctx.config.threads } : {}) },
+      };
+      await ctx.writeFile("train-config.json", JSON.stringify(config, null, 2));
+      let done: KernelEvent | undefined;
+      let total = 0;
+      await runKernel("train", ["--config", ctx.path("train-config.json"), "--output-dir", ctx.outputPath], {
+        signal: ctx.signal,
+        onEvent: (e) => {
+          if (e.event === "start") {
+            total = Number(e.total_steps);
+            ctx.log(`training ${total} steps${e.resumed ? ` (resumed at step ${e.step})` : ""}`);
+          } else if (e.event === "step") {
+            ctx.counters.increment("train_steps");
+            const s = Number(e.step);
+            if (s % (ctx.config.logEvery as number) === 0 || s === total) {
+              ctx.log(`step ${s}/${total} loss ${Number(e.loss).toFixed(4)} lr ${Number(e.lr).toExponential(2)} ${Math.round(Number(e.tokens_per_s))} tok/s`);
+            }
+          } else if (e.event === "checkpoint") {
+            ctx.counters.increment("checkpoints");
+          } else if (e.event === "done") {
+            done = e;
+          }
+        },
+      });
+      if (!done) throw new Error("the trainer exited without a 'done' event");
+      const { torch } = pythonWithTorch();
+      return {
+        steps: Number(done.step),
+        finalLoss: Number(done.final_loss),
+        tokens: Number(done.tokens),
+        elapsedS: Number(done.elapsed_s),
+        tokensPerS: Number(done.tokens_per_s ?? Number(done.tokens) / Math.max(Number(done.elapsed_s), 1e-9)),
+        model: "model.pt",
+        vocabSize: first.vocabSize,
+        eosId: first.eosId,
+        torch,
+      };
+    },
+  });
+}
+
+export interface EvalOptions {
+  name: string;
+  model: Step<any, TrainResult, any>;
+  /** Tokenized sources whose validation splits are scored. */
+  data: Record<string, Step<any, TokenizedResult, any>>;
+  seqLen?: number;
+  stride?: number;
+  /** Score at most this many tokens per source. */
+  maxTokens?: number;
+  threads?: number;
+}
+
+export interface EvalResult {
+  macroBpb: number;
+  sources: Record<string, { bpb: number; tokens: number; bytes: number }>;
+}
+
+export function evalStep(opts: EvalOptions) {
+  const names = Object.keys(opts.data).sort();
+  return step({
+    name: opts.name,
+    config: {
+      seqLen: versioned(opts.seqLen ?? null),
+      stride: versioned(opts.stride ?? null),
+      maxTokens: versioned(opts.maxTokens ?? null),
+      threads: opts.threads ?? null,
+    },
+    inputs: { ...opts.data, __model: opts.model } as Record<string, Step<any, any, any>>,
+    run: async (ctx): Promise<EvalResult> => {
+      const inputs = ctx.inputs as Record<string, { stepPath: string; result: any }>;
+      const model = inputs.__model as { stepPath: string; result: TrainResult };
+      const config = {
+        model: path.join(model.stepPath, model.result.model),
+        sources: names.map((n) => {
+          const v = (inputs[n].result as TokenizedResult).splits.validation;
+          return { name: n, shards: v.shards.map((s) => path.join(inputs[n].stepPath, s)), bytes: v.bytes };
+        }),
+        eos_id: model.result.eosId,
+        ...(ctx.config.seqLen ? { seq_len: ctx.config.seqLen } : {}),
+        ...(ctx.config.stride ? { stride: ctx.config.stride } : {}),
+        ...(ctx.config.maxTokens ? { max_tokens: ctx.config.maxTokens } : {}),
+        ...(ctx.config.threads ? { threads: ctx.config.threads } : {}),
+      };
+      await ctx.writeFile("eval-config.json", JSON.stringify(config, null, 2));
+      const events = await runKernel("evaluate", ["--config", ctx.path("eval-config.json"), "--output", ctx.path("eval.json")], {
+        signal: ctx.signal,
+        onEvent: (e) => {
+          if (e.event === "source") ctx.log(`${String(e.name)}: ${Number(e.bpb).toFixed(4)} bits per byte`);
+        },
+      });
+      const done = events.find((e) => e.event === "done");
+      const sources: EvalResult["sources"] = {};
+      for (const e of events.filter((x) => x.event === "source")) {
+        sources[String(e.name)] = { bpb: Number(e.bpb), tokens: Number(e.tokens), bytes: Number(e.bytes) };
+      }
+      if (!done) throw new Error("the evaluator exited without a 'done' event");
+      return { macroBpb: Number(done.macro_bpb), sources };
+    },
+  });
+}
