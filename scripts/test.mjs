@@ -24,29 +24,34 @@ const tsc = run(process.execPath, [path.join(root, "node_modules/typescript/bin/
 if (tsc.status === 0) passed++;
 else failed++;
 
-// 2. vitest, with a JSON report to count from.
+// 2. The Python environment (CPU PyTorch in .venv): kernel tests and the train/eval step tests need it.
+const pyTests = path.join(root, "kernels/tests");
+const setup = path.join(root, "scripts/setup-python.sh");
+if (existsSync(setup)) {
+  const r = run("bash", [setup]);
+  if (r.status !== 0) failed++;
+}
+
+// 3. vitest, with a JSON report to count from.
 const vitestJson = path.join(work, "vitest.json");
 const vitest = run(process.execPath, [path.join(root, "node_modules/vitest/vitest.mjs"), "run", "--reporter=default", "--reporter=json", `--outputFile.json=${vitestJson}`, ...extra]);
 if (existsSync(vitestJson)) {
   const report = JSON.parse(readFileSync(vitestJson, "utf8"));
   passed += report.numPassedTests ?? 0;
-  failed += (report.numFailedTests ?? 0) + (report.numFailedTestSuites ?? 0) - countFailedSuitesWithFailedTests(report);
+  failed += (report.numFailedTests ?? 0) + filesFailedWithoutFailedTests(report);
   skipped += (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
 } else {
   failed++;
 }
 if (vitest.status !== 0 && existsSync(vitestJson) === false) console.error("vitest did not produce a report");
 
-function countFailedSuitesWithFailedTests(report) {
-  // A failed suite with failed tests is already counted through its tests; one that failed to load is not.
-  return (report.testResults ?? []).filter((s) => s.status === "failed" && (s.assertionResults ?? []).some((t) => t.status === "failed")).length;
+function filesFailedWithoutFailedTests(report) {
+  // A test file that failed to load (or failed outside any test) counts as one failure.
+  return (report.testResults ?? []).filter((s) => s.status === "failed" && !(s.assertionResults ?? []).some((t) => t.status === "failed")).length;
 }
 
-// 3. Python kernel tests.
-const pyTests = path.join(root, "kernels/tests");
-const setup = path.join(root, "scripts/setup-python.sh");
+// 4. Python kernel tests.
 if (existsSync(pyTests) && !extra.length) {
-  if (existsSync(setup)) run("bash", [setup]);
   const python = path.join(root, ".venv/bin/python");
   const junit = path.join(work, "pytest.xml");
   run(existsSync(python) ? python : "python3", ["-m", "pytest", "kernels/tests", "-q", `--junitxml=${junit}`]);
