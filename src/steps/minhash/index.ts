@@ -1,7 +1,8 @@
 /**
  * Public API of the MinHash near-duplicate library: shingling, signatures, LSH band keys and star
  * edges, connected components (union-find reference and shard-friendly label propagation), cluster
- * attributes, the in-memory reference pipeline and the accuracy harness.
+ * attributes, the in-memory reference pipeline and the accuracy harness; and the dedup step that
+ * runs the same parts through the shuffle over normalized sources.
  */
 export { MinHashConfigError, MinHashInputError } from "./errors.ts";
 export { Shingler, tokenizeWords, hashWord } from "./shingles.ts";
@@ -42,3 +43,15 @@ export {
   type DedupScore,
   type ExactPairAgreement,
 } from "./accuracy.ts";
+export { minhashDedupStep, type MinHashDedupOptions, type MinHashDedupResult, type DedupSourceResult } from "./dedup-step.ts";
+export {
+  SourceLayoutError,
+  listSourceParts,
+  attributeFilePath,
+  attributeDir,
+  sourceInput,
+  nodeKey,
+  parseNodeKey,
+  type NormalizedSource,
+  type SourcePart,
+} from "./source-parts.ts";

@@ -1,6 +1,7 @@
 /**
  * Public API of the quality library: heuristic attributes of a document and a hashed-n-gram
- * logistic-regression classifier (train, score, serialise).
+ * logistic-regression classifier (train, score, serialise), and the quality step that writes both
+ * as attribute files co-partitioned with normalized sources.
  */
 export { qualityAttributes, QUALITY_ATTRIBUTE_NAMES } from "./heuristics.ts";
 export {
@@ -20,3 +21,5 @@ export {
   classifierFromBytes,
   type QualityClassifierJson,
 } from "./classifier-format.ts";
+export { qualityStep, type QualityStepOptions, type QualityStepResult } from "./quality-step.ts";
+export { qualityTask, type QualityTaskArgs, type QualityTaskResult } from "./quality-task.ts";

@@ -1,0 +1,50 @@
+/**
+ * Memory of the MinHash dedup step on an input ten times its task budget, in child processes:
+ * one writes a 160 MB normalized source (generated text, 5 % near copies), another runs the step
+ * with a 16 MB budget and the V8 old space capped at budget + 16 MB (the process's own baseline
+ * heap is about 14 MB: the child fails at startup with a 16 MB cap), so holding more than the budget
+ * of live JS data would kill it. The child warms code, JIT and allocator with a run of the step on a
+ * 2 MB input, then measures peak RSS (getrusage) over the RSS just before the real run. Measured:
+ * +16 to +20 MB for the 16 MB budget; the check allows 1.5 × the budget. Eight bands of two rows
+ * make the shuffle move ~500k band entries, several times the budget: with the budget ignored
+ * (everything buffered in memory) the child runs out of heap.
+ */
+import { spawnSync } from "node:child_process";
+import * as path from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { tempDir } from "../../support/kiln-cli.ts";
+
+const child = path.join(path.dirname(fileURLToPath(import.meta.url)), "dedup-memory-child.ts");
+const BUDGET = 16 * 1024 * 1024;
+const INPUT_BYTES = 10 * BUDGET;
+
+function runChild(args: string[], nodeFlags: string[] = []): string {
+  const out = spawnSync(process.execPath, [...nodeFlags, "--import", "tsx", child, ...args], { encoding: "utf8", maxBuffer: 1 << 24 });
+  if (out.status !== 0) throw new Error(`child ${args[0]} exited ${out.status}: ${out.stderr.slice(-3000)}`);
+  return out.stdout.trim().split("\n").pop()!;
+}
+
+describe("MinHash dedup step memory", () => {
+  it("stays within its budget on an input ten times the budget", () => {
+    const dir = tempDir();
+    const written = JSON.parse(runChild(["write", path.join(dir, "src"), String(INPUT_BYTES), "16"]));
+    expect(written.bytes).toBeGreaterThanOrEqual(INPUT_BYTES);
+    const heapMb = BUDGET / 2 ** 20 + 16;
+    const run = JSON.parse(
+      runChild(
+        ["dedup", path.join(dir, "src"), String(BUDGET), path.join(dir, "run"), "0", JSON.stringify({ numPerm: 16, bands: 8, rows: 2 })],
+        ["--expose-gc", `--max-old-space-size=${heapMb}`, "--max-semi-space-size=1"],
+      ),
+    );
+    expect(run.result.documents).toBe(written.documents);
+    expect(run.result.textChars).toBe(written.bytes);
+    expect(run.result.bandEntries).toBe(8 * written.documents);
+    // About one document in twenty is a near copy of an earlier one.
+    expect(run.result.nonCanonical).toBeGreaterThan(written.documents * 0.03);
+    expect(run.result.nonCanonical).toBeLessThan(written.documents * 0.08);
+    const growth = run.peakRss - run.baselineRss;
+    console.log(`dedup of ${(written.bytes / 2 ** 20).toFixed(0)} MB with a ${BUDGET / 2 ** 20} MB budget: peak RSS +${(growth / 2 ** 20).toFixed(1)} MB in ${(run.wallMs / 1000).toFixed(1)} s`);
+    expect(growth).toBeLessThanOrEqual(1.5 * BUDGET);
+  }, 120_000);
+});
