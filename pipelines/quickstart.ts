@@ -1,46 +1,97 @@
 /**
- * The quickstart pipeline: the embedded sample corpora → download (materialised as JSONL) →
- * normalize with exact dedup, one step per source → consolidate, one step per source → a table of
- * documents and UTF-8 text bytes per source at each stage. Run it with `npm start` (or
- * `node bin/kiln.mjs run pipelines/quickstart.ts`); a second run skips every step and prints the
- * same table from the stored results. `datakitSteps()` builds the same steps for other pipelines,
- * which add dedup, quality, tokenize, train and eval steps on top of `consolidated` (or of
- * `normalized`, feeding attribute datasets into their own consolidate steps).
+ * The quickstart pipeline, end to end on the embedded sample corpora: download (materialised as
+ * JSONL) → normalize with exact dedup, one step per source → MinHash near-duplicate clusters across
+ * all sources and quality attributes (heuristics plus a classifier trained on Brown vs spam) →
+ * consolidate, one step per source, dropping near-duplicates, very short, repetitive and spam-like
+ * documents → tokenize (GPT-2 vocabulary) → train a small mixture-of-experts LM on all sources →
+ * bits per byte per source on held-out documents. `npm start` runs it and prints a table per stage;
+ * a second run skips every step and prints the same tables. `datakitSteps()` builds the data steps
+ * for other pipelines.
  */
 import { pipeline } from "../src/index.ts";
 import { consolidateStep, type ConsolidateFilter, type ConsolidateResult } from "../src/steps/consolidate/index.ts";
 import { downloadStep, type DownloadResult } from "../src/steps/download/index.ts";
+import { minhashDedupStep } from "../src/steps/minhash/index.ts";
 import { normalizeStep, type NormalizeResult } from "../src/steps/normalize/index.ts";
+import { qualityStep } from "../src/steps/quality/index.ts";
 import { BUILTIN_SOURCES } from "../src/steps/sources/index.ts";
-import type { InputSpec } from "../src/graph/step.ts";
+import { tokenizeStep } from "../src/steps/tokenize/tokenize-step.ts";
+import type { TokenizedResult } from "../src/steps/tokenize/result.ts";
+import { evalStep, trainStep, type EvalResult, type TrainResult } from "../src/steps/train/train-step.ts";
 
 /**
- * The sources `npm start` processes: every built-in embedded source (about 40 MB as JSONL; the whole
- * run takes about 20 s on 2 cores). KILN_QUICKSTART_SOURCES (comma-separated names) picks others.
+ * The sources `npm start` processes: every built-in embedded source (about 40 MB as JSONL).
+ * KILN_QUICKSTART_SOURCES (comma-separated names) picks others.
  */
 export const QUICKSTART_SOURCES = BUILTIN_SOURCES.map((s) => s.name);
 
+/** What consolidate removes in the quickstart, in order; each removed document is counted once. */
+export const QUICKSTART_FILTERS: ConsolidateFilter[] = [
+  { type: "drop-false", attribute: "is_cluster_canonical", name: "near-duplicate" },
+  { type: "threshold", attribute: "word_count", min: 5, name: "too-short" },
+  { type: "threshold", attribute: "duplicate_line_char_fraction", max: 0.5, name: "repetitive" },
+  { type: "threshold", attribute: "quality_score", min: 0.005, name: "spam-like" },
+];
+
 export interface DatakitOptions {
   sources: string[];
-  /** Attribute datasets and filters for the consolidate steps (none in the quickstart). */
-  attributes?: (source: string) => Record<string, InputSpec>;
+  /** Sources whose documents teach the quality classifier what to keep, and what to drop. */
+  positive?: string[];
+  negative?: string[];
   filters?: ConsolidateFilter[];
   threads?: number;
 }
 
-/** The download step, and one normalize and one consolidate step per source, keyed by source name. */
+/** Download, then per source normalize → (global MinHash dedup, quality) → consolidate. */
 export function datakitSteps(opts: DatakitOptions) {
   const download = downloadStep({ name: "download/embedded", sources: opts.sources });
   const normalized = Object.fromEntries(
     opts.sources.map((s) => [s, normalizeStep({ name: `normalized/${s}`, input: download, sources: [s], dedup: "exact", threads: opts.threads })]),
   );
+  const fuzzy = minhashDedupStep({ name: "dedup/minhash", sources: normalized, threads: opts.threads });
+  const positive = opts.positive ?? opts.sources.filter((s) => s.startsWith("brown-"));
+  const negative = opts.negative ?? opts.sources.filter((s) => s === "spam-assassin-spam");
+  const quality =
+    positive.length && negative.length
+      ? qualityStep({ name: "quality/classifier", sources: normalized, positive, negative, threads: opts.threads })
+      : undefined;
+  const filters = (opts.filters ?? QUICKSTART_FILTERS).filter((f) => quality || !["word_count", "duplicate_line_char_fraction", "quality_score"].includes(f.attribute));
   const consolidated = Object.fromEntries(
     opts.sources.map((s) => [
       s,
-      consolidateStep({ name: `consolidated/${s}`, input: normalized[s], attributes: opts.attributes?.(s), filters: opts.filters, threads: opts.threads }),
+      consolidateStep({
+        name: `consolidated/${s}`,
+        input: normalized[s],
+        attributes: { minhash: fuzzy.output(s), ...(quality ? { quality: quality.output(s) } : {}) },
+        filters,
+        threads: opts.threads,
+      }),
     ]),
   );
-  return { download, normalized, consolidated };
+  return { download, normalized, fuzzy, quality, consolidated, filters };
+}
+
+/** Tokenize every consolidated source, train one small MoE LM on all of them, and evaluate it per source. */
+export function modelSteps(consolidated: Record<string, ReturnType<typeof consolidateStep>>, trainSteps: number, evalTokens = 16_384) {
+  const tokenized = Object.fromEntries(
+    Object.entries(consolidated).map(([s, step]) => [
+      s,
+      tokenizeStep({ name: `tokenized/${s}`, input: step, files: "outputs/main/*.parquet", tokenizer: "gpt2", validationFraction: 0.05 }),
+    ]),
+  );
+  const model = trainStep({
+    name: "train/moe-quickstart",
+    data: tokenized,
+    hyperparameters: {
+      seq_len: 256,
+      model: { d_model: 128, n_layers: 2, n_heads: 4, moe: { n_experts: 8, top_k: 2, d_expert: 256 } },
+      optimizer: { lr: 0.003 },
+      schedule: { kind: "cosine", warmup_steps: Math.min(20, Math.floor(trainSteps / 5)) },
+      train: { steps: trainSteps, batch_size: 4, seed: 0, checkpoint_every: 50 },
+    },
+  });
+  const evaluation = evalStep({ name: "eval/moe-quickstart", model, data: tokenized, maxTokens: evalTokens });
+  return { tokenized, model, evaluation };
 }
 
 function chosenSources(): string[] {
@@ -74,16 +125,54 @@ export function formatStageTable(rows: string[][]): string {
   return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
 }
 
+export function formatFilterTable(sources: string[], filters: ConsolidateFilter[], outcomes: ReadonlyArray<Outcome>): string {
+  const names = filters.map((f) => f.name ?? `${f.type}:${f.attribute}`);
+  const rows = sources.map((s) => {
+    const r = outcomes.find((o) => o.name === `consolidated/${s}`)?.result as ConsolidateResult | undefined;
+    return [s, String(r?.inputDocuments ?? "-"), ...names.map((n) => String(r?.removed[n] ?? 0)), String(r?.emptyText ?? 0), String(r?.documents ?? "-")];
+  });
+  return formatTable(["source", "input docs", ...names.map((n) => `-${n}`), "-empty", "kept"], rows);
+}
+
+export function formatModelTable(sources: string[], outcomes: ReadonlyArray<Outcome>): string {
+  const tok = (s: string) => outcomes.find((o) => o.name === `tokenized/${s}`)?.result as TokenizedResult | undefined;
+  const ev = outcomes.find((o) => o.name === "eval/moe-quickstart")?.result as EvalResult | undefined;
+  const rows = sources.map((s) => {
+    const t = tok(s);
+    const e = ev?.sources[s];
+    return [s, String(t?.splits.train.tokens ?? "-"), String(t?.splits.validation.tokens ?? "-"), e ? e.bpb.toFixed(4) : "-"];
+  });
+  rows.push(["macro average", "", "", ev ? ev.macroBpb.toFixed(4) : "-"]);
+  return formatTable(["source", "train tokens", "validation tokens", "bits per byte"], rows);
+}
+
+function formatTable(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
+  return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
+}
+
 const sources = chosenSources();
+/** KILN_QUICKSTART_TRAIN_STEPS and KILN_QUICKSTART_EVAL_TOKENS shrink the model part (tests use them). */
+const trainSteps = Number(process.env.KILN_QUICKSTART_TRAIN_STEPS ?? 150);
+const evalTokens = Number(process.env.KILN_QUICKSTART_EVAL_TOKENS ?? 16_384);
 export const steps = datakitSteps({ sources });
+export const model = modelSteps(steps.consolidated, trainSteps, evalTokens);
 
 export default pipeline({
   name: "quickstart",
-  steps: [steps.download, ...Object.values(steps.normalized), ...Object.values(steps.consolidated)],
+  steps: [model.evaluation],
   report: (outcomes) => {
     const download = outcomes.find((o) => o.name === "download/embedded")?.result as DownloadResult | undefined;
     const files = download?.files.length ?? 0;
     console.log(`\nquickstart: ${sources.length} sources, ${files} downloaded files (bytes = UTF-8 text bytes)\n`);
     console.log(formatStageTable(stageRows(sources, outcomes)));
+    console.log("\ndocuments removed by each consolidate filter (first filter that rejects a document)\n");
+    console.log(formatFilterTable(sources, steps.filters, outcomes));
+    const trained = outcomes.find((o) => o.name === "train/moe-quickstart")?.result as TrainResult | undefined;
+    if (trained) {
+      console.log(`\nmodel: ${trained.steps} steps, ${trained.tokens} tokens, final loss ${trained.finalLoss.toFixed(3)}, ${Math.round(trained.tokensPerS)} tokens/s (torch ${trained.torch})\n`);
+    }
+    console.log(formatModelTable(sources, outcomes));
   },
 });

@@ -88,6 +88,9 @@ export async function* readParquetSplit(split: InputSplit, fs: FileSystem, opts:
   const batchRows = Math.max(1, opts.batchRows ?? 4096);
   const { file, metadata } = await readMetadata(fs, split.path, split.size);
   const types = columnTypes(metadata);
+  // A file written from zero rows has no columns (its schema came from the rows): it simply has
+  // nothing to yield, whatever columns are asked for.
+  if (types.size === 0 && Number(metadata.num_rows) === 0) return;
   for (const column of opts.columns ?? []) {
     if (!types.has(column)) {
       throw new FormatError(

@@ -145,3 +145,19 @@ describe("parquet", () => {
     );
   });
 });
+
+describe("parquet files written from zero rows", () => {
+  it("read as empty whatever columns are asked for", async () => {
+    const { mkdtempSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const { openWriter, readSplit, expandInputs } = await import("../../src/io/formats.ts");
+    const dir = mkdtempSync(`${tmpdir()}/kiln-empty-parquet-`);
+    const w = openWriter(`${dir}/empty.parquet`, "parquet");
+    await w.write([]);
+    await w.close();
+    const [split] = await expandInputs(`${dir}/empty.parquet`);
+    const rows: unknown[] = [];
+    for await (const b of readSplit(split, { columns: ["id", "attributes"] })) rows.push(...b.rows);
+    expect(rows).toEqual([]);
+  });
+});

@@ -1,6 +1,6 @@
 /**
- * Consolidate's filters, as JSON configuration: `drop-true` (drop documents whose attribute is
- * true), `threshold` (keep documents whose score is within [min, max]), and `fraction` (keep the
+ * Consolidate's filters, as JSON configuration: `drop-true` / `drop-false` (drop documents whose
+ * attribute is true / false, e.g. `is_cluster_canonical` false for near-duplicates), `threshold` (keep documents whose score is within [min, max]), and `fraction` (keep the
  * given share of documents by score, highest by default, the cut being the score's quantile from a
  * mergeable sketch over every shard). Each filter has `keepIfMissing`: what happens to a document
  * without the attribute (default: kept for drop-true, dropped for score filters). Filters apply in
@@ -18,6 +18,10 @@ interface FilterBase {
 export interface DropTrueFilter extends FilterBase {
   type: "drop-true";
 }
+/** Drops documents whose attribute is false (e.g. `is_cluster_canonical` for near-duplicates). */
+export interface DropFalseFilter extends FilterBase {
+  type: "drop-false";
+}
 export interface ThresholdFilter extends FilterBase {
   type: "threshold";
   min?: number;
@@ -30,14 +34,14 @@ export interface FractionFilter extends FilterBase {
   /** Keep the highest scores (default true) or the lowest. */
   highest?: boolean;
 }
-export type ConsolidateFilter = DropTrueFilter | ThresholdFilter | FractionFilter;
+export type ConsolidateFilter = DropTrueFilter | DropFalseFilter | ThresholdFilter | FractionFilter;
 
 /** A filter ready to evaluate: fraction filters carry their resolved score cut. */
 export interface ResolvedFilter {
   name: string;
   attribute: string;
   keepIfMissing: boolean;
-  kind: "drop-true" | "range";
+  kind: "drop-true" | "drop-false" | "range";
   min: number;
   max: number;
 }
@@ -65,8 +69,8 @@ export function validateFilters(filters: unknown): ConsolidateFilter[] {
     } else if (f.type === "fraction") {
       const keep = (f as FractionFilter).keep;
       if (!(typeof keep === "number" && keep > 0 && keep <= 1)) throw new FilterConfigError(`${at}: keep is ${String(keep)}, not in (0, 1]`, "set keep to the share to keep, e.g. 0.8");
-    } else if (f.type !== "drop-true") {
-      throw new FilterConfigError(`${at} has unknown type '${String(f.type)}'`, "use 'drop-true', 'threshold' or 'fraction'");
+    } else if (f.type !== "drop-true" && f.type !== "drop-false") {
+      throw new FilterConfigError(`${at} has unknown type '${String(f.type)}'`, "use 'drop-true', 'drop-false', 'threshold' or 'fraction'");
     }
     const name = filterName(f as ConsolidateFilter);
     if (names.has(name)) throw new FilterConfigError(`two filters are named '${name}'`, "give one of them a distinct name");
@@ -80,7 +84,7 @@ export function resolveFilters(filters: ConsolidateFilter[], cuts: Record<string
   return filters.map((f) => {
     const name = filterName(f);
     const base = { name, attribute: f.attribute };
-    if (f.type === "drop-true") return { ...base, kind: "drop-true", keepIfMissing: f.keepIfMissing ?? true, min: 0, max: 0 };
+    if (f.type === "drop-true" || f.type === "drop-false") return { ...base, kind: f.type, keepIfMissing: f.keepIfMissing ?? true, min: 0, max: 0 };
     if (f.type === "threshold") return { ...base, kind: "range", keepIfMissing: f.keepIfMissing ?? false, min: f.min ?? -Infinity, max: f.max ?? Infinity };
     const cut = cuts[name];
     const highest = f.highest ?? true;
@@ -102,10 +106,10 @@ export function resolveFilters(filters: ConsolidateFilter[], cuts: Record<string
 export function firstRejecting(filters: ResolvedFilter[], attributes: Record<string, unknown> | undefined): string | null {
   for (const f of filters) {
     const value = attributes?.[f.attribute];
-    if (f.kind === "drop-true") {
+    if (f.kind === "drop-true" || f.kind === "drop-false") {
       if (value === undefined || value === null) {
         if (!f.keepIfMissing) return f.name;
-      } else if (value === true) {
+      } else if (value === (f.kind === "drop-true")) {
         return f.name;
       }
       continue;

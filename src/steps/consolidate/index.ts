@@ -10,6 +10,7 @@ export {
   filterName,
   type ConsolidateFilter,
   type DropTrueFilter,
+  type DropFalseFilter,
   type ThresholdFilter,
   type FractionFilter,
   type ResolvedFilter,
