@@ -5,6 +5,7 @@
  * events become log lines and counters; the final metrics become the step's result.
  */
 import * as path from "node:path";
+import cliProgress from "cli-progress";
 import { step, type Step } from "../../graph/step.ts";
 import { versioned } from "../../graph/versioned.ts";
 import type { TokenizedResult } from "../tokenize/result.ts";
@@ -93,25 +94,38 @@ export function trainStep(opts: TrainOptions) {
       await ctx.writeFile("train-config.json", JSON.stringify(config, null, 2));
       let done: KernelEvent | undefined;
       let total = 0;
-      await runKernel("train", ["--config", ctx.path("train-config.json"), "--output-dir", ctx.outputPath], {
-        signal: ctx.signal,
-        onEvent: (e) => {
-          if (e.event === "start") {
-            total = Number(e.total_steps);
-            ctx.log(`training ${total} steps${e.resumed ? ` (resumed at step ${e.step})` : ""}`);
-          } else if (e.event === "step") {
-            ctx.counters.increment("train_steps");
-            const s = Number(e.step);
-            if (s % (ctx.config.logEvery as number) === 0 || s === total) {
-              ctx.log(`step ${s}/${total} loss ${Number(e.loss).toFixed(4)} lr ${Number(e.lr).toExponential(2)} ${Math.round(Number(e.tokens_per_s))} tok/s`);
+      // On a terminal: a live bar (steps, loss, tokens/s, ETA). Otherwise: a log line every logEvery steps.
+      const bar = process.stderr.isTTY
+        ? new cliProgress.SingleBar(
+            { format: `  ${ctx.name} {bar} {value}/{total} steps | loss {loss} | {tps} tok/s | ETA {eta_formatted}`, stream: process.stderr, hideCursor: true },
+            cliProgress.Presets.shades_classic,
+          )
+        : undefined;
+      try {
+        await runKernel("train", ["--config", ctx.path("train-config.json"), "--output-dir", ctx.outputPath], {
+          signal: ctx.signal,
+          onEvent: (e) => {
+            if (e.event === "start") {
+              total = Number(e.total_steps);
+              ctx.log(`training ${total} steps${e.resumed ? ` (resumed at step ${e.step})` : ""}`);
+              bar?.start(total, Number(e.step ?? 0), { loss: "-", tps: 0 });
+            } else if (e.event === "step") {
+              ctx.counters.increment("train_steps");
+              const s = Number(e.step);
+              bar?.update(s, { loss: Number(e.loss).toFixed(4), tps: Math.round(Number(e.tokens_per_s)) });
+              if (!bar && (s % (ctx.config.logEvery as number) === 0 || s === total)) {
+                ctx.log(`step ${s}/${total} loss ${Number(e.loss).toFixed(4)} lr ${Number(e.lr).toExponential(2)} ${Math.round(Number(e.tokens_per_s))} tok/s`);
+              }
+            } else if (e.event === "checkpoint") {
+              ctx.counters.increment("checkpoints");
+            } else if (e.event === "done") {
+              done = e;
             }
-          } else if (e.event === "checkpoint") {
-            ctx.counters.increment("checkpoints");
-          } else if (e.event === "done") {
-            done = e;
-          }
-        },
-      });
+          },
+        });
+      } finally {
+        bar?.stop();
+      }
       if (!done) throw new Error("the trainer exited without a 'done' event");
       const { torch } = pythonWithTorch();
       return {
