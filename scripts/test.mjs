@@ -57,7 +57,7 @@ if (existsSync(pyTests) && !extra.length) {
   run(existsSync(python) ? python : "python3", ["-m", "pytest", "kernels/tests", "-q", `--junitxml=${junit}`]);
   if (existsSync(junit)) {
     const xml = readFileSync(junit, "utf8");
-    const suite = /<testsuite[^>]*>/.exec(xml)?.[0] ?? "";
+    const suite = /<testsuite\s[^>]*>/.exec(xml)?.[0] ?? "";
     const num = (k) => Number(new RegExp(`${k}="(\\d+)"`).exec(suite)?.[1] ?? 0);
     const bad = num("failures") + num("errors");
     passed += num("tests") - bad - num("skipped");
