@@ -9,6 +9,7 @@
 import { hostname } from "node:os";
 import { KilnError } from "../errors.ts";
 import type { FileSystem } from "../io/filesystem.ts";
+import { processIsAlive } from "../util/process.ts";
 
 export interface LeaseRecord {
   owner: string;
@@ -39,14 +40,6 @@ export class LeaseLostError extends KilnError {
 
 const THIS_HOST = hostname();
 
-function processIsAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
 
 export type LeaseView =
   | { state: "absent" }

@@ -9,6 +9,7 @@ import * as fsp from "node:fs/promises";
 import * as os from "node:os";
 import * as path from "node:path";
 import { checksumOf, compressFrame, decodeFrame, encodeEntry, type FrameRef, type ShuffleEntry } from "./frame.ts";
+import { processIsAlive } from "../util/process.ts";
 
 export interface RunFile {
   path: string;
@@ -19,14 +20,6 @@ export interface RunFile {
 
 const SPILL_PREFIX = "kiln-shuffle-spill-";
 
-function processIsAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
 
 /** Removes spill folders left in `parent` by readers whose process no longer exists. */
 export async function removeStaleSpillDirs(parent: string): Promise<string[]> {

@@ -8,7 +8,7 @@
  * are several. The result holds per-filter removed counts and per-source documents and bytes.
  */
 import { availableParallelism } from "node:os";
-import { Piscina } from "piscina";
+import { createTaskPool } from "../task-pool.ts";
 import { step, type InputSpec } from "../../graph/step.ts";
 import { versioned } from "../../graph/versioned.ts";
 import { joinPath } from "../../io/index.ts";
@@ -95,20 +95,7 @@ export function consolidateStep(opts: ConsolidateOptions) {
       const parts = await sourceParts(inputs.source);
       if (parts.length === 0) throw new ConsolidateError(`no source parts in ${inputs.source.path}`, "consolidate the output of a normalize step");
       const threads = (ctx.config.threads as number | null) ?? availableParallelism();
-      let pool: Piscina | undefined;
-      const runAll = async <I, O>(tasks: I[], name: string, inline: (t: I) => Promise<O>): Promise<O[]> => {
-        if (threads <= 1 || tasks.length <= 1) {
-          const out: O[] = [];
-          for (const t of tasks) out.push(await inline(t));
-          return out;
-        }
-        if (!pool) {
-          pool = new Piscina({ filename: new URL("./worker.mjs", import.meta.url).href, maxThreads: threads, minThreads: Math.min(threads, tasks.length) });
-          // One listener for the whole pool: a lost lease or a stopped run ends the running tasks.
-          ctx.signal.addEventListener("abort", () => void pool?.destroy(), { once: true });
-        }
-        return Promise.all(tasks.map((t) => pool!.run(t, { name }) as Promise<O>));
-      };
+      const pool = createTaskPool(new URL("./worker.mjs", import.meta.url), threads, ctx.signal);
       try {
         // Locate every attribute file first, so a missing one fails before any work.
         const attributeFiles: Record<string, string>[] = [];
@@ -122,7 +109,7 @@ export function consolidateStep(opts: ConsolidateOptions) {
         if (fractions.length > 0) {
           const attrs = [...new Set(fractions.map((f) => f.attribute))];
           const sketchTasks: SketchTaskInput[] = attributeFiles.map((files) => ({ attributeFiles: Object.values(files), attributes: attrs, accuracy: ctx.config.sketchAccuracy as number }));
-          const sketches = await runAll<SketchTaskInput, Record<string, SketchJson>>(sketchTasks, "sketchTask", sketchTask);
+          const sketches = await pool.runAll<SketchTaskInput, Record<string, SketchJson>>(sketchTasks, "sketchTask", sketchTask);
           const merged = Object.fromEntries(attrs.map((a) => [a, new QuantileSketch(ctx.config.sketchAccuracy as number)]));
           for (const s of sketches) for (const a of attrs) merged[a].merge(QuantileSketch.fromJSON(s[a]));
           for (const f of fractions) {
@@ -139,7 +126,7 @@ export function consolidateStep(opts: ConsolidateOptions) {
           filters: resolved,
           outputFile: ctx.path(outFiles[i]),
         }));
-        const results = await runAll<ConsolidateTaskInput, ConsolidateTaskOutput>(tasks, "consolidateTask", consolidateTask);
+        const results = await pool.runAll<ConsolidateTaskInput, ConsolidateTaskOutput>(tasks, "consolidateTask", consolidateTask);
         const removed: Record<string, number> = Object.fromEntries(resolved.map((f) => [f.name, 0]));
         const bySource: ConsolidateResult["bySource"] = {};
         let emptyText = 0;
@@ -171,7 +158,7 @@ export function consolidateStep(opts: ConsolidateOptions) {
           bySource: Object.fromEntries(Object.entries(bySource).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
         };
       } finally {
-        await (pool as Piscina | undefined)?.destroy();
+        await pool.destroy();
       }
     },
   });

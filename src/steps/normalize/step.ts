@@ -20,7 +20,7 @@
  */
 import { availableParallelism } from "node:os";
 import * as path from "node:path";
-import { Piscina } from "piscina";
+import { createTaskPool } from "../task-pool.ts";
 import { step, type InputSpec } from "../../graph/step.ts";
 import { versioned } from "../../graph/versioned.ts";
 import { joinPath } from "../../io/index.ts";
@@ -206,20 +206,7 @@ export function normalizeStep(opts: NormalizeOptions) {
       const textField = cfg.textField as string;
       const memory = cfg.memoryBudgetBytes as number;
       const threads = (cfg.threads as number | null) ?? availableParallelism();
-      let pool: Piscina | undefined;
-      const runAll = async <I, O>(tasks: I[], name: string, inline: (t: I) => Promise<O>): Promise<O[]> => {
-        if (threads <= 1 || tasks.length <= 1) {
-          const out: O[] = [];
-          for (const t of tasks) out.push(await inline(t));
-          return out;
-        }
-        if (!pool) {
-          pool = new Piscina({ filename: new URL("./worker.mjs", import.meta.url).href, maxThreads: threads, minThreads: Math.min(threads, tasks.length) });
-          // One listener for the whole pool: a lost lease or a stopped run ends the running tasks.
-          ctx.signal.addEventListener("abort", () => void pool?.destroy(), { once: true });
-        }
-        return Promise.all(tasks.map((t) => pool!.run(t, { name }) as Promise<O>));
-      };
+      const pool = createTaskPool(new URL("./worker.mjs", import.meta.url), threads, ctx.signal);
       try {
         ctx.log(`normalizing ${planned.length} file(s), ${inputBytes} bytes, into ${numPartitions} partition(s)`);
         const mapTasks: MapTaskInput[] = planned.map((f, fileIndex) => ({
@@ -235,7 +222,7 @@ export function normalizeStep(opts: NormalizeOptions) {
           memoryBudgetBytes: Math.max(16 * 1024 * 1024, Math.floor(memory / 4)),
         }));
         const mapStart = performance.now();
-        const mapped = await runAll<MapTaskInput, MapTaskOutput>(mapTasks, "normalizeMapTask", normalizeMapTask);
+        const mapped = await pool.runAll<MapTaskInput, MapTaskOutput>(mapTasks, "normalizeMapTask", normalizeMapTask);
         ctx.log(`map phase: ${mapTasks.length} task(s) in ${((performance.now() - mapStart) / 1000).toFixed(1)} s`);
         const counters: Record<string, number> = {};
         const bySource: Record<string, SourceStages> = {};
@@ -271,7 +258,7 @@ export function normalizeStep(opts: NormalizeOptions) {
           memoryBudgetBytes: memory,
         }));
         const reduceStart = performance.now();
-        const reduced = await runAll<ReduceTaskInput, ReduceTaskOutput>(reduceTasks, "normalizeReduceTask", normalizeReduceTask);
+        const reduced = await pool.runAll<ReduceTaskInput, ReduceTaskOutput>(reduceTasks, "normalizeReduceTask", normalizeReduceTask);
         ctx.log(`reduce phase: ${reduceTasks.length} task(s) in ${((performance.now() - reduceStart) / 1000).toFixed(1)} s`);
         for (const r of reduced) {
           fold("kept", r.kept);
@@ -298,7 +285,7 @@ export function normalizeStep(opts: NormalizeOptions) {
           bySource: Object.fromEntries(Object.entries(bySource).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
         };
       } finally {
-        await (pool as Piscina | undefined)?.destroy();
+        await pool.destroy();
         await ctx.fs.deleteTree(shuffleDir).catch(() => undefined);
       }
     },

@@ -7,12 +7,12 @@
  * sample of a step's documents and writes a Hugging Face tokenizer.json.
  */
 import { availableParallelism } from "node:os";
-import { Piscina } from "piscina";
 import { step, isStep, type InputSpec, type Step } from "../../graph/step.ts";
 import { versioned } from "../../graph/versioned.ts";
 import { joinPath } from "../../io/index.ts";
 import { expandInputs, readSplit } from "../../io/formats.ts";
 import { trainBpeTokenizer, type BpeTrainingOptions } from "../../tokenizers/index.ts";
+import { createTaskPool } from "../task-pool.ts";
 import type { TokenizedResult, TokenSplit } from "./result.ts";
 import { tokenizeSplit, tokenizerFor, type TokenizeSplitResult, type TokenizeSplitTask } from "./tokenize-split.ts";
 
@@ -73,17 +73,12 @@ export function tokenizeStep(opts: TokenizeOptions) {
       }));
       const threads = Math.min(tasks.length, (ctx.config.threads as number | null) ?? availableParallelism());
       ctx.log(`tokenizing ${tasks.length} files with ${tokenizer.name} on ${Math.max(threads, 1)} thread(s)`);
+      const pool = createTaskPool(new URL("./worker.mjs", import.meta.url), threads, ctx.signal);
       let results: TokenizeSplitResult[];
-      if (threads <= 0 || tasks.length <= 1) {
-        results = [];
-        for (const t of tasks) results.push(await tokenizeSplit(t));
-      } else {
-        const pool = new Piscina({ filename: new URL("./worker.mjs", import.meta.url).href, maxThreads: threads, minThreads: threads });
-        try {
-          results = await Promise.all(tasks.map((t) => pool.run(t) as Promise<TokenizeSplitResult>));
-        } finally {
-          await pool.destroy();
-        }
+      try {
+        results = await pool.runAll(tasks, "tokenizeSplit", tokenizeSplit);
+      } finally {
+        await pool.destroy();
       }
       const total = (which: "train" | "validation"): TokenSplit => {
         const parts = results.map((r) => r[which]);

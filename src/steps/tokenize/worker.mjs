@@ -6,4 +6,5 @@ import { tsImport } from "tsx/esm/api";
 
 const task = await tsImport("./tokenize-split.ts", import.meta.url);
 
+export const tokenizeSplit = task.tokenizeSplit;
 export default task.tokenizeSplit;
