@@ -14,8 +14,8 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { DATATROVE_PARAMS, MARIN_PARAMS, MERSENNE_PRIME, MinHasher, Shingler, bandKeys } from "../src/steps/minhash/index.ts";
 import { brownDocuments } from "../test/steps/minhash/corpora.ts";
+import { median, timeRuns, wallLog } from "./support/cpu-timing.ts";
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 function loadInput(targetBytes: number): { docs: string[]; bytes: number } {
   const base = brownDocuments({ minWords: 200 });
@@ -31,24 +31,6 @@ function loadInput(targetBytes: number): { docs: string[]; bytes: number } {
   return { docs: JSON.parse(JSON.stringify(docs)) as string[], bytes };
 }
 
-/**
- * Runs `fn` `runs` times and returns this thread's CPU milliseconds (user + system) per run. On the
- * shared machine wall time mostly measures the other jobs; CPU time of a single-threaded loop is
- * the per-core cost. Wall times are kept in `wallLog` for the record.
- */
-const wallLog: Record<string, number[]> = {};
-function timeRuns(runs: number, fn: () => void, label = "unnamed"): number[] {
-  const times: number[] = [];
-  for (let r = 0; r < runs; r++) {
-    const wallStart = performance.now();
-    const start = process.cpuUsage();
-    fn();
-    const used = process.cpuUsage(start);
-    times.push((used.user + used.system) / 1000);
-    (wallLog[label] ??= []).push(Math.round(performance.now() - wallStart));
-  }
-  return times;
-}
 
 function numpyPeer(dir: string, shingleSets: Uint32Array[], hasher: MinHasher, runs: number): { ms: number[]; equal: boolean } | { error: string } {
   const offsets = new BigUint64Array(shingleSets.length + 1);

@@ -12,27 +12,9 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { qualityAttributes, score, train, type TrainingExample } from "../src/steps/quality/index.ts";
 import { brownDocuments, spamBodies } from "../test/steps/minhash/corpora.ts";
+import { median, timeRuns, wallLog } from "./support/cpu-timing.ts";
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-/**
- * Runs `fn` `runs` times and returns this thread's CPU milliseconds (user + system) per run. On the
- * shared machine wall time mostly measures the other jobs; CPU time of a single-threaded loop is
- * the per-core cost. Wall times are kept in `wallLog` for the record.
- */
-const wallLog: Record<string, number[]> = {};
-function timeRuns(runs: number, fn: () => void, label = "unnamed"): number[] {
-  const times: number[] = [];
-  for (let r = 0; r < runs; r++) {
-    const wallStart = performance.now();
-    const start = process.cpuUsage();
-    fn();
-    const used = process.cpuUsage(start);
-    times.push((used.user + used.system) / 1000);
-    (wallLog[label] ??= []).push(Math.round(performance.now() - wallStart));
-  }
-  return times;
-}
 
 function cycle(base: string[], targetBytes: number): { docs: string[]; bytes: number } {
   const docs: string[] = [];

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Callable, Optional, TextIO
 
-from .errors import EXIT_OK, KernelError, TorchMissingError
+from .errors import EXIT_OK, ConfigError, KernelError, TorchMissingError
 
 
 def _json_safe(value):
@@ -51,6 +51,16 @@ class EventLog:
         if self._metrics is not None:
             self._metrics.close()
             self._metrics = None
+
+
+def parse_cli(parser, argv: list[str]):
+    """Parses argv; returns None after --help, and turns argparse's exits into ConfigError (exit 2)."""
+    try:
+        return parser.parse_args(argv)
+    except SystemExit as e:
+        if e.code == 0:
+            return None
+        raise ConfigError(f"bad command line: {' '.join(argv)}", "see --help") from None
 
 
 def require_torch() -> str:

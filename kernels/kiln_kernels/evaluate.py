@@ -27,7 +27,7 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 from .checkpoint import load_model_file  # noqa: E402
-from .cli import EventLog, run_main  # noqa: E402
+from .cli import EventLog, parse_cli, run_main  # noqa: E402
 from .config import EvalConfig, load_eval_config, model_config_from_dict  # noqa: E402
 from .data import TokenSource  # noqa: E402
 from .errors import ConfigError, DataError, MoEImplError  # noqa: E402
@@ -167,12 +167,9 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m kiln_kernels.evaluate", description="Bits per byte per source.")
     parser.add_argument("--config", required=True, help="eval config JSON (schema: kernels/README.md)")
     parser.add_argument("--output", help="eval.json path; overrides the config's `output`")
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as e:
-        if e.code == 0:
-            return 0
-        raise ConfigError(f"bad command line: {' '.join(argv)}", "see --help") from None
+    args = parse_cli(parser, argv)
+    if args is None:
+        return 0
     cfg = load_eval_config(args.config)
     out = args.output or cfg.output
     if not out:

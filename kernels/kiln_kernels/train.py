@@ -27,7 +27,7 @@ from typing import Optional  # noqa: E402
 import torch  # noqa: E402
 
 from . import checkpoint as ckpt  # noqa: E402
-from .cli import EventLog, run_main  # noqa: E402
+from .cli import EventLog, parse_cli, run_main  # noqa: E402
 from .config import RunConfig, ScheduleConfig, load_run_config, to_dict  # noqa: E402
 from .data import MixtureSampler, TokenSource  # noqa: E402
 from .errors import EXIT_INTERRUPTED, ConfigError, DataError, TrainingDivergedError  # noqa: E402
@@ -233,12 +233,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--config", required=True, help="train config JSON (schema: kernels/README.md)")
     parser.add_argument("--output-dir", help="output folder; overrides train.output_dir")
     parser.add_argument("--resume", action="store_true", help="require a checkpoint in the output folder")
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as e:
-        if e.code == 0:
-            return 0
-        raise ConfigError(f"bad command line: {' '.join(argv)}", "see --help") from None
+    args = parse_cli(parser, argv)
+    if args is None:
+        return 0
     cfg = load_run_config(args.config)
     out = args.output_dir or cfg.train.output_dir
     if not out:

@@ -16,7 +16,7 @@
  */
 import { availableParallelism } from "node:os";
 import pLimit from "p-limit";
-import { Piscina } from "piscina";
+import { createTaskPool } from "../task-pool.ts";
 import { step, type InputSpec } from "../../graph/step.ts";
 import { versioned } from "../../graph/versioned.ts";
 import { fileSystemFor, joinPath } from "../../io/index.ts";
@@ -83,21 +83,6 @@ export interface MinHashDedupResult {
 
 const pad = (n: number, width = 5) => String(n).padStart(width, "0");
 
-async function runSignatureStage(tasks: SignatureTaskArgs[], threads: number): Promise<SignatureTaskResult[]> {
-  if (threads <= 0 || tasks.length <= 1) {
-    const out: SignatureTaskResult[] = [];
-    for (const t of tasks) out.push(await signatureTask(t));
-    return out;
-  }
-  const n = Math.min(threads, tasks.length);
-  const pool = new Piscina({ filename: new URL("./dedup-worker.mjs", import.meta.url).href, minThreads: n, maxThreads: n });
-  try {
-    return await Promise.all(tasks.map((t) => pool.run(t) as Promise<SignatureTaskResult>));
-  } finally {
-    await pool.destroy();
-  }
-}
-
 function checkOptions(opts: MinHashDedupOptions): void {
   const names = Object.keys(opts.sources ?? {});
   if (names.length === 0) {
@@ -163,7 +148,13 @@ export function minhashDedupStep(opts: MinHashDedupOptions) {
         src.parts.map((part) => ({ part, sourceIndex, params, bandPartitions: partitions, bandsDir, memoryBudgetBytes: budget, verify: verifyThreshold !== null })),
       );
       ctx.log(`signatures of ${sigTasks.length} part(s) from ${sources.length} source(s) on ${Math.max(1, Math.min(threads, sigTasks.length))} thread(s)`);
-      const sigResults = await runSignatureStage(sigTasks, threads);
+      const pool = createTaskPool(new URL("./dedup-worker.mjs", import.meta.url), threads, ctx.signal);
+      let sigResults: SignatureTaskResult[];
+      try {
+        sigResults = await pool.runAll(sigTasks, "signatureTask", signatureTask);
+      } finally {
+        await pool.destroy();
+      }
       lap("signatures");
       const perSource = sources.map(() => 0);
       sigResults.forEach((r, i) => (perSource[sigTasks[i].sourceIndex] += r.documents));

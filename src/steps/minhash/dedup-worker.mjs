@@ -6,4 +6,5 @@ import { tsImport } from "tsx/esm/api";
 
 const tasks = await tsImport("./dedup-tasks.ts", import.meta.url);
 
+export const signatureTask = tasks.signatureTask;
 export default tasks.signatureTask;

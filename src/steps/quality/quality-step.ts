@@ -10,7 +10,7 @@
  * document, sorted by id; `quality_score` is P(positive) in [0, 1].
  */
 import { availableParallelism } from "node:os";
-import { Piscina } from "piscina";
+import { createTaskPool } from "../task-pool.ts";
 import { step, type InputSpec } from "../../graph/step.ts";
 import { versioned } from "../../graph/versioned.ts";
 import { joinPath } from "../../io/index.ts";
@@ -92,21 +92,6 @@ async function sampleTexts(source: NormalizedSource, limit: number): Promise<str
   return texts;
 }
 
-async function runScoring(tasks: QualityTaskArgs[], threads: number): Promise<QualityTaskResult[]> {
-  if (threads <= 0 || tasks.length <= 1) {
-    const out: QualityTaskResult[] = [];
-    for (const t of tasks) out.push(await qualityTask(t));
-    return out;
-  }
-  const n = Math.min(threads, tasks.length);
-  const pool = new Piscina({ filename: new URL("./worker.mjs", import.meta.url).href, minThreads: n, maxThreads: n });
-  try {
-    return await Promise.all(tasks.map((t) => pool.run(t) as Promise<QualityTaskResult>));
-  } finally {
-    await pool.destroy();
-  }
-}
-
 export function qualityStep(opts: QualityStepOptions) {
   checkOptions(opts);
   const sourceNames = Object.keys(opts.sources);
@@ -154,7 +139,13 @@ export function qualityStep(opts: QualityStepOptions) {
       }
       const threads = (ctx.config.threads as number | null) ?? availableParallelism();
       ctx.log(`scoring ${tasks.length} part(s) on ${Math.max(1, Math.min(threads, tasks.length))} thread(s)`);
-      const results = await runScoring(tasks.map((t) => t.args), threads);
+      const pool = createTaskPool(new URL("./worker.mjs", import.meta.url), threads, ctx.signal);
+      let results: QualityTaskResult[];
+      try {
+        results = await pool.runAll(tasks.map((t) => t.args), "qualityTask", qualityTask);
+      } finally {
+        await pool.destroy();
+      }
       const perSource: QualityStepResult["sources"] = {};
       for (const [name, src] of sources) perSource[name] = { parts: src.numParts, documents: 0, meanScore: 0, attributes: `${name}/outputs/main` };
       results.forEach((r, i) => {

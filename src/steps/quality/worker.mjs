@@ -6,4 +6,5 @@ import { tsImport } from "tsx/esm/api";
 
 const task = await tsImport("./quality-task.ts", import.meta.url);
 
+export const qualityTask = task.qualityTask;
 export default task.qualityTask;
