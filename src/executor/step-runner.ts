@@ -43,10 +43,10 @@ export interface RunEnvironment {
 }
 
 export class StepFailedEarlierError extends KilnError {
-  constructor(name: string, path: string, reason: string | undefined) {
+  constructor(path: string, reason: string | undefined) {
     super(
       "KILN_FAILED_EARLIER",
-      `step '${name}' failed in an earlier run${reason ? `: ${reason}` : ""} (${path})`,
+      `failed in an earlier run${reason ? `: ${reason}` : ""} (${path})`,
       "fix the cause and rerun with --force-failed",
     );
   }
@@ -128,7 +128,7 @@ export async function executeStep(node: StepNode, deps: ReadonlyMap<StepNode, St
   });
   const skip = async (): Promise<StepOutcome> => done("skipped", { result: (await readInfo(fs, out))?.result });
   const failedEarlier = async (): Promise<StepOutcome> =>
-    done("failed", { error: new StepFailedEarlierError(node.name, out, (await readInfo(fs, out))?.error?.message) });
+    done("failed", { error: new StepFailedEarlierError(out, (await readInfo(fs, out))?.error?.message) });
 
   let region: { region: string; path: string } | null = null;
   if (!forced) {
