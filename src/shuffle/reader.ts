@@ -1,10 +1,11 @@
 /**
  * The reduce side of the shuffle: `ShuffleReader` reads every map task's committed sidecar (bounded
  * concurrency), fetches only its own partition's frames with ranged reads (local or gs://), and
- * k-way merges them into one stream in (key, sortBy) order. When the decoded frames would exceed half
- * the memory budget it merges them in batches into sorted runs on local disk, merges
- * runs with bounded fan-in until one pass remains, and streams that last pass; peak memory follows
- * the budget, not the data. Spill files are removed when the stream ends, fails or is abandoned.
+ * k-way merges the map tasks' sorted runs into one stream in (key, sortBy) order. Each run is read
+ * frame by frame with one frame fetched ahead, so a run costs about two frames of memory. When the
+ * runs would exceed half the memory budget it merges them in batches into sorted runs on local disk,
+ * merges those with bounded fan-in until one pass remains, and streams that last pass; peak memory
+ * follows the budget, not the data. Spill files are removed when the stream ends, fails or is abandoned.
  */
 import * as path from "node:path";
 import pLimit from "p-limit";
@@ -58,9 +59,10 @@ export interface ShuffleGroup<T> {
   values: AsyncIterable<T>;
 }
 
-interface SourceFrame {
+/** One sorted run of one map task: consecutive frames of its partition with the same run number. */
+interface SourceRun {
   file: string;
-  ref: FrameRef;
+  frames: FrameRef[];
 }
 
 export class ShuffleReader<T> {
@@ -75,11 +77,12 @@ export class ShuffleReader<T> {
     if (this.fanIn < 2) throw new ShuffleConfigError(`mergeFanIn must be at least 2, got ${this.fanIn}`, "use the default of 64");
   }
 
-  private async loadFrames(): Promise<SourceFrame[]> {
+  private async loadRuns(): Promise<SourceRun[]> {
     const limit = pLimit(this.opts.sidecarConcurrency ?? 16);
     const outputs: MapOutput[] = await Promise.all(this.opts.mapOutputs.map((p) => limit(() => readSidecar(p))));
     const seen = new Map<string, string>();
-    const frames: SourceFrame[] = [];
+    const runs: SourceRun[] = [];
+    let frameCount = 0;
     for (const out of outputs) {
       const { body } = out;
       const first = outputs[0].body;
@@ -95,7 +98,15 @@ export class ShuffleReader<T> {
         throw new ShuffleConfigError(`map task ${body.mapTask} is listed twice (${other}, ${out.sidecarPath})`, "pass each committed sidecar once");
       }
       seen.set(body.mapTask, out.sidecarPath);
-      for (const ref of framesOf(body, this.opts.partition)) frames.push({ file: out.dataPath, ref });
+      let current: SourceRun | undefined;
+      for (const ref of framesOf(body, this.opts.partition)) {
+        if (!current || current.frames[current.frames.length - 1].run !== ref.run) {
+          current = { file: out.dataPath, frames: [] };
+          runs.push(current);
+        }
+        current.frames.push(ref);
+        frameCount++;
+      }
     }
     if (outputs.length > 0) {
       const n = outputs[0].body.numPartitions;
@@ -105,67 +116,74 @@ export class ShuffleReader<T> {
       this.hasSort = outputs[0].body.hasSortKey;
     }
     this.stats.mapOutputs = outputs.length;
-    this.stats.frames = frames.length;
-    return frames;
+    this.stats.frames = frameCount;
+    return runs;
   }
 
-  private async readFrames(frames: SourceFrame[]): Promise<EntryBatches<T>[]> {
+  /** One sorted source per run: its frames decoded one at a time, the next one fetched ahead. */
+  private readRuns(runs: SourceRun[]): EntryBatches<T>[] {
     const limit = pLimit(this.opts.readConcurrency ?? 8);
-    const decoded = await Promise.all(
-      frames.map(({ file, ref }) =>
-        limit(async () => {
-          const bytes = await fileSystemFor(file).readRange(file, ref.offset, ref.length);
-          const entries = decodeFrame<T>(file, bytes, ref, this.hasSort);
-          this.stats.rowsRead += entries.length;
-          this.stats.compressedBytes += ref.length;
-          this.stats.rawBytes += ref.rawLength;
-          return entries;
-        }),
-      ),
-    );
-    return decoded.map((entries) => (async function* () { yield entries; })());
+    const fetch = (file: string, ref: FrameRef): Promise<Buffer> => {
+      const pending = limit(() => fileSystemFor(file).readRange(file, ref.offset, ref.length));
+      pending.catch(() => undefined); // awaited below; an abandoned prefetch must not be unhandled
+      return pending;
+    };
+    const read = async function* (this: ShuffleReader<T>, { file, frames }: SourceRun): AsyncGenerator<ShuffleEntry<T>[]> {
+      let next = fetch(file, frames[0]);
+      for (let i = 0; i < frames.length; i++) {
+        const bytes = await next;
+        if (i + 1 < frames.length) next = fetch(file, frames[i + 1]);
+        const entries = decodeFrame<T>(file, bytes, frames[i], this.hasSort);
+        this.stats.rowsRead += entries.length;
+        this.stats.compressedBytes += frames[i].length;
+        this.stats.rawBytes += frames[i].rawLength;
+        yield entries;
+      }
+    };
+    return runs.map((run) => read.call(this, run));
   }
 
   /** The partition as sorted batches of entries. Single use. */
   async *batches(): AsyncGenerator<ShuffleEntry<T>[]> {
-    const frames = await this.loadFrames();
-    const cost = (f: SourceFrame) => f.ref.rawLength * DECODED_EXPANSION;
-    const total = frames.reduce((s, f) => s + cost(f), 0);
+    const runs = await this.loadRuns();
+    // A run holds its current frame decoded and the next one compressed.
+    const cost = (r: SourceRun) => r.frames.reduce((m, f) => Math.max(m, f.rawLength), 0) * (DECODED_EXPANSION + 1);
+    const total = runs.reduce((s, r) => s + cost(r), 0);
     const live = this.budget * LIVE_SHARE;
-    if (total <= live) {
+    if (total <= live && runs.length <= this.fanIn) {
       this.stats.mergePasses = 1;
-      yield* mergeSorted(await this.readFrames(frames), this.opts.combine);
+      yield* mergeSorted(this.readRuns(runs), this.opts.combine);
       return;
     }
     const spillDir = await createSpillDir(this.opts.spillDir);
     try {
       const chunkBytes = Math.max(16 * 1024, Math.floor(live / (this.fanIn * DECODED_EXPANSION * 2)));
-      let runs: RunFile[] = [];
+      let spilled: RunFile[] = [];
       let runCount = 0;
       const spill = async (sources: EntryBatches<T>[]): Promise<void> => {
         const run = await writeRun(path.join(spillDir, `run-${runCount++}`), mergeSorted(sources, this.opts.combine), this.hasSort, chunkBytes);
-        runs.push(run);
+        spilled.push(run);
         this.stats.spilledRuns++;
         this.stats.spilledBytes += run.bytes;
       };
-      // Pass 1: frames in batches of at most half the live share, each merged into a run.
-      let batch: SourceFrame[] = [];
+      // Pass 1: map runs in batches of at most half the live share (and fanIn runs), each merged into a spilled run.
+      let batch: SourceRun[] = [];
       let batchCost = 0;
-      for (const f of frames) {
-        if (batch.length > 0 && batchCost + cost(f) > live / 2) {
-          await spill(await this.readFrames(batch));
+      for (const r of runs) {
+        if (batch.length > 0 && (batchCost + cost(r) > live / 2 || batch.length >= this.fanIn)) {
+          await spill(this.readRuns(batch));
           batch = [];
           batchCost = 0;
         }
-        batch.push(f);
-        batchCost += cost(f);
+        batch.push(r);
+        batchCost += cost(r);
       }
-      if (batch.length > 0) await spill(await this.readFrames(batch));
+      if (batch.length > 0) await spill(this.readRuns(batch));
       this.stats.mergePasses = 1;
       // Intermediate passes until one merge of at most fanIn runs remains.
-      while (runs.length > this.fanIn) {
-        const previous = runs;
-        runs = [];
+      while (spilled.length > this.fanIn) {
+        const previous = spilled;
+        spilled = [];
         for (let i = 0; i < previous.length; i += this.fanIn) {
           const group = previous.slice(i, i + this.fanIn);
           await spill(group.map((r) => readRun<T>(r, this.hasSort)));
@@ -174,7 +192,7 @@ export class ShuffleReader<T> {
         this.stats.mergePasses++;
       }
       this.stats.mergePasses++;
-      yield* mergeSorted(runs.map((r) => readRun<T>(r, this.hasSort)), this.opts.combine);
+      yield* mergeSorted(spilled.map((r) => readRun<T>(r, this.hasSort)), this.opts.combine);
     } finally {
       await removeSpillDir(spillDir);
     }

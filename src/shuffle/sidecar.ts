@@ -3,17 +3,18 @@
  * checksum covers `JSON.stringify(body)`. The body names the data file (relative to the sidecar's
  * folder), the codec, the number of partitions, whether entries carry a sort key, buffer-sizing
  * facts (largest frame compressed and uncompressed) and, per non-empty partition, its frames as
- * `[offset, length, rows, rawLength, checksum]`. Writing the sidecar is a map task's commit point;
+ * `[offset, length, rows, rawLength, checksum, run]`: each flush of a partition is one sorted run cut
+ * into frames, listed in order, so a reader merges runs and streams each run frame by frame. Writing the sidecar is a map task's commit point;
  * readers only ever look at committed sidecars.
  */
 import { fileSystemFor, joinPath } from "../io/index.ts";
 import { ShuffleCorruptError } from "./errors.ts";
 import { FRAME_CODEC, checksumOf, type FrameRef } from "./frame.ts";
 
-export const SIDECAR_FORMAT = "kiln-shuffle-sidecar/1";
+export const SIDECAR_FORMAT = "kiln-shuffle-sidecar/2";
 export const SIDECAR_SUFFIX = ".sidecar.json";
 
-type FrameTuple = [offset: number, length: number, rows: number, rawLength: number, checksum: string];
+type FrameTuple = [offset: number, length: number, rows: number, rawLength: number, checksum: string, run: number];
 
 export interface SidecarBody {
   format: typeof SIDECAR_FORMAT;
@@ -28,7 +29,7 @@ export interface SidecarBody {
   rows: number;
   maxFrameLength: number;
   maxFrameRawLength: number;
-  partitions: Record<string, { rows: number; rawBytes: number; frames: FrameTuple[] }>;
+  partitions: Record<string, { rows: number; rawBytes: number; runs: number; frames: FrameTuple[] }>;
 }
 
 /** A parsed and verified sidecar. */
@@ -48,13 +49,13 @@ export function serializeSidecar(body: SidecarBody): string {
 }
 
 export function toFrameTuple(ref: FrameRef): FrameTuple {
-  return [ref.offset, ref.length, ref.rows, ref.rawLength, ref.checksum];
+  return [ref.offset, ref.length, ref.rows, ref.rawLength, ref.checksum, ref.run ?? 0];
 }
 
 export function framesOf(body: SidecarBody, partition: number): FrameRef[] {
   const part = body.partitions[String(partition)];
   if (!part) return [];
-  return part.frames.map(([offset, length, rows, rawLength, checksum]) => ({ offset, length, rows, rawLength, checksum }));
+  return part.frames.map(([offset, length, rows, rawLength, checksum, run]) => ({ offset, length, rows, rawLength, checksum, run }));
 }
 
 function isCount(v: unknown): v is number {
@@ -88,7 +89,7 @@ export function parseSidecar(file: string, bytes: Buffer): SidecarBody {
   }
   for (const [p, part] of Object.entries(body.partitions)) {
     for (const f of part.frames) {
-      const ok = Array.isArray(f) && f.length === 5 && isCount(f[0]) && isCount(f[1]) && isCount(f[2]) && isCount(f[3]);
+      const ok = Array.isArray(f) && f.length === 6 && isCount(f[0]) && isCount(f[1]) && isCount(f[2]) && isCount(f[3]) && isCount(f[5]);
       if (!ok || f[0] + f[1] > body.dataBytes) {
         throw new ShuffleCorruptError(file, 0, `partition ${p} lists an invalid frame ${JSON.stringify(f)}`);
       }

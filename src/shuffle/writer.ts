@@ -3,10 +3,11 @@
  * and target partition, and copies its encoded bytes into that partition's arena. When the measured
  * bytes (arena blocks plus a per-entry charge) reach the flush threshold (half the memory budget,
  * leaving room for sorting and compressing), the largest buffers are sorted by (key, sortBy),
- * combined, and appended to the data file as one zstd frame each; a buffer that reaches
- * `maxFrameBytes` is flushed on its own. The data file has an attempt-unique
- * name; `commit()` writes the sidecar last, atomically, and that is the commit point: a task killed
- * before it leaves only an unreferenced data file, and a retried task simply commits its own.
+ * combined, and appended to the data file as one sorted run: a sequence of zstd frames of at most
+ * `maxFrameBytes` uncompressed each, so a reader holds one small frame per run, never a whole run.
+ * The data file has an attempt-unique name; `commit()` writes the sidecar last, atomically, and that
+ * is the commit point: a task killed before it leaves only an unreferenced data file, and a retried
+ * task simply commits its own.
  */
 import * as fsp from "node:fs/promises";
 import * as os from "node:os";
@@ -19,36 +20,71 @@ import { compressFrame, checksumOf, decodeEntryRecord, encodeEntry, FRAME_CODEC 
 import { SIDECAR_FORMAT, serializeSidecar, sidecarPathFor, toFrameTuple, type MapOutput, type SidecarBody } from "./sidecar.ts";
 
 export const DEFAULT_MEMORY_BUDGET = 256 * 1024 * 1024;
-/** Bytes charged per buffered entry beyond its encoding (entry object, buffer view, array slot). */
-const ENTRY_OVERHEAD = 160;
+/** Bytes charged per buffered entry beyond its encoding (key and sort slots, three location numbers). */
+const ENTRY_OVERHEAD = 64;
 const MIN_ARENA_BLOCK = 4 * 1024;
 const MAX_ARENA_BLOCK = 1024 * 1024;
 
+/** Default largest uncompressed frame for a budget: small enough that a reader can hold one per run. */
+export function defaultMaxFrameBytes(budget: number): number {
+  return Math.max(4096, Math.min(1024 * 1024, Math.floor(budget / 256)));
+}
+
 /**
  * Per-partition storage for encoded entries: the bytes are copied into blocks owned by one
- * partition, so flushing a partition frees exactly its memory (the encoder's shared scratch buffers
- * would otherwise keep other partitions' flushed bytes alive). Blocks grow from 4 KiB to 1 MiB.
+ * partition, so flushing a partition frees exactly its memory. Entries are kept as parallel arrays
+ * (key, sort key, block, offset, length), not as one object and buffer view each, which keeps the
+ * garbage collector out of the hot path. Blocks grow from 4 KiB to 1 MiB.
  */
 class PartitionArena {
-  entries: Buffered[] = [];
-  allocatedBytes = 0;
-  private block: Buffer | undefined;
+  readonly keys: ShuffleKey[] = [];
+  readonly sorts: (ShuffleKey | undefined)[] = [];
+  /** Per entry: block index, offset in the block, length. */
+  readonly locations: number[] = [];
+  readonly blocks: Buffer[] = [];
   private used = 0;
+
+  get size(): number {
+    return this.keys.length;
+  }
 
   /** Copies `bytes` in; returns how many new bytes were allocated for it. */
   append(key: ShuffleKey, sort: ShuffleKey | undefined, bytes: Buffer): number {
     let grown = 0;
-    if (!this.block || this.used + bytes.length > this.block.length) {
-      const size = Math.max(bytes.length, Math.min(MAX_ARENA_BLOCK, this.block ? this.block.length * 2 : MIN_ARENA_BLOCK));
-      this.block = Buffer.allocUnsafeSlow(size);
+    let block = this.blocks[this.blocks.length - 1];
+    if (!block || this.used + bytes.length > block.length) {
+      const size = Math.max(bytes.length, Math.min(MAX_ARENA_BLOCK, block ? block.length * 2 : MIN_ARENA_BLOCK));
+      block = Buffer.allocUnsafeSlow(size);
+      this.blocks.push(block);
       this.used = 0;
       grown = size;
-      this.allocatedBytes += size;
     }
-    bytes.copy(this.block, this.used);
-    this.entries.push({ key, sort, bytes: this.block.subarray(this.used, this.used + bytes.length) });
+    bytes.copy(block, this.used);
+    this.keys.push(key);
+    this.sorts.push(sort);
+    this.locations.push(this.blocks.length - 1, this.used, bytes.length);
     this.used += bytes.length;
     return grown;
+  }
+
+  bytesOf(i: number): Buffer {
+    const l = this.locations;
+    const start = l[3 * i + 1];
+    return this.blocks[l[3 * i]].subarray(start, start + l[3 * i + 2]);
+  }
+
+  /** Entry indexes in (key, sort key) order; stable, so equal entries keep their arrival order. */
+  sortedOrder(hasSort: boolean): number[] {
+    const { keys, sorts } = this;
+    const order = Array.from({ length: keys.length }, (_, i) => i);
+    const allStrings = keys.every((k) => typeof k === "string");
+    if (allStrings && !hasSort) {
+      const ks = keys as string[];
+      order.sort((a, b) => (ks[a] < ks[b] ? -1 : ks[a] > ks[b] ? 1 : 0));
+    } else {
+      order.sort((a, b) => compareKeys(keys[a], keys[b]) || (hasSort ? compareKeys(sorts[a] as ShuffleKey, sorts[b] as ShuffleKey) : 0));
+    }
+    return order;
   }
 }
 
@@ -67,7 +103,7 @@ export interface ScatterWriterOptions<T> {
   /** Named in errors, e.g. "groupBy(domain)". */
   operator?: string;
   memoryBudgetBytes?: number;
-  /** Largest uncompressed frame; defaults to min(budget / 8, 16 MiB). */
+  /** Largest uncompressed frame (a run is cut into frames of this size); defaults to budget / 256, within [4 KiB, 1 MiB]. */
   maxFrameBytes?: number;
   compressionLevel?: number;
   /** Local folder for the data file while it is written when outputDir is not local. */
@@ -82,12 +118,6 @@ export interface ScatterStats {
   flushes: number;
 }
 
-interface Buffered {
-  key: ShuffleKey;
-  sort: ShuffleKey | undefined;
-  bytes: Buffer;
-}
-
 function validName(s: string, what: string): string {
   if (!/^[A-Za-z0-9._-]+$/.test(s)) {
     throw new ShuffleConfigError(`${what} '${s}' is not usable in a file name`, "use letters, digits, '.', '_' or '-'");
@@ -100,7 +130,7 @@ export class ScatterWriter<T> {
   private readonly buffers: PartitionArena[];
   private readonly bufferedBytes: number[];
   private totalBuffered = 0;
-  private readonly frames: Map<number, { rows: number; rawBytes: number; frames: ReturnType<typeof toFrameTuple>[] }> = new Map();
+  private readonly frames: Map<number, { rows: number; rawBytes: number; runs: number; frames: ReturnType<typeof toFrameTuple>[] }> = new Map();
   private maxFrameLength = 0;
   private maxFrameRawLength = 0;
   private dataOffset = 0;
@@ -120,7 +150,7 @@ export class ScatterWriter<T> {
   ) {
     const budget = opts.memoryBudgetBytes ?? DEFAULT_MEMORY_BUDGET;
     this.flushThreshold = Math.max(1, Math.floor(budget / 2));
-    this.maxFrameBytes = Math.max(1, opts.maxFrameBytes ?? Math.min(Math.floor(budget / 8), 16 * 1024 * 1024));
+    this.maxFrameBytes = Math.max(1, opts.maxFrameBytes ?? defaultMaxFrameBytes(budget));
     this.operator = opts.operator ?? "shuffle";
     this.hasSort = opts.sortBy !== undefined;
     this.buffers = Array.from({ length: opts.numPartitions }, () => new PartitionArena());
@@ -169,7 +199,6 @@ export class ScatterWriter<T> {
     this.bufferedBytes[partition] += cost;
     this.totalBuffered += cost;
     this.stats.recordsIn++;
-    if (this.bufferedBytes[partition] >= this.maxFrameBytes) return this.flushPartition(partition);
     if (this.totalBuffered >= this.flushThreshold) return this.flushLargest();
     return undefined;
   }
@@ -192,51 +221,61 @@ export class ScatterWriter<T> {
     }
   }
 
+  /** Writes one partition's buffer as a sorted run of frames and frees it. */
   private async flushPartition(partition: number): Promise<void> {
-    const entries = this.buffers[partition].entries;
-    if (entries.length === 0) return;
+    const arena = this.buffers[partition];
+    if (arena.size === 0) return;
     this.buffers[partition] = new PartitionArena();
     this.totalBuffered -= this.bufferedBytes[partition];
     this.bufferedBytes[partition] = 0;
-    entries.sort((a, b) => compareKeys(a.key, b.key) || (this.hasSort ? compareKeys(a.sort as ShuffleKey, b.sort as ShuffleKey) : 0));
-    const parts = this.opts.combine ? this.combineRuns(entries) : entries.map((e) => e.bytes);
-    const raw = Buffer.concat(parts);
-    const rows = parts.length;
-    parts.length = 0; // let the arena go before compressing
-    entries.length = 0;
-    const frame = compressFrame(raw, this.opts.compressionLevel ?? 1);
-    await this.handle.write(frame, 0, frame.length, this.dataOffset);
-    const slot = this.frames.get(partition) ?? { rows: 0, rawBytes: 0, frames: [] };
-    slot.frames.push(toFrameTuple({ offset: this.dataOffset, length: frame.length, rows, rawLength: raw.length, checksum: checksumOf(frame) }));
-    slot.rows += rows;
-    slot.rawBytes += raw.length;
+    const slot = this.frames.get(partition) ?? { rows: 0, rawBytes: 0, runs: 0, frames: [] };
     this.frames.set(partition, slot);
-    this.dataOffset += frame.length;
-    this.maxFrameLength = Math.max(this.maxFrameLength, frame.length);
-    this.maxFrameRawLength = Math.max(this.maxFrameRawLength, raw.length);
-    this.stats.framesWritten++;
-    this.stats.rawBytes += raw.length;
-    this.stats.bytesWritten += frame.length;
-  }
-
-  /** Applies the combiner to each run of equal keys in sorted entries. */
-  private combineRuns(entries: Buffered[]): Buffer[] {
-    const combine = this.opts.combine!;
-    const out: Buffer[] = [];
-    for (let i = 0; i < entries.length; ) {
+    const run = slot.runs++;
+    const chunk = Buffer.allocUnsafe(this.maxFrameBytes);
+    let used = 0;
+    let rows = 0;
+    const emit = async (raw: Buffer): Promise<void> => {
+      const frame = compressFrame(raw, this.opts.compressionLevel ?? 1);
+      await this.handle.write(frame, 0, frame.length, this.dataOffset);
+      slot.frames.push(toFrameTuple({ offset: this.dataOffset, length: frame.length, rows, rawLength: raw.length, checksum: checksumOf(frame), run }));
+      slot.rows += rows;
+      slot.rawBytes += raw.length;
+      this.dataOffset += frame.length;
+      this.maxFrameLength = Math.max(this.maxFrameLength, frame.length);
+      this.maxFrameRawLength = Math.max(this.maxFrameRawLength, raw.length);
+      this.stats.framesWritten++;
+      this.stats.rawBytes += raw.length;
+      this.stats.bytesWritten += frame.length;
+      used = 0;
+      rows = 0;
+    };
+    const append = async (bytes: Buffer): Promise<void> => {
+      if (used > 0 && used + bytes.length > chunk.length) await emit(chunk.subarray(0, used));
+      if (bytes.length > chunk.length) {
+        rows = 1;
+        await emit(bytes);
+        return;
+      }
+      bytes.copy(chunk, used);
+      used += bytes.length;
+      rows++;
+    };
+    const order = arena.sortedOrder(this.hasSort);
+    const combine = this.opts.combine;
+    for (let i = 0; i < order.length; ) {
       let j = i + 1;
-      while (j < entries.length && compareKeys(entries[i].key, entries[j].key) === 0) j++;
+      if (combine) while (j < order.length && compareKeys(arena.keys[order[i]], arena.keys[order[j]]) === 0) j++;
       if (j === i + 1) {
-        out.push(entries[i].bytes);
+        await append(arena.bytesOf(order[i]));
       } else {
-        let acc = decodeEntryRecord<T>(entries[i].bytes);
-        for (let k = i + 1; k < j; k++) acc = combine(acc, decodeEntryRecord<T>(entries[k].bytes));
+        let acc = decodeEntryRecord<T>(arena.bytesOf(order[i]));
+        for (let k = i + 1; k < j; k++) acc = combine!(acc, decodeEntryRecord<T>(arena.bytesOf(order[k])));
         const sort = this.opts.sortBy ? (this.opts.sortBy(acc) as ShuffleKey) : undefined;
-        out.push(encodeEntry(entries[i].key, sort, acc, this.hasSort));
+        await append(encodeEntry(arena.keys[order[i]], sort, acc, this.hasSort));
       }
       i = j;
     }
-    return out;
+    if (used > 0) await emit(chunk.subarray(0, used));
   }
 
   /** Flushes everything, publishes the data file and writes the sidecar (the commit point). */

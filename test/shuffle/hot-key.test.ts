@@ -42,7 +42,8 @@ describe("one hot key holding half of all rows", () => {
     for (const [report, count] of [[small, 100_000], [large, 200_000]] as const) {
       expect(report.hotRows).toBe(count / 2);
       expect(report.rows).toBeGreaterThan(count / 2);
-      expect(report.stats.spilledRuns).toBeGreaterThan(10);
+      expect(report.stats.spilledRuns).toBeGreaterThanOrEqual(3);
+      expect(report.stats.mergePasses).toBeGreaterThanOrEqual(2);
       expect(report.leftovers).toBe(0);
     }
     expect(large.stats.rawBytes).toBeGreaterThan(1.9 * small.stats.rawBytes);
