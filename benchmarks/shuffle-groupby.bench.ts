@@ -1,5 +1,6 @@
 /**
- * groupBy and deduplicate through the kiln shuffle, side by side with DuckDB (GROUP BY with
+ * groupBy (every row to its group), a combined count (groupBy with a summing combiner) and
+ * deduplicate (keepFirst combiner) through the kiln shuffle, side by side with DuckDB (GROUP BY with
  * memory_limit='512MB') and GNU sort (-S 512M) on the same input. The input is a JSONL file of
  * real-text records (Brown corpus paragraphs and SpamAssassin messages repeated with edits, a share
  * left as exact duplicates) with a uniform key (20k domains) and a skewed key (half of all rows on one
@@ -89,7 +90,7 @@ export async function kilnWorker(op: Op, dist: Dist, jsonl: string, work: string
       op, dist, jsonl, work, mapTask: m, partitions: PARTITIONS, budget,
       start: Math.floor((size * m) / MAP_TASKS), end: Math.floor((size * (m + 1)) / MAP_TASKS),
     }));
-    await pool.runAll(maps, "mapTask", mapTask);
+    const recordsIn = (await pool.runAll(maps, "mapTask", mapTask)).reduce((a, b) => a + b, 0);
     const tMap = performance.now();
     const mapPeakRssBytes = process.resourceUsage().maxRSS * 1024;
     const reduces: ReduceSpec[] = Array.from({ length: PARTITIONS }, (_, partition) => ({ op, work, partition, budget }));
@@ -98,7 +99,8 @@ export async function kilnWorker(op: Op, dist: Dist, jsonl: string, work: string
     const sum = (k: keyof ReduceResult) => results.reduce((s, r) => s + r[k], 0);
     return {
       seconds: (t1 - t0) / 1000, mapSeconds: (tMap - t0) / 1000, mapPeakRssBytes, runtimeRssBytes, threads, taskBudgetBytes: budget,
-      groups: sum("groups"), rowsIn: sum("rowsIn"), textChars: sum("textChars"), spilledBytes: sum("spilledBytes"), shuffleBytes: sum("shuffleBytes"),
+      // dedup's reducers see one row per key (keepFirst combined the rest away): its rows in are counted by the mappers.
+      groups: sum("groups"), rowsIn: op === "dedup" ? recordsIn : sum("rowsIn"), textChars: sum("textChars"), spilledBytes: sum("spilledBytes"), shuffleBytes: sum("shuffleBytes"),
       peakRssBytes: process.resourceUsage().maxRSS * 1024,
     };
   } finally {
@@ -125,7 +127,7 @@ async function duckdbWorker(op: Op, dist: Dist, jsonl: string, work: string, thr
   const conn = await instance.connect();
   const col = keyColumn(op, dist);
   const src = `read_json('${jsonl}', format='newline_delimited', columns={id:'VARCHAR', uniform:'VARCHAR', skewed:'VARCHAR', text:'VARCHAR'})`;
-  const sql = op === "groupby"
+  const sql = op !== "dedup"
     ? `SELECT count(*) AS groups, sum(n) AS rows_in, sum(chars) AS text_chars FROM (SELECT ${col}, count(*) AS n, sum(length(text)) AS chars FROM ${src} GROUP BY ${col})`
     : `SELECT count(*) AS groups, sum(n) AS rows_in, sum(length(t)) AS text_chars FROM (SELECT ${col}, count(*) AS n, first(text) AS t FROM ${src} GROUP BY ${col})`;
   const t0 = performance.now();
@@ -190,7 +192,7 @@ async function main(): Promise<void> {
     const input = await buildInput(dir, targetBytes);
     console.error(`input: ${input.rows} rows, ${(input.bytes / 1e6).toFixed(1)} MB`);
     const cases = [];
-    for (const op of ["groupby", "dedup"] as Op[]) {
+    for (const op of ["groupby", "count", "dedup"] as Op[]) {
       for (const dist of ["uniform", "skewed"] as Dist[]) {
         if (onlyCases && !onlyCases.includes(`${op}:${dist}`)) continue;
         const samples: Record<string, Sample[]> = { kiln: [], "node-parse-only": [], duckdb: [], "duckdb-1thread": [], sort: [] };
@@ -199,7 +201,8 @@ async function main(): Promise<void> {
           samples["node-parse-only"].push(runChild("node-parse-only", op, dist, input.jsonl, dir));
           samples.duckdb.push(runChild("duckdb", op, dist, input.jsonl, dir));
           samples["duckdb-1thread"].push(runChild("duckdb-1thread", op, dist, input.jsonl, dir));
-          samples.sort.push(sortRun(op, dist, dir) as Sample);
+          // sort cannot aggregate: its count case would be its groupby case again.
+          if (op !== "count") samples.sort.push(sortRun(op, dist, dir) as Sample);
         }
         const summary: Record<string, EngineSummary> = Object.fromEntries(Object.entries(samples).map(([engine, all]) => {
           const ok = all.filter((x): x is Record<string, number> => !("error" in x));
@@ -231,7 +234,7 @@ async function main(): Promise<void> {
             ? summary.kiln.details.groups === reference.groups && summary.kiln.details.rowsIn === reference.rowsIn &&
               (op === "dedup" && dist === "skewed" ? true : summary.kiln.details.textChars === reference.textChars)
             : null,
-          sortOutputMatches: summary.sort.details.outputLines === (op === "dedup" ? summary.kiln.details.groups : summary.kiln.details.rowsIn),
+          sortOutputMatches: op === "count" ? null : summary.sort.details.outputLines === (op === "dedup" ? summary.kiln.details.groups : summary.kiln.details.rowsIn),
         };
         console.error(JSON.stringify(row));
         cases.push(row);

@@ -3,17 +3,23 @@
  * they run alike inline and on worker threads (through shuffle-bench-worker.mjs). A map task reads
  * one byte range of the JSONL input, parses each line and scatters it by the case's key; a reduce
  * task streams one partition's groups and sums what the benchmark checks against the peers.
+ * `groupby` moves every row to its group; `dedup` is what the deduplicate operator runs (keepFirst
+ * as the combiner, on the map side and in the merge); `count` is groupBy with a summing combiner
+ * over {n, chars}, the aggregate the DuckDB query computes.
  */
 import * as fsp from "node:fs/promises";
-import { ScatterWriter, ShuffleReader, listMapOutputs } from "../../src/shuffle/index.ts";
+import { ScatterWriter, ShuffleReader, keepFirst, listMapOutputs } from "../../src/shuffle/index.ts";
 
-export type Op = "groupby" | "dedup";
+export type Op = "groupby" | "dedup" | "count";
 export type Dist = "uniform" | "skewed";
 export interface Row { id: string; uniform: string; skewed: string; text: string }
 
 export interface MapSpec { op: Op; dist: Dist; jsonl: string; work: string; mapTask: number; start: number; end: number; partitions: number; budget: number }
 export interface ReduceSpec { op: Op; work: string; partition: number; budget: number }
 export interface ReduceResult { groups: number; rowsIn: number; textChars: number; spilledBytes: number; shuffleBytes: number }
+interface Count { k: string; n: number; chars: number }
+
+const sumCounts = (a: Count, b: Count): Count => ({ k: a.k, n: a.n + b.n, chars: a.chars + b.chars });
 
 export function keyOf(op: Op, dist: Dist): (r: Row) => string {
   if (op === "dedup" && dist === "uniform") return (r) => r.id;
@@ -51,31 +57,54 @@ export async function* linesOfRange(file: string, start: number, end: number): A
 }
 
 export async function mapTask(spec: MapSpec): Promise<number> {
-  const writer = await ScatterWriter.open<Row>({
-    outputDir: spec.work, mapTask: spec.mapTask, numPartitions: spec.partitions, key: keyOf(spec.op, spec.dist),
-    memoryBudgetBytes: spec.budget, operator: spec.op,
-  });
+  const key = keyOf(spec.op, spec.dist);
+  const common = { outputDir: spec.work, mapTask: spec.mapTask, numPartitions: spec.partitions, memoryBudgetBytes: spec.budget, operator: spec.op };
+  let writer: ScatterWriter<Row> | ScatterWriter<Count>;
+  let add: (row: Row) => Promise<void> | undefined;
+  if (spec.op === "count") {
+    const w = await ScatterWriter.open<Count>({ ...common, key: (c) => c.k, combine: sumCounts });
+    add = (row) => w.add({ k: key(row), n: 1, chars: row.text.length });
+    writer = w;
+  } else {
+    const w = await ScatterWriter.open<Row>({ ...common, key, combine: spec.op === "dedup" ? keepFirst : undefined });
+    add = (row) => w.add(row);
+    writer = w;
+  }
   for await (const line of linesOfRange(spec.jsonl, spec.start, spec.end)) {
-    const pending = writer.add(JSON.parse(line) as Row);
+    const pending = add(JSON.parse(line) as Row);
     if (pending) await pending;
   }
   await writer.commit();
   return writer.stats.recordsIn;
 }
 
+/** Reduce: groups, and per group its rows (groupby), its first row (dedup) or its combined count. */
 export async function reduceTask(spec: ReduceSpec): Promise<ReduceResult> {
-  const reader = new ShuffleReader<Row>({ mapOutputs: await listMapOutputs(spec.work), partition: spec.partition, memoryBudgetBytes: spec.budget });
+  const mapOutputs = await listMapOutputs(spec.work);
   const out: ReduceResult = { groups: 0, rowsIn: 0, textChars: 0, spilledBytes: 0, shuffleBytes: 0 };
-  for await (const group of reader.groups()) {
-    out.groups++;
-    let first = true;
-    for await (const r of group.values) {
-      out.rowsIn++;
-      if (spec.op === "groupby" || first) out.textChars += r.text.length;
-      first = false;
+  let stats;
+  if (spec.op === "count") {
+    const reader = new ShuffleReader<Count>({ mapOutputs, partition: spec.partition, memoryBudgetBytes: spec.budget, combine: sumCounts });
+    for await (const c of reader.records()) {
+      out.groups++;
+      out.rowsIn += c.n;
+      out.textChars += c.chars;
     }
+    stats = reader.stats;
+  } else {
+    const reader = new ShuffleReader<Row>({ mapOutputs, partition: spec.partition, memoryBudgetBytes: spec.budget, combine: spec.op === "dedup" ? keepFirst : undefined });
+    for await (const group of reader.groups()) {
+      out.groups++;
+      let first = true;
+      for await (const r of group.values) {
+        out.rowsIn++;
+        if (spec.op === "groupby" || first) out.textChars += r.text.length;
+        first = false;
+      }
+    }
+    stats = reader.stats;
   }
-  out.spilledBytes = reader.stats.spilledBytes;
-  out.shuffleBytes = reader.stats.compressedBytes;
+  out.spilledBytes = stats.spilledBytes;
+  out.shuffleBytes = stats.compressedBytes;
   return out;
 }

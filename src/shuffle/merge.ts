@@ -9,6 +9,15 @@ import type { ShuffleEntry } from "./frame.ts";
 
 export type EntryBatches<T> = AsyncIterable<ShuffleEntry<T>[]>;
 
+/**
+ * The combiner of deduplicate: of two records with one key, the earlier one. Writers sort stably and
+ * merges break ties by source order, so "earlier" is input order. Writers recognise it and keep the
+ * first entry's encoded bytes without decoding the others.
+ */
+export function keepFirst<T>(a: T, _b?: T): T {
+  return a;
+}
+
 export function compareEntries<T>(a: ShuffleEntry<T>, b: ShuffleEntry<T>): number {
   const c = compareKeys(a.key, b.key);
   if (c !== 0 || a.sort === undefined) return c;
@@ -105,7 +114,7 @@ export async function* mergeSorted<T>(
       if (!combine) {
         out.push(entry);
       } else if (pending && compareKeys(pending.key, entry.key) === 0) {
-        pending = { key: pending.key, sort: pending.sort, record: combine(pending.record, entry.record) };
+        if (combine !== keepFirst) pending = { key: pending.key, sort: pending.sort, record: combine(pending.record, entry.record) };
         continue;
       } else {
         if (pending) out.push(pending);

@@ -17,6 +17,7 @@ import { fileSystemFor, joinPath, localFileSystem, schemeOf } from "../io/index.
 import { ShuffleConfigError } from "./errors.ts";
 import { compareKeys, partitionOf, assertShuffleKey, type ShuffleKey } from "./key.ts";
 import { compressFrame, checksumOf, decodeEntryRecord, encodeEntry, FRAME_CODEC } from "./frame.ts";
+import { keepFirst } from "./merge.ts";
 import { SIDECAR_FORMAT, serializeSidecar, sidecarPathFor, toFrameTuple, type MapOutput, type SidecarBody } from "./sidecar.ts";
 
 export const DEFAULT_MEMORY_BUDGET = 256 * 1024 * 1024;
@@ -265,7 +266,7 @@ export class ScatterWriter<T> {
     for (let i = 0; i < order.length; ) {
       let j = i + 1;
       if (combine) while (j < order.length && compareKeys(arena.keys[order[i]], arena.keys[order[j]]) === 0) j++;
-      if (j === i + 1) {
+      if (j === i + 1 || combine === keepFirst) {
         await append(arena.bytesOf(order[i]));
       } else {
         let acc = decodeEntryRecord<T>(arena.bytesOf(order[i]));

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as fsp from "node:fs/promises";
-import { ScatterWriter, ShuffleReader, compareKeys, listMapOutputs, partitionOf, readSidecar, type ShuffleKey } from "../../src/shuffle/index.ts";
+import { ScatterWriter, ShuffleReader, compareKeys, keepFirst, listMapOutputs, partitionOf, readSidecar, type ShuffleKey } from "../../src/shuffle/index.ts";
 import { decodeFrame } from "../../src/shuffle/frame.ts";
 import { framesOf } from "../../src/shuffle/sidecar.ts";
 import { fileSystemFor } from "../../src/io/index.ts";
@@ -41,7 +41,7 @@ afterAll(async () => {
 
 const canonical = (d: Doc) => JSON.stringify([d.id, d.group, d.seq, d.text]);
 
-async function readPartitions(outputs: string[], extra: { memoryBudgetBytes?: number; mergeFanIn?: number; spillDir?: string } = {}) {
+async function readPartitions(outputs: string[], extra: { memoryBudgetBytes?: number; mergeFanIn?: number; spillDir?: string; combine?: (a: Doc, b: Doc) => Doc } = {}) {
   const parts = [];
   for (let p = 0; p < NUM_PARTITIONS; p++) parts.push(await readAll<Doc>({ mapOutputs: outputs, partition: p, ...extra }));
   return parts;
@@ -133,6 +133,25 @@ describe("scatter and read back", () => {
       }
     }
     expect(got).toEqual(expected);
+  });
+
+  it("keepFirst keeps each key's earliest record in input order, across flushes, map tasks and spilled merges", async () => {
+    const dir = `${root}/keep-first`;
+    // Four map tasks of consecutive slices, a budget small enough for many runs per partition.
+    const shards = [0, 1, 2, 3].map((m) => docs.slice(m * 750, (m + 1) * 750));
+    const outputs = await scatter(shards, { outputDir: dir, numPartitions: NUM_PARTITIONS, key: (d) => d.group, combine: keepFirst, memoryBudgetBytes: 16 * 1024 });
+    const expected = new Map<string, string>();
+    for (const d of docs) if (!expected.has(JSON.stringify(d.group))) expected.set(JSON.stringify(d.group), d.id);
+    for (const fanIn of [64, 2]) {
+      const got = new Map<string, string>();
+      for (const { entries } of await readPartitions(outputs, { combine: keepFirst, mergeFanIn: fanIn, memoryBudgetBytes: 16 * 1024 })) {
+        for (const e of entries) {
+          expect(got.has(JSON.stringify(e.key))).toBe(false);
+          got.set(JSON.stringify(e.key), e.record.id);
+        }
+      }
+      expect(got).toEqual(expected);
+    }
   });
 
   it("handles empty input: a committed sidecar with no frames, and no map outputs at all", async () => {

@@ -13,7 +13,7 @@ import path from "node:path";
 import { JoinInputError } from "../../ops/errors.ts";
 import type { AnyFunction } from "../../ops/fn.ts";
 import type { TaskCounters, TaskDescriptor, TaskInput, TaskOutput, TaskSuccess } from "../../ops/task.ts";
-import { ScatterWriter, ShuffleKeyError, ShuffleReader, compareKeys } from "../../shuffle/index.ts";
+import { ScatterWriter, ShuffleKeyError, ShuffleReader, compareKeys, keepFirst } from "../../shuffle/index.ts";
 import type { ShuffleKey } from "../../shuffle/index.ts";
 import { assertShuffleKey } from "../../shuffle/key.ts";
 import { userError } from "./chain.ts";
@@ -25,11 +25,6 @@ const OUT_BATCH = 1024;
 type ScatterOutput = Extract<TaskOutput, { kind: "scatter" }>;
 type ShuffleInput = Extract<TaskInput, { kind: "shuffle" }>;
 type JoinInput = Extract<TaskInput, { kind: "join" }>;
-
-/** deduplicate's combiner: of two rows with one key, the earlier one (merges keep ties in input order). */
-function keepFirst<T>(a: T): T {
-  return a;
-}
 
 /** `f` called with the task's context last, its exceptions reported as the operator's. */
 function guarded(f: AnyFunction, label: string, env: ChainEnv): AnyFunction {
