@@ -58,10 +58,15 @@ export function compressFrame(raw: Buffer, compressionLevel: number): Buffer {
 }
 
 /**
- * Verifies and decodes one frame read from `file`. Any mismatch (short read, checksum, zstd error,
- * length, row count, entry shape) throws ShuffleCorruptError naming the file and the byte offset.
+ * Verifies one frame read from `file` and decodes it lazily, `sliceRows` entries at a time, so a
+ * merge over many runs holds a few decoded entries per run (young garbage) rather than whole frames.
+ * Any mismatch (short read, checksum, zstd error, length, row count, entry shape) throws
+ * ShuffleCorruptError naming the file and the byte offset; the checksum and length are checked before
+ * the first entry is yielded, the row count when the frame ends.
  */
-export function decodeFrame<T>(file: string, bytes: Buffer, ref: FrameRef, hasSort: boolean): ShuffleEntry<T>[] {
+export const SLICE_ROWS = 256;
+
+export function* decodeFrameSlices<T>(file: string, bytes: Buffer, ref: FrameRef, hasSort: boolean, sliceRows = SLICE_ROWS): Generator<ShuffleEntry<T>[]> {
   if (bytes.length !== ref.length) {
     throw new ShuffleCorruptError(
       file,
@@ -82,25 +87,40 @@ export function decodeFrame<T>(file: string, bytes: Buffer, ref: FrameRef, hasSo
   if (raw.length !== ref.rawLength) {
     throw new ShuffleCorruptError(file, ref.offset, `frame decompressed to ${raw.length} bytes, sidecar says ${ref.rawLength}`);
   }
-  let tuples: unknown[];
-  try {
-    tuples = unpackr.unpackMultiple(raw) as unknown[];
-  } catch (err) {
-    throw new ShuffleCorruptError(file, ref.offset, `undecodable entries (${(err as Error).message})`, { cause: err });
-  }
-  if (tuples.length !== ref.rows) {
-    throw new ShuffleCorruptError(file, ref.offset, `frame holds ${tuples.length} rows, sidecar says ${ref.rows}`);
-  }
   const width = hasSort ? 3 : 2;
-  const out = new Array<ShuffleEntry<T>>(tuples.length);
-  for (let i = 0; i < tuples.length; i++) {
-    const t = tuples[i] as unknown[];
-    if (!Array.isArray(t) || t.length !== width) {
-      throw new ShuffleCorruptError(file, ref.offset, `entry ${i} of the frame is not a ${width}-tuple`);
+  let position = 0;
+  let decoded = 0;
+  while (position < raw.length) {
+    const slice: ShuffleEntry<T>[] = [];
+    let end = 0;
+    try {
+      unpackr.unpackMultiple(raw.subarray(position), (value: unknown, _start?: number, stop?: number) => {
+        const t = value as unknown[];
+        if (!Array.isArray(t) || t.length !== width) {
+          throw new ShuffleCorruptError(file, ref.offset, `entry ${decoded + slice.length} of the frame is not a ${width}-tuple`);
+        }
+        slice.push(hasSort ? { key: t[0] as ShuffleKey, sort: t[1] as ShuffleKey, record: t[2] as T } : { key: t[0] as ShuffleKey, sort: undefined, record: t[1] as T });
+        end = stop ?? 0;
+        return slice.length < sliceRows;
+      });
+    } catch (err) {
+      if (err instanceof ShuffleCorruptError) throw err;
+      throw new ShuffleCorruptError(file, ref.offset, `undecodable entries (${(err as Error).message})`, { cause: err });
     }
-    out[i] = hasSort
-      ? { key: t[0] as ShuffleKey, sort: t[1] as ShuffleKey, record: t[2] as T }
-      : { key: t[0] as ShuffleKey, sort: undefined, record: t[1] as T };
+    if (end === 0) throw new ShuffleCorruptError(file, ref.offset, `undecodable entries at byte ${position} of the frame`);
+    position += end;
+    decoded += slice.length;
+    if (decoded > ref.rows) break;
+    yield slice;
   }
+  if (decoded !== ref.rows) {
+    throw new ShuffleCorruptError(file, ref.offset, `frame holds ${decoded > ref.rows ? "more than " : ""}${decoded} rows, sidecar says ${ref.rows}`);
+  }
+}
+
+/** Verifies and decodes a whole frame (see decodeFrameSlices). */
+export function decodeFrame<T>(file: string, bytes: Buffer, ref: FrameRef, hasSort: boolean): ShuffleEntry<T>[] {
+  const out: ShuffleEntry<T>[] = [];
+  for (const slice of decodeFrameSlices<T>(file, bytes, ref, hasSort, Number.MAX_SAFE_INTEGER)) for (const e of slice) out.push(e);
   return out;
 }

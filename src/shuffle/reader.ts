@@ -2,7 +2,8 @@
  * The reduce side of the shuffle: `ShuffleReader` reads every map task's committed sidecar (bounded
  * concurrency), fetches only its own partition's frames with ranged reads (local or gs://), and
  * k-way merges the map tasks' sorted runs into one stream in (key, sortBy) order. Each run is read
- * frame by frame with one frame fetched ahead, so a run costs about two frames of memory. When the
+ * frame by frame with one frame fetched ahead and decoded a slice of entries at a time, so a run
+ * costs about two frames of bytes and a few hundred decoded entries. When the
  * runs would exceed half the memory budget it merges them in batches into sorted runs on local disk,
  * merges those with bounded fan-in until one pass remains, and streams that last pass; peak memory
  * follows the budget, not the data. Spill files are removed when the stream ends, fails or is abandoned.
@@ -12,14 +13,18 @@ import pLimit from "p-limit";
 import { fileSystemFor } from "../io/index.ts";
 import { ShuffleConfigError } from "./errors.ts";
 import { compareKeys, type ShuffleKey } from "./key.ts";
-import { decodeFrame, type FrameRef, type ShuffleEntry } from "./frame.ts";
+import { SLICE_ROWS, decodeFrameSlices, type FrameRef, type ShuffleEntry } from "./frame.ts";
 import { framesOf, readSidecar, type MapOutput } from "./sidecar.ts";
 import { mergeSorted, type EntryBatches } from "./merge.ts";
 import { createSpillDir, readRun, removeSpillDir, writeRun, type RunFile } from "./spill.ts";
 import { DEFAULT_MEMORY_BUDGET } from "./writer.ts";
 
-/** Decoded records take roughly this many times their encoded bytes on the JS heap. */
-const DECODED_EXPANSION = 3;
+/**
+ * A run being merged holds its current frame decompressed, the next one compressed, and one decoded
+ * slice: its strings (at most the frame's bytes again) and a fixed amount of objects per entry (the
+ * entry, the record, its key and sort-key values), measured at 150–280 bytes for small records.
+ */
+const DECODED_BYTES_PER_ENTRY = 200;
 /**
  * Share of the budget that decoded records may take at once; the rest is headroom for garbage the
  * collector has not reclaimed yet, compressed bytes in flight, and the consumer's own work.
@@ -133,11 +138,12 @@ export class ShuffleReader<T> {
       for (let i = 0; i < frames.length; i++) {
         const bytes = await next;
         if (i + 1 < frames.length) next = fetch(file, frames[i + 1]);
-        const entries = decodeFrame<T>(file, bytes, frames[i], this.hasSort);
-        this.stats.rowsRead += entries.length;
+        for (const entries of decodeFrameSlices<T>(file, bytes, frames[i], this.hasSort)) {
+          this.stats.rowsRead += entries.length;
+          yield entries;
+        }
         this.stats.compressedBytes += frames[i].length;
         this.stats.rawBytes += frames[i].rawLength;
-        yield entries;
       }
     };
     return runs.map((run) => read.call(this, run));
@@ -147,7 +153,8 @@ export class ShuffleReader<T> {
   async *batches(): AsyncGenerator<ShuffleEntry<T>[]> {
     const runs = await this.loadRuns();
     // A run holds its current frame decoded and the next one compressed.
-    const cost = (r: SourceRun) => r.frames.reduce((m, f) => Math.max(m, f.rawLength), 0) * (DECODED_EXPANSION + 1);
+    const cost = (r: SourceRun) =>
+      r.frames.reduce((m, f) => Math.max(m, 2 * f.rawLength + f.length + Math.min(f.rows, SLICE_ROWS) * DECODED_BYTES_PER_ENTRY), 0);
     const total = runs.reduce((s, r) => s + cost(r), 0);
     const live = this.budget * LIVE_SHARE;
     if (total <= live && runs.length <= this.fanIn) {
@@ -157,7 +164,7 @@ export class ShuffleReader<T> {
     }
     const spillDir = await createSpillDir(this.opts.spillDir);
     try {
-      const chunkBytes = Math.max(16 * 1024, Math.floor(live / (this.fanIn * DECODED_EXPANSION * 2)));
+      const chunkBytes = Math.max(16 * 1024, Math.floor(live / (this.fanIn * 8)));
       let spilled: RunFile[] = [];
       let runCount = 0;
       const spill = async (sources: EntryBatches<T>[]): Promise<void> => {

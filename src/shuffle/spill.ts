@@ -8,7 +8,7 @@
 import * as fsp from "node:fs/promises";
 import * as os from "node:os";
 import * as path from "node:path";
-import { checksumOf, compressFrame, decodeFrame, encodeEntry, type FrameRef, type ShuffleEntry } from "./frame.ts";
+import { checksumOf, compressFrame, decodeFrameSlices, encodeEntry, type FrameRef, type ShuffleEntry } from "./frame.ts";
 import { processIsAlive } from "../util/process.ts";
 
 export interface RunFile {
@@ -83,14 +83,14 @@ export async function writeRun<T>(
   return run;
 }
 
-/** Reads a run back, one decoded chunk per batch. */
+/** Reads a run back one chunk at a time, decoded in slices. */
 export async function* readRun<T>(run: RunFile, hasSort: boolean): AsyncGenerator<ShuffleEntry<T>[]> {
   const handle = await fsp.open(run.path, "r");
   try {
     for (const chunk of run.chunks) {
       const buf = Buffer.allocUnsafe(chunk.length);
       const { bytesRead } = await handle.read(buf, 0, chunk.length, chunk.offset);
-      yield decodeFrame<T>(run.path, buf.subarray(0, bytesRead), chunk, hasSort);
+      yield* decodeFrameSlices<T>(run.path, buf.subarray(0, bytesRead), chunk, hasSort);
     }
   } finally {
     await handle.close();

@@ -26,6 +26,23 @@ const ENTRY_OVERHEAD = 64;
 const MIN_ARENA_BLOCK = 4 * 1024;
 const MAX_ARENA_BLOCK = 1024 * 1024;
 
+/**
+ * A buffered key that is a string may be a slice of a much larger string (msgpackr's native decoder
+ * returns slices of one string that bundles many; JSON.parse and String.prototype.slice can do the
+ * same), and keeping the slice keeps the whole parent alive, unaccounted. Strings of 13 or more
+ * UTF-16 units are therefore re-sliced from a fresh copy of themselves, which holds only their own
+ * characters; V8 copies shorter slices anyway.
+ */
+function ownCopy<K>(key: K): K {
+  return typeof key === "string" && key.length >= 13 ? ((" " + key).slice(1) as K) : key;
+}
+
+/** Heap bytes a buffered key or sort key keeps alive (strings: header and up to two bytes a unit). */
+function retainedBytes(value: unknown): number {
+  if (typeof value === "string") return 16 + 2 * value.length;
+  return typeof value === "object" && value !== null ? 64 : 0;
+}
+
 /** Default largest uncompressed frame for a budget: small enough that a reader can hold one per run. */
 export function defaultMaxFrameBytes(budget: number): number {
   return Math.max(4096, Math.min(1024 * 1024, Math.floor(budget / 256)));
@@ -61,8 +78,8 @@ class PartitionArena {
       grown = size;
     }
     bytes.copy(block, this.used);
-    this.keys.push(key);
-    this.sorts.push(sort);
+    this.keys.push(ownCopy(key));
+    this.sorts.push(sort === undefined ? undefined : ownCopy(sort));
     this.locations.push(this.blocks.length - 1, this.used, bytes.length);
     this.used += bytes.length;
     return grown;
@@ -195,8 +212,7 @@ export class ScatterWriter<T> {
       sort = s;
     }
     const bytes = encodeEntry(key as ShuffleKey, sort, record, this.hasSort);
-    const keyBytes = typeof key === "string" ? 2 * key.length : typeof key === "object" && key !== null ? 64 : 0;
-    const cost = this.buffers[partition].append(key as ShuffleKey, sort, bytes) + ENTRY_OVERHEAD + keyBytes;
+    const cost = this.buffers[partition].append(key as ShuffleKey, sort, bytes) + ENTRY_OVERHEAD + retainedBytes(key) + retainedBytes(sort);
     this.bufferedBytes[partition] += cost;
     this.totalBuffered += cost;
     this.stats.recordsIn++;

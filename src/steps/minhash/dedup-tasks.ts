@@ -137,6 +137,14 @@ function mergeSortedUnique(a: string[], b: string[]): string[] {
   return [...new Set([...a, ...b])].sort();
 }
 
+/**
+ * A task that reads one shuffle and writes the next holds a reader and a writer at once: each gets
+ * half of the task's shuffle budget, so together they stay within it.
+ */
+function halfBudget(args: { memoryBudgetBytes: number }): number {
+  return Math.max(1024 * 1024, Math.floor(args.memoryBudgetBytes / 2));
+}
+
 async function openNodeWriter<T>(args: ReduceTaskArgs, key: (e: T) => string, combine?: (a: T, b: T) => T): Promise<ScatterWriter<T>> {
   return ScatterWriter.open<T>({
     outputDir: args.outputDir,
@@ -144,13 +152,13 @@ async function openNodeWriter<T>(args: ReduceTaskArgs, key: (e: T) => string, co
     numPartitions: args.numPartitions,
     key,
     combine,
-    memoryBudgetBytes: args.memoryBudgetBytes,
+    memoryBudgetBytes: halfBudget(args),
     operator: "minhash node",
   });
 }
 
 async function reader<T>(args: ReduceTaskArgs): Promise<ShuffleReader<T>> {
-  return new ShuffleReader<T>({ mapOutputs: await listMapOutputs(args.inputDir), partition: args.partition, memoryBudgetBytes: args.memoryBudgetBytes });
+  return new ShuffleReader<T>({ mapOutputs: await listMapOutputs(args.inputDir), partition: args.partition, memoryBudgetBytes: halfBudget(args) });
 }
 
 export interface BucketTaskResult {
@@ -261,11 +269,11 @@ export interface JoinScatterArgs {
 /** Final stage map: each clustered node's attributes, routed to its source's part. */
 export async function joinScatterTask(args: JoinScatterArgs): Promise<{ members: number; canonical: number }> {
   const writers = new Map<number, ScatterWriter<AttributeEntry>>();
-  const perWriter = Math.max(1024 * 1024, Math.floor(args.memoryBudgetBytes / Math.max(1, args.sources.length)));
+  const perWriter = Math.max(1024 * 1024, Math.floor(halfBudget(args) / Math.max(1, args.sources.length)));
   let members = 0;
   let canonical = 0;
   try {
-    const input = new ShuffleReader<LabelMessage>({ mapOutputs: await listMapOutputs(args.inputDir), partition: args.partition, memoryBudgetBytes: args.memoryBudgetBytes });
+    const input = new ShuffleReader<LabelMessage>({ mapOutputs: await listMapOutputs(args.inputDir), partition: args.partition, memoryBudgetBytes: halfBudget(args) });
     for await (const message of input.records()) {
       if (!("state" in message)) continue;
       const { sourceIndex, id } = parseNodeKey(message.state.id);

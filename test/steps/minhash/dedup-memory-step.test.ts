@@ -1,13 +1,13 @@
 /**
  * Memory of the MinHash dedup step on an input ten times its task budget, in child processes:
- * one writes a 160 MB normalized source (generated text, 5 % near copies), another runs the step
- * with a 16 MB budget and the V8 old space capped at budget + 16 MB (the process's own baseline
- * heap is about 14 MB: the child fails at startup with a 16 MB cap), so holding more than the budget
- * of live JS data would kill it. The child warms code, JIT and allocator with a run of the step on a
- * 2 MB input, then measures peak RSS (getrusage) over the RSS just before the real run. Measured:
- * +16 to +20 MB for the 16 MB budget; the check allows 1.5 × the budget. Eight bands of two rows
- * make the shuffle move ~500k band entries, several times the budget: with the budget ignored
- * (everything buffered in memory) the child runs out of heap.
+ * one writes a 320 MB normalized source in 16 parts (generated text, 5 % near copies), another runs
+ * the step with a 32 MB budget and the V8 old space capped at budget + 16 MB (the process's own
+ * baseline heap is about 14 MB), so holding much more than the budget of live JS data would kill it.
+ * The child warms code, JIT and allocator with a run of the step on a 2 MB input, then measures peak
+ * RSS (getrusage) over the RSS just before the real run; the check is that this growth stays within
+ * the budget. Measured: +22.5 MB. Eight bands of two rows make the shuffle move ~1M band entries,
+ * several times the budget: with the budget ignored (everything buffered in memory) the child runs
+ * out of heap.
  */
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
@@ -16,7 +16,7 @@ import { describe, expect, it } from "vitest";
 import { tempDir } from "../../support/kiln-cli.ts";
 
 const child = path.join(path.dirname(fileURLToPath(import.meta.url)), "dedup-memory-child.ts");
-const BUDGET = 16 * 1024 * 1024;
+const BUDGET = 32 * 1024 * 1024;
 const INPUT_BYTES = 10 * BUDGET;
 
 function runChild(args: string[], nodeFlags: string[] = []): string {
@@ -45,6 +45,6 @@ describe("MinHash dedup step memory", () => {
     expect(run.result.nonCanonical).toBeLessThan(written.documents * 0.08);
     const growth = run.peakRss - run.baselineRss;
     console.log(`dedup of ${(written.bytes / 2 ** 20).toFixed(0)} MB with a ${BUDGET / 2 ** 20} MB budget: peak RSS +${(growth / 2 ** 20).toFixed(1)} MB in ${(run.wallMs / 1000).toFixed(1)} s`);
-    expect(growth).toBeLessThanOrEqual(1.5 * BUDGET);
-  }, 120_000);
+    expect(growth).toBeLessThanOrEqual(BUDGET);
+  }, 180_000);
 });
