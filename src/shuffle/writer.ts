@@ -45,7 +45,7 @@ function retainedBytes(value: unknown): number {
 
 /** Default largest uncompressed frame for a budget: small enough that a reader can hold one per run. */
 export function defaultMaxFrameBytes(budget: number): number {
-  return Math.max(4096, Math.min(1024 * 1024, Math.floor(budget / 256)));
+  return Math.max(4096, Math.min(1024 * 1024, Math.floor(budget / 1024)));
 }
 
 /**
@@ -121,7 +121,7 @@ export interface ScatterWriterOptions<T> {
   /** Named in errors, e.g. "groupBy(domain)". */
   operator?: string;
   memoryBudgetBytes?: number;
-  /** Largest uncompressed frame (a run is cut into frames of this size); defaults to budget / 256, within [4 KiB, 1 MiB]. */
+  /** Largest uncompressed frame (a run is cut into frames of this size); defaults to budget / 1024, within [4 KiB, 1 MiB]. */
   maxFrameBytes?: number;
   compressionLevel?: number;
   /** Local folder for the data file while it is written when outputDir is not local. */
