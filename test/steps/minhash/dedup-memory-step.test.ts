@@ -5,7 +5,7 @@
  * baseline heap is about 14 MB), so holding much more than the budget of live JS data would kill it.
  * The child warms code, JIT and allocator with a run of the step on a 2 MB input, then measures peak
  * RSS (getrusage) over the RSS just before the real run; the check is that this growth stays within
- * the budget. Measured: +16.8 MB (+21.9 to +22.4 MB with the shuffle's earlier, larger frames).
+ * the budget. Measured: +16.8 to +22.3 MB.
  * Eight bands of two rows make the shuffle move ~1M band entries, several times the budget: with the
  * budget ignored (everything buffered in memory) the child runs out of heap.
  */
