@@ -151,6 +151,8 @@ export class ScatterWriter<T> {
   private readonly frames: Map<number, { rows: number; rawBytes: number; runs: number; frames: ReturnType<typeof toFrameTuple>[] }> = new Map();
   private maxFrameLength = 0;
   private maxFrameRawLength = 0;
+  /** Where a flush assembles each frame before compressing it; one per writer, reused. */
+  private frameBuffer: Buffer | undefined;
   private dataOffset = 0;
   private state: "open" | "committed" | "aborted" = "open";
   private readonly operator: string;
@@ -248,7 +250,7 @@ export class ScatterWriter<T> {
     const slot = this.frames.get(partition) ?? { rows: 0, rawBytes: 0, runs: 0, frames: [] };
     this.frames.set(partition, slot);
     const run = slot.runs++;
-    const chunk = Buffer.allocUnsafe(this.maxFrameBytes);
+    const chunk = (this.frameBuffer ??= Buffer.allocUnsafe(this.maxFrameBytes));
     let used = 0;
     let rows = 0;
     const emit = async (raw: Buffer): Promise<void> => {

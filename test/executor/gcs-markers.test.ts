@@ -1,23 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { buildGraph } from "../../src/graph/dag.ts";
 import { step } from "../../src/graph/step.ts";
 import { versioned } from "../../src/graph/versioned.ts";
-import { configureGcs, fileSystemFor } from "../../src/io/index.ts";
+import { fileSystemFor } from "../../src/io/index.ts";
 import { Lease, inspectLease } from "../../src/executor/lease.ts";
 import { markerPaths } from "../../src/executor/markers.ts";
 import { runGraph } from "../../src/executor/scheduler.ts";
-import { startFakeGcsServer, type FakeGcsServer } from "../support/gcs-server.ts";
+import { useFakeGcs } from "../support/fake-gcs-suite.ts";
 import { tempDir } from "../support/kiln-cli.ts";
 
-let server: FakeGcsServer;
-beforeAll(async () => {
-  server = await startFakeGcsServer();
-  configureGcs({ apiEndpoint: server.endpoint, maxRetries: 0 });
-});
-afterAll(async () => {
-  configureGcs({});
-  await server?.close();
-});
+useFakeGcs();
 
 const fast = { heartbeatMs: 50, staleMs: 500 };
 

@@ -1,19 +1,11 @@
 /** The formats over gs:// paths, through the official client and the fake GCS server. */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { configureGcs, gcsFileSystem } from "../../src/io/index.ts";
+import { describe, expect, it } from "vitest";
+import { gcsFileSystem } from "../../src/io/index.ts";
 import { CorruptFileError, expandInputs, openWriter } from "../../src/io/formats.ts";
-import { startFakeGcsServer, type FakeGcsServer } from "../support/gcs-server.ts";
+import { useFakeGcs } from "../support/fake-gcs-suite.ts";
 import { multiset, readAll } from "./helpers.ts";
 
-let server: FakeGcsServer;
-beforeAll(async () => {
-  server = await startFakeGcsServer();
-  configureGcs({ apiEndpoint: server.endpoint, maxRetries: 0 });
-});
-afterAll(async () => {
-  configureGcs({});
-  await server?.close();
-});
+const fake = useFakeGcs();
 
 const rows = Array.from({ length: 2500 }, (_, i) => ({ id: `r${i}`, n: i, text: "t".repeat(i % 40), nested: { i } }));
 
@@ -24,10 +16,10 @@ describe("formats on gs://", () => {
       const w = openWriter(target, format, { rowGroupRows: 1000 });
       await w.write(rows.slice(0, 1200));
       await w.write(rows.slice(1200));
-      expect(server.getObject("data", `${format}/part-00000-of-00002.${format}`)).toBeUndefined();
+      expect(fake.server.getObject("data", `${format}/part-00000-of-00002.${format}`)).toBeUndefined();
       const result = await w.close();
       expect(result.rows).toBe(rows.length);
-      expect(server.getObject("data", `${format}/part-00000-of-00002.${format}`)?.length).toBe(result.bytes);
+      expect(fake.server.getObject("data", `${format}/part-00000-of-00002.${format}`)?.length).toBe(result.bytes);
       const splits = await expandInputs(`gs://data/${format}/part-*.{zst,parquet,jsonl}`);
       expect(splits.map((s) => [s.path, s.size])).toEqual([[target, result.bytes]]);
       const got = await readAll(splits[0]);
@@ -51,7 +43,7 @@ describe("formats on gs://", () => {
   });
 
   it("a truncated .zst object fails naming it", async () => {
-    const good = server.getObject("data", "jsonl.zst/part-00000-of-00002.jsonl.zst")!;
+    const good = fake.server.getObject("data", "jsonl.zst/part-00000-of-00002.jsonl.zst")!;
     await gcsFileSystem().writeAtomic("gs://data/cut/x.jsonl.zst", good.subarray(0, good.length - 20));
     const [split] = await expandInputs("gs://data/cut/*.zst");
     const err = await readAll(split).catch((e: unknown) => e);

@@ -4,15 +4,14 @@
  * with KILN_UPDATE_GOLDEN=1); filters and selects push into parquet reads only; and the pool
  * refuses a plan holding a closure, naming the operator.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, test } from "vitest";
 import { Dataset, executeDataset, explainPlan, fn, planPhysical, PlanNotPortableError, where, DatasetPlanError } from "../../src/ops/index.ts";
 import { countLong, double, explode, isEven, minFilter, sumCombine, sumFold, tagShard } from "./fixtures/user-fns.ts";
 import type { Num } from "./fixtures/user-fns.ts";
+import { expectExplainMatchesGolden, expectPlanSurvivesJson } from "./plan-checks.ts";
 
 const U = new URL("./fixtures/user-fns.ts", import.meta.url).href;
-const GOLDEN = path.join(import.meta.dirname, "..", "golden");
 const items: Num[] = Array.from({ length: 12 }, (_, i) => ({ n: i, word: `w${i}` }));
 
 const plans = {
@@ -43,24 +42,11 @@ const plans = {
 describe("plans as data", () => {
   for (const [name, ds] of Object.entries(plans)) {
     test(`${name}: logical and physical plans survive JSON round trips`, () => {
-      const logical = ds.logicalPlan();
-      const copied = JSON.parse(JSON.stringify(logical));
-      expect(copied).toStrictEqual(logical);
-      const physical = planPhysical(logical);
-      expect(JSON.parse(JSON.stringify(physical))).toStrictEqual(physical);
-      expect(planPhysical(copied)).toStrictEqual(physical);
-      expect(explainPlan(copied)).toBe(ds.explain());
+      expectPlanSurvivesJson(ds);
     });
 
     test(`${name}: explain() matches test/golden/${name}.explain.txt`, () => {
-      const file = path.join(GOLDEN, `${name}.explain.txt`);
-      const text = ds.explain();
-      if (process.env.KILN_UPDATE_GOLDEN === "1" || !existsSync(file)) {
-        if (process.env.CI && !existsSync(file)) throw new Error(`golden file ${file} is missing; run with KILN_UPDATE_GOLDEN=1`);
-        mkdirSync(GOLDEN, { recursive: true });
-        writeFileSync(file, text);
-      }
-      expect(text).toBe(readFileSync(file, "utf8"));
+      const text = expectExplainMatchesGolden(name, ds);
       expect(ds.explain()).toBe(text); // deterministic
     });
   }

@@ -5,7 +5,6 @@
  * after a JSON round trip, the pool refuses closures in shuffle operators naming the slot, and
  * bad options fail while the plan is built.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, expectTypeOf, test } from "vitest";
 import { createPoolRunner, Dataset, DatasetPlanError, executeDataset, explainPlan, fn, planPhysical, PlanNotPortableError } from "../../src/ops/index.ts";
@@ -14,9 +13,9 @@ import type { ShuffleKey } from "../../src/shuffle/index.ts";
 import { addCounts, byId, byWord, collectIds, collectRows, idDescending, sumCounts, toWordCount, unpackRows } from "./fixtures/shuffle-fns.ts";
 import type { Doc } from "./fixtures/shuffle-fns.ts";
 import { multiset } from "./helpers.ts";
+import { expectExplainMatchesGolden, expectPlanSurvivesJson } from "./plan-checks.ts";
 
 const S = new URL("./fixtures/shuffle-fns.ts", import.meta.url).href;
-const GOLDEN = path.join(import.meta.dirname, "..", "golden");
 const docs: Doc[] = Array.from({ length: 40 }, (_, id) => ({ id, word: ["a", "b", "c", null][id % 4], text: `t${id}` }));
 
 const plans = {
@@ -41,24 +40,11 @@ const plans = {
 describe("shuffle plans as data", () => {
   for (const [name, ds] of Object.entries(plans)) {
     test(`${name}: plans survive JSON round trips`, () => {
-      const logical = ds.logicalPlan();
-      const copied = JSON.parse(JSON.stringify(logical));
-      expect(copied).toStrictEqual(logical);
-      const physical = planPhysical(logical);
-      expect(JSON.parse(JSON.stringify(physical))).toStrictEqual(physical);
-      expect(planPhysical(copied)).toStrictEqual(physical);
-      expect(explainPlan(copied)).toBe(ds.explain());
+      expectPlanSurvivesJson(ds);
     });
 
     test(`${name}: explain() matches test/golden/${name}.explain.txt`, () => {
-      const file = path.join(GOLDEN, `${name}.explain.txt`);
-      const text = ds.explain();
-      if (process.env.KILN_UPDATE_GOLDEN === "1" || !existsSync(file)) {
-        if (process.env.CI && !existsSync(file)) throw new Error(`golden file ${file} is missing; run with KILN_UPDATE_GOLDEN=1`);
-        mkdirSync(GOLDEN, { recursive: true });
-        writeFileSync(file, text);
-      }
-      expect(text).toBe(readFileSync(file, "utf8"));
+      expectExplainMatchesGolden(name, ds);
     });
   }
 

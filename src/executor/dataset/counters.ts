@@ -6,20 +6,14 @@
  */
 import type { ShuffleCounters, TaskCounters } from "../../ops/task.ts";
 
-export interface StageCounters {
+/** A stage's task counters summed over its tasks (shuffle facts only on stages that scatter or merge). */
+export interface StageCounters extends TaskCounters {
   stage: number;
   shards: number;
   /** Shards skipped because their output already existed (write with skipExisting). */
   skipped: number;
   /** Attempts that failed and were retried. */
   retries: number;
-  recordsIn: number;
-  recordsOut: number;
-  bytesIn: number;
-  bytesOut: number;
-  user: Record<string, number>;
-  /** Present on stages that scatter or merge shuffle data, summed over their tasks. */
-  shuffle?: ShuffleCounters;
 }
 
 export interface DatasetCounters {

@@ -7,21 +7,15 @@ import { createHash, randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { configureGcs, gcsFileSystem } from "../../../src/io/index.ts";
+import { afterAll, describe, expect, it } from "vitest";
+import { gcsFileSystem } from "../../../src/io/index.ts";
 import { runDownload } from "../../../src/steps/download/index.ts";
 import type { SourceSpec } from "../../../src/steps/sources/index.ts";
-import { startFakeGcsServer, type FakeGcsServer } from "../../support/gcs-server.ts";
+import { useFakeGcs } from "../../support/fake-gcs-suite.ts";
 
-let gcs: FakeGcsServer;
+const fake = useFakeGcs();
 const root = mkdtempSync(path.join(os.tmpdir(), "kiln-download-gs-"));
-beforeAll(async () => {
-  gcs = await startFakeGcsServer();
-  configureGcs({ apiEndpoint: gcs.endpoint, maxRetries: 0 });
-});
-afterAll(async () => {
-  configureGcs({});
-  await gcs?.close();
+afterAll(() => {
   rmSync(root, { recursive: true, force: true });
 });
 
@@ -63,8 +57,8 @@ describe("gs:// sources and outputs", () => {
       ] as SourceSpec[],
     };
     const result = await runDownload(input);
-    expect(gcs.getObject("out", "kiln/download-abc/up/upload-src.txt")?.equals(content)).toBe(true);
-    const part = gcs.getObject("out", "kiln/download-abc/humor/part-00000-of-00001.jsonl");
+    expect(fake.server.getObject("out", "kiln/download-abc/up/upload-src.txt")?.equals(content)).toBe(true);
+    const part = fake.server.getObject("out", "kiln/download-abc/humor/part-00000-of-00001.jsonl");
     expect(part).toBeDefined();
     expect(result.files.find((f) => f.source === "humor")?.sha256).toBe(sha(part!));
     expect(result.files.find((f) => f.source === "up")).toEqual({ path: "up/upload-src.txt", bytes: content.length, sha256: sha(content), source: "up" });
