@@ -103,7 +103,7 @@ async function child(engine: string, threads: number, input: string, out: string
   const start = performance.now();
   let rows = 0;
   if (engine === "kiln") {
-    const { Dataset, executeDataset, fn } = await import("../src/ops/index.ts");
+    const { Dataset, executeDataset, fn } = await import("../src/index.ts");
     const ds = Dataset.read<Doc>(path.join(input, "*.jsonl.zst")).map(fn(import.meta.url, docStats));
     const result = await executeDataset(ds.write(path.join(out, "part-{shard}-of-{total}.parquet")), { executor: "pool", threads, progress: false });
     rows = result.counters.stages[0].recordsOut;

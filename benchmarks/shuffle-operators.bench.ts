@@ -13,7 +13,7 @@ import * as path from "node:path";
 import { createHash } from "node:crypto";
 import { execFileSync } from "node:child_process";
 import { isMainThread } from "node:worker_threads";
-import { Dataset, executeDataset, fn } from "../src/ops/index.ts";
+import { Dataset, executeDataset, fn } from "../src/index.ts";
 import type { ShuffleKey } from "../src/shuffle/index.ts";
 
 type Case = "countByKey" | "groupBy" | "deduplicate";

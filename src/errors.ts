@@ -2,6 +2,9 @@
  * The base of every error kiln raises on purpose: a stable `code` a program can branch on, the
  * message saying what went wrong (naming the file, record, step or field), and a `hint` saying what
  * to do about it. Each layer defines its own subclasses next to the code that throws them.
+ * `retryable` tells the engines whether running the same work again may succeed: false for errors
+ * in the input, the plan or the code (a malformed record, a missing export, a schema mismatch),
+ * true for the subclasses that stand for I/O and infrastructure hiccups.
  */
 export class KilnError extends Error {
   readonly code: string;
@@ -12,6 +15,11 @@ export class KilnError extends Error {
     this.name = new.target.name;
     this.code = code;
     this.hint = hint;
+  }
+
+  /** Whether a retry of the same work may succeed; errors kiln raises on purpose mostly cannot. */
+  get retryable(): boolean {
+    return false;
   }
 
   /** Message plus hint, as the CLI prints it. */
@@ -25,4 +33,9 @@ export function describeError(err: unknown): string {
   if (err instanceof KilnError) return err.describe();
   if (err instanceof Error) return err.message;
   return String(err);
+}
+
+/** Whether a failure is worth another attempt: KilnErrors say so themselves; anything else may be transient. */
+export function isRetryable(err: unknown): boolean {
+  return err instanceof KilnError ? err.retryable : true;
 }

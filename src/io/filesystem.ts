@@ -60,6 +60,11 @@ export class StorageError extends KilnError {
   constructor(message: string, hint: string, options?: { cause?: unknown }) {
     super("KILN_STORAGE", message, hint, options);
   }
+
+  /** Storage hiccups (a dropped connection, a throttled request) may pass on a retry. */
+  override get retryable(): boolean {
+    return true;
+  }
 }
 
 /** True for "no such file or object" from any backend (ENOENT, HTTP 404, or such an error as cause). */

@@ -44,9 +44,4 @@ export class TokenizerTrainingError extends KilnError {
   }
 }
 
-/** A token shard whose header or length does not match the KILNTOK format. */
-export class TokenShardError extends KilnError {
-  constructor(path: string, message: string, hint: string, options?: { cause?: unknown }) {
-    super("KILN_TOKEN_SHARD", `${path}: ${message}`, hint, options);
-  }
-}
+export { TokenShardError } from "../io/token-shards.ts";

@@ -21,7 +21,7 @@ export {
   type TokenShard,
   type TokenDtype,
   type TokenShardWriteResult,
-} from "./shards.ts";
+} from "../io/token-shards.ts";
 export {
   TokenizerFormatError,
   UnsupportedTokenizerModelError,

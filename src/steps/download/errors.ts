@@ -27,14 +27,19 @@ export class FileTooLargeError extends KilnError {
 }
 
 export class HttpStatusError extends KilnError {
-  constructor(readonly url: string, readonly status: number, readonly retryable: boolean) {
+  constructor(readonly url: string, readonly status: number, private readonly transient: boolean) {
     super(
       "KILN_HTTP_STATUS",
       `GET ${url} answered HTTP ${status}`,
-      retryable
+      transient
         ? "the server is failing or overloaded; the download is retried with backoff, or rerun later (it resumes)"
         : "check the URL and any access rights; this status is not retried",
     );
+  }
+
+  /** 5xx and 429 may pass later; other statuses will not. */
+  override get retryable(): boolean {
+    return this.transient;
   }
 }
 

@@ -4,9 +4,8 @@ import { describe, expect, it } from "vitest";
 import { buildGraph } from "../../../src/graph/dag.ts";
 import { step } from "../../../src/graph/step.ts";
 import { versioned } from "../../../src/graph/versioned.ts";
-import { Dataset } from "../../../src/ops/index.ts";
+import { Dataset, runDataset } from "../../../src/index.ts";
 import { runGraph } from "../../../src/executor/scheduler.ts";
-import { runDataset } from "../../../src/steps/run-dataset.ts";
 import { tempDir } from "../../support/kiln-cli.ts";
 
 describe("datasets inside steps", () => {

@@ -1,0 +1,32 @@
+/**
+ * The inline executor: runs tasks one at a time on the calling thread. It is the reference the
+ * pool is tested against, and the only executor that runs closures.
+ */
+import type { AnyFunction } from "../fn.ts";
+import { createResolver } from "./resolve.ts";
+import { runTask } from "./run-task.ts";
+import { serializeError } from "./task.ts";
+import type { TaskDescriptor, TaskResult } from "./task.ts";
+
+/** What the coordinator needs from an executor. Errors come back as results, not rejections. */
+export interface TaskRunner {
+  readonly concurrency: number;
+  /** `thrown`: the original error when the task ran in this thread (richer than the serialized one). */
+  run(desc: TaskDescriptor): Promise<TaskResult & { thrown?: unknown }>;
+  close(): Promise<void>;
+}
+
+export function createInlineRunner(closures: ReadonlyMap<string, AnyFunction> = new Map()): TaskRunner {
+  const resolve = createResolver(closures);
+  return {
+    concurrency: 1,
+    async run(desc) {
+      try {
+        return await runTask(desc, resolve);
+      } catch (err) {
+        return { ok: false, error: serializeError(err), thrown: err };
+      }
+    },
+    async close() {},
+  };
+}

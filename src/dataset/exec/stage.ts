@@ -1,0 +1,99 @@
+/**
+ * Running one stage: turn it into task descriptors (input, output and join sides per shard, from
+ * its physical operators), run them on the task runner with bounded concurrency and retries, fold
+ * their counters, and let the output's operator finish (remove losing shuffle attempts, write empty
+ * parquet files with their schema). A task is tried up to `maxAttempts` times; an error that cannot
+ * pass on a retry fails at once. Once a shard has failed for good, queued tasks do not start and
+ * running ones do not retry.
+ */
+import pLimit from "p-limit";
+import { isRetryable } from "../../errors.ts";
+import { TaskError } from "../errors.ts";
+import type { Stage } from "../plan/physical.ts";
+import { joinOperator } from "../physical/join.ts";
+import { finishStage, inputTasks, outputTasks, sourceTasks } from "../physical/index.ts";
+import type { PlanContext } from "./context.ts";
+import { addTaskCounters } from "./counters.ts";
+import type { StageCounters } from "./counters.ts";
+import type { TaskRunner } from "./inline.ts";
+import type { ProgressReporter } from "./progress.ts";
+import { deserializeError } from "./task.ts";
+import type { SideInput, TaskDescriptor, TaskSuccess } from "./task.ts";
+
+export interface StageEnv {
+  runner: TaskRunner;
+  log(line: string): void;
+  progress: ProgressReporter;
+  ctx: PlanContext;
+  label: string;
+  signal?: AbortSignal;
+  maxAttempts: number;
+}
+
+export async function runStage(stage: Stage, counters: StageCounters, env: StageEnv): Promise<TaskSuccess[]> {
+  const tasks = await stageTasks(stage, env.ctx, env.label);
+  counters.shards = tasks.length;
+  env.progress.stageStarted(stage.id, tasks.length);
+  const limit = pLimit(Math.max(1, env.runner.concurrency));
+  const failure = { failed: false };
+  const results = await Promise.all(
+    tasks.map((task) =>
+      limit(async () => {
+        const result = await runWithRetries(task, counters, env, failure);
+        addTaskCounters(counters, result.counters);
+        if (result.skipped) counters.skipped++;
+        env.progress.taskFinished(stage.id, result.counters);
+        return result;
+      }),
+    ),
+  );
+  await finishStage(stage, results, env.ctx);
+  env.progress.stageFinished(stage.id);
+  return results;
+}
+
+/** One descriptor per shard of `stage` (attempt filled in when run). */
+async function stageTasks(stage: Stage, ctx: PlanContext, label: string): Promise<TaskDescriptor[]> {
+  const inputs = await inputTasks(stage, ctx);
+  const shardCount = inputs.length;
+  const outputs = await outputTasks(stage, shardCount, ctx);
+  const sides: Array<Record<string, SideInput>> = inputs.map(() => ({}));
+  for (const [index, op] of stage.ops.entries()) {
+    if (op.kind !== "join") continue;
+    const perShard = await joinOperator.sides(op, shardCount, ctx, (input) => sourceTasks(input, ctx));
+    perShard.forEach((side, shard) => (sides[shard][String(index)] = side));
+  }
+  return inputs.map((input, shard) => ({
+    version: 1,
+    executionId: ctx.executionId,
+    label,
+    stageId: stage.id,
+    round: ctx.round,
+    ops: stage.ops,
+    sides: sides[shard],
+    shard,
+    shardCount,
+    attempt: 1,
+    input,
+    output: outputs[shard],
+  }));
+}
+
+async function runWithRetries(task: TaskDescriptor, counters: StageCounters, env: StageEnv, failure: { failed: boolean }): Promise<TaskSuccess> {
+  let lastError: unknown;
+  for (let attempt = 1; attempt <= env.maxAttempts; attempt++) {
+    if (failure.failed) throw new TaskError(`stage ${task.stageId} shard ${task.shard}: not run, another shard failed`, "see the first error", { retryable: false });
+    if (env.signal?.aborted) throw env.signal.reason ?? new TaskError("the execution was stopped", "rerun it", { retryable: false });
+    const result = await env.runner.run({ ...task, attempt });
+    if (result.ok) return result;
+    lastError = result.thrown ?? deserializeError(result.error);
+    if (failure.failed || !isRetryable(lastError)) break;
+    if (attempt < env.maxAttempts) {
+      counters.retries++;
+      const message = lastError instanceof Error ? lastError.message : String(lastError);
+      env.log(`${env.label}: stage ${task.stageId} shard ${task.shard}: attempt ${attempt} of ${env.maxAttempts} failed, retrying: ${message}`);
+    }
+  }
+  failure.failed = true;
+  throw lastError;
+}

@@ -1,0 +1,63 @@
+/**
+ * The slice of the file-format layer (src/io) that Dataset execution uses, as types, plus a lazy
+ * loader. Execution imports the formats module only when a plan reads or writes files, so plans
+ * over inline rows run without loading parquet and zstd code.
+ */
+import type { InputFormat, OutputSchema } from "./logical.ts";
+
+export interface InputSplit {
+  path: string;
+  format: InputFormat;
+  size: number;
+  start: number;
+  end: number;
+}
+
+/** A record a reader could not decode and set aside (policy skip or quarantine). */
+export interface RejectedRecord {
+  path: string;
+  line: number;
+  byteOffset: number;
+  /** Short stable code, e.g. "malformed-json". */
+  reason: string;
+  message: string;
+  raw: string;
+}
+
+export interface FormatBatch {
+  rows: unknown[];
+  firstLine: number;
+  bytes: number;
+  /** Records of this batch whose invalid UTF-8 was replaced by U+FFFD. */
+  invalidUtf8?: number;
+}
+
+export interface FormatWriter {
+  write(rows: unknown[]): Promise<void>;
+  close(): Promise<{ path: string; rows: number; bytes: number }>;
+  abort(): Promise<void>;
+}
+
+export interface WriterOptions {
+  schema?: OutputSchema;
+  rowGroupRows?: number;
+}
+
+export interface FormatsApi {
+  expandInputs(patterns: string | string[], opts?: { splitBytes?: number }): Promise<InputSplit[]>;
+  readSplit(
+    split: InputSplit,
+    opts?: { columns?: string[]; filter?: Record<string, unknown>; rejects?: { reject(r: RejectedRecord): void | Promise<void> } },
+  ): AsyncIterable<FormatBatch>;
+  openWriter(path: string, format: "jsonl" | "jsonl.zst" | "parquet", opts?: WriterOptions): FormatWriter;
+  expandOutputPattern(pattern: string, shard: number, total: number): string;
+  readParquetSchema(path: string): Promise<OutputSchema>;
+}
+
+const FORMATS_MODULE = new URL("../io/formats.ts", import.meta.url).href;
+let loaded: Promise<FormatsApi> | undefined;
+
+export function loadFormats(): Promise<FormatsApi> {
+  loaded ??= import(FORMATS_MODULE);
+  return loaded;
+}

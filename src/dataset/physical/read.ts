@@ -1,0 +1,156 @@
+/**
+ * Physical operator `read`: rows from files (jsonl, jsonl.zst, jsonl.gz, parquet; globs), one shard
+ * per input split. Planning pushes leading `where` filters, and a `select` right after them, into a
+ * parquet read (the reader reads only those columns and skips row groups and rows the predicates
+ * exclude; the filters stay in the chain). A task reads its split in batches, keeping the cursor on
+ * the current file and line for error messages, and counts bytes, records whose invalid UTF-8 was
+ * replaced, and records the read rejected: with `onBadRecord: "skip"` they are counted by reason,
+ * with `"quarantine"` also written (file, line, reason, raw text) to the quarantine folder; with
+ * `"fail"` (the default) the first one fails the task without retries.
+ */
+import { DatasetPlanError } from "../errors.ts";
+import type { BadRecordPolicy, ReadOp, Where } from "../logical.ts";
+import type { Stage } from "../plan/physical.ts";
+import type { PlanContext, TaskEnv } from "../exec/context.ts";
+import { displayPath, describeWhere } from "../plan/describe.ts";
+import { loadFormats, type InputSplit, type RejectedRecord } from "../formats-api.ts";
+
+export type ReadInput = {
+  kind: "read";
+  patterns: string[];
+  splitBytes?: number;
+  format: "parquet" | "by-extension";
+  columns?: string[];
+  where?: Where[];
+  onBadRecord: BadRecordPolicy;
+  quarantine?: string;
+};
+
+export type SplitTask = { kind: "split"; split: InputSplit; columns?: string[]; where?: Where[]; onBadRecord: BadRecordPolicy; quarantine?: string };
+
+export const readOperator = {
+  /** The open stage a read starts. */
+  plan(op: ReadOp): Pick<Stage, "input" | "shards"> {
+    if (op.onBadRecord === "quarantine" && !op.quarantine) {
+      throw new DatasetPlanError(`read #${op.id}: onBadRecord "quarantine" needs a folder`, "pass { onBadRecord: 'quarantine', quarantine: 'path/to/folder' }");
+    }
+    const input: ReadInput = {
+      kind: "read",
+      patterns: op.patterns,
+      format: op.patterns.every((p) => p.endsWith(".parquet")) ? "parquet" : "by-extension",
+      onBadRecord: op.onBadRecord ?? "fail",
+    };
+    if (op.splitBytes) input.splitBytes = op.splitBytes;
+    if (op.quarantine) input.quarantine = op.quarantine;
+    return { input, shards: "input-splits" };
+  },
+
+  /** Pushes leading `where` filters and a following `select` of the stage into its parquet read. */
+  pushDown(stage: Stage): void {
+    const input = stage.input;
+    if (input.kind !== "read" || input.format !== "parquet") return;
+    const where: Where[] = [];
+    let i = 0;
+    for (; i < stage.ops.length; i++) {
+      const op = stage.ops[i];
+      if (op.kind !== "filter" || !op.where || op.fn) break;
+      where.push(op.where);
+    }
+    let columns: string[] | undefined;
+    let dropSelect = false;
+    const next = stage.ops[i];
+    if (next?.kind === "select") {
+      const extra = [...new Set(where.map((w) => w.column))].filter((c) => !next.columns.includes(c));
+      columns = [...next.columns, ...extra];
+      dropSelect = extra.length === 0; // predicates need extra columns: read them, then still select
+    }
+    if (where.length === 0 && !columns) return;
+    // The reader only skips rows the filter would drop too, so the filter operators stay in the chain.
+    if (dropSelect) stage.ops = [...stage.ops.slice(0, i), ...stage.ops.slice(i + 1)];
+    if (where.length) input.where = where;
+    if (columns) input.columns = columns;
+  },
+
+  async tasks(input: ReadInput, _ctx?: PlanContext): Promise<SplitTask[]> {
+    const formats = await loadFormats();
+    const splits = await formats.expandInputs(input.patterns, input.splitBytes ? { splitBytes: input.splitBytes } : undefined);
+    return splits.map((split) => {
+      const task: SplitTask = { kind: "split", split, onBadRecord: input.onBadRecord };
+      if (input.columns) task.columns = input.columns;
+      if (input.where) task.where = input.where;
+      if (input.quarantine) task.quarantine = input.quarantine;
+      return task;
+    });
+  },
+
+  async *open(task: SplitTask, env: TaskEnv): AsyncIterable<unknown[]> {
+    const formats = await loadFormats();
+    const { split } = task;
+    const parquet = split.format === "parquet";
+    const counters = env.counters;
+    const quarantine = task.onBadRecord === "quarantine" ? await openQuarantine(task, env) : undefined;
+    const rejects =
+      task.onBadRecord === "fail"
+        ? undefined
+        : {
+            reject: async (r: RejectedRecord) => {
+              const rejected = (counters.rejected ??= {});
+              rejected[r.reason] = (rejected[r.reason] ?? 0) + 1;
+              await quarantine?.write([{ file: r.path, line: r.line, byteOffset: r.byteOffset, reason: r.reason, message: r.message, raw: r.raw }]);
+            },
+          };
+    const name = split.start > 0 ? `${split.path} (split from byte ${split.start})` : split.path;
+    try {
+      const opts = { columns: parquet ? task.columns : undefined, filter: parquet && task.where ? toRowFilter(task.where) : undefined, rejects };
+      for await (const batch of formats.readSplit(split, opts)) {
+        // Parquet batches count rows from 0; JSONL lines from 1.
+        Object.assign(env.cursor, { source: name, first: parquet ? batch.firstLine + 1 : batch.firstLine, unit: parquet ? "row" : "line", known: true });
+        counters.recordsIn += batch.rows.length;
+        counters.bytesIn += batch.bytes;
+        if (batch.invalidUtf8) counters.invalidUtf8 = (counters.invalidUtf8 ?? 0) + batch.invalidUtf8;
+        yield batch.rows;
+      }
+      await quarantine?.close();
+    } catch (err) {
+      await quarantine?.abort();
+      throw err;
+    }
+  },
+
+  describe(input: ReadInput): string {
+    const parts = [`read ${input.format === "parquet" ? "parquet" : "(format by extension)"} ${JSON.stringify(input.patterns.map(displayPath))}`];
+    if (input.columns) parts.push(`columns=${JSON.stringify(input.columns)} (pushed down)`);
+    if (input.where) parts.push(`where ${input.where.map((w) => describeWhere(w).slice(6)).join(" and ")} (pushed down)`);
+    if (input.onBadRecord !== "fail") parts.push(`bad records: ${input.onBadRecord}${input.quarantine ? ` to ${JSON.stringify(displayPath(input.quarantine))}` : ""}`);
+    return parts.join(" ");
+  },
+};
+
+/** The quarantine file of one task: `<folder>/shard-NNNNN.jsonl`, committed only if something was set aside. */
+async function openQuarantine(task: SplitTask, env: TaskEnv) {
+  const formats = await loadFormats();
+  const folder = (task.quarantine ?? "").replace(/\/+$/, "");
+  const file = `${folder}/${formats.expandOutputPattern("shard-{shard}.jsonl", env.desc.shard, env.desc.shardCount)}`;
+  let writer: ReturnType<typeof formats.openWriter> | undefined;
+  let rows = 0;
+  return {
+    async write(records: unknown[]): Promise<void> {
+      writer ??= formats.openWriter(file, "jsonl");
+      rows += records.length;
+      await writer.write(records);
+    },
+    async close(): Promise<void> {
+      if (writer && rows > 0) await writer.close();
+    },
+    async abort(): Promise<void> {
+      await writer?.abort();
+    },
+  };
+}
+
+/** `where` predicates in the reader's filter language (all must hold). */
+export function toRowFilter(where: Where[]): Record<string, unknown> {
+  const ops: Record<Where["op"], string> = { "==": "$eq", "!=": "$ne", "<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte", in: "$in" };
+  const clauses = where.map((w) => ({ [w.column]: { [ops[w.op]]: w.value } }));
+  return clauses.length === 1 ? clauses[0] : { $and: clauses };
+}

@@ -1,0 +1,255 @@
+/**
+ * Physical operator `shuffle` (groupBy, deduplicate): ends a stage with a scatter and starts one
+ * with a reduce. A map task feeds its rows to a ScatterWriter (hash partitions, sorted runs of zstd
+ * frames, a combiner or keep-first applied in its buffers) in a folder unique to its attempt and
+ * reports the sidecar it committed; after the map stage the coordinator removes losing attempts'
+ * folders and hands each reduce task exactly one sidecar per map task, the winner's. A reduce task
+ * merges its partition under its memory budget (spilling below the execution's folder) and yields
+ * the reducer's row per group, or the first row per key. Output shards hold their keys in key order.
+ */
+import { randomBytes } from "node:crypto";
+import { readdir, rm } from "node:fs/promises";
+import path from "node:path";
+import type { AnyFunction, FnSpec } from "../fn.ts";
+import type { DeduplicateOp, GroupByOp } from "../logical.ts";
+import type { Stage } from "../plan/physical.ts";
+import { describeFn } from "../plan/describe.ts";
+import type { PlanContext, TaskEnv } from "../exec/context.ts";
+import type { TaskSuccess } from "../exec/task.ts";
+import { userError } from "../row/runtime.ts";
+import { ScatterWriter, ShuffleKeyError, ShuffleReader, keepFirst } from "../../shuffle/index.ts";
+
+/** What a reduce task does with the merged groups of its partition. */
+export type ShuffleReduce = { kind: "groupBy"; reducer: FnSpec; combiner?: FnSpec } | { kind: "deduplicate" };
+
+export type ScatterOutput = {
+  kind: "scatter";
+  opId: number;
+  operator: "groupBy" | "deduplicate";
+  key: FnSpec;
+  sortBy?: FnSpec;
+  combiner?: FnSpec;
+  keepFirst?: true;
+  partitions: number | "map-tasks";
+};
+export type ShuffleInput = { kind: "shuffle"; fromStage: number; opId: number; reduce: ShuffleReduce };
+
+export type ScatterTaskOutput = {
+  kind: "scatter";
+  /** Shuffle folder of the stage; each attempt writes into its own sub-folder. */
+  dir: string;
+  operator: string;
+  partitions: number;
+  key: FnSpec;
+  sortBy?: FnSpec;
+  combiner?: FnSpec;
+  keepFirst?: boolean;
+  memoryBudgetBytes: number;
+};
+export type ShuffleTask = {
+  kind: "shuffle";
+  /** The winning attempt's committed sidecar of every map task, in map-task order. */
+  sidecars: string[];
+  partition: number;
+  operator: string;
+  reduce: ShuffleReduce;
+  memoryBudgetBytes: number;
+  /** Local folder under which the reader spills sorted runs. */
+  spillDir: string;
+};
+
+const OUT_BATCH = 1024;
+
+export const shuffleOperator = {
+  /** Closes `current` with a scatter; returns the reduce stage's input and shard count. */
+  plan(current: Stage, from: number, op: GroupByOp | DeduplicateOp): Pick<Stage, "input" | "shards"> {
+    const partitions = op.shards ?? "map-tasks";
+    const shards: Stage["shards"] = op.shards ?? { asStage: from };
+    if (op.kind === "deduplicate") {
+      current.output = { kind: "scatter", opId: op.id, operator: "deduplicate", key: op.key, keepFirst: true, partitions };
+      return { input: { kind: "shuffle", fromStage: from, opId: op.id, reduce: { kind: "deduplicate" } }, shards };
+    }
+    const output: ScatterOutput = { kind: "scatter", opId: op.id, operator: "groupBy", key: op.key, partitions };
+    const reduce: ShuffleReduce = { kind: "groupBy", reducer: op.reducer };
+    if (op.sortBy) output.sortBy = op.sortBy;
+    if (op.combiner) output.combiner = reduce.combiner = op.combiner;
+    current.output = output;
+    return { input: { kind: "shuffle", fromStage: from, opId: op.id, reduce }, shards };
+  },
+
+  outputTasks(out: ScatterOutput, stage: Stage, shardCount: number, ctx: PlanContext): ScatterTaskOutput[] {
+    const task: ScatterTaskOutput = {
+      kind: "scatter",
+      dir: ctx.stageDir(stage.id),
+      operator: `${out.operator} #${out.opId}`,
+      partitions: out.partitions === "map-tasks" ? shardCount : out.partitions,
+      key: out.key,
+      memoryBudgetBytes: ctx.budgets(stage).shuffleWrite,
+    };
+    if (out.sortBy) task.sortBy = out.sortBy;
+    if (out.combiner) task.combiner = out.combiner;
+    if (out.keepFirst) task.keepFirst = true;
+    return new Array(shardCount).fill(task);
+  },
+
+  async run(out: ScatterTaskOutput, batches: AsyncIterable<unknown[]>, env: TaskEnv): Promise<TaskSuccess> {
+    const label = out.operator;
+    const key = guarded(await env.resolve(out.key, `${label} key`), `${label} key`, env);
+    const sortBy = out.sortBy ? guarded(await env.resolve(out.sortBy, `${label} sortBy`), `${label} sortBy`, env) : undefined;
+    const combine = out.keepFirst ? keepFirst : out.combiner ? guarded(await env.resolve(out.combiner, `${label} combiner`), `${label} combiner`, env) : undefined;
+    const { desc, counters } = env;
+    // One folder per attempt: two committed attempts of one map task never share a sidecar name.
+    const dir = path.join(out.dir, `map-${desc.shard}.${env.attemptTag}-${randomBytes(3).toString("hex")}`);
+    const writer = await ScatterWriter.open<unknown>({
+      outputDir: dir,
+      mapTask: desc.shard,
+      attempt: env.attemptTag,
+      numPartitions: out.partitions,
+      key,
+      sortBy,
+      combine,
+      operator: label,
+      memoryBudgetBytes: out.memoryBudgetBytes,
+    });
+    try {
+      for await (const batch of batches) {
+        for (const row of batch) {
+          let flushing: Promise<void> | undefined;
+          try {
+            flushing = writer.add(row);
+          } catch (err) {
+            throw withRow(err, env, counters.recordsOut + 1, row);
+          }
+          counters.recordsOut++;
+          if (flushing) await flushing;
+        }
+      }
+      const committed = await writer.commit();
+      const s = writer.stats;
+      counters.bytesOut = s.bytesWritten;
+      counters.shuffle = { framesWritten: s.framesWritten, budgetFlushes: s.flushes, framesRead: 0, spilledRuns: 0, spilledBytes: 0, mergePasses: 0 };
+      return { ok: true, counters, sidecar: committed.sidecarPath };
+    } catch (err) {
+      await writer.abort().catch(() => {});
+      await rm(dir, { recursive: true, force: true }).catch(() => {});
+      throw err;
+    }
+  },
+
+  /**
+   * After the map stage: removes the folders of attempts that lost (failed after writing, or
+   * committed and then failed to report). Reduce tasks read only the winners' sidecars, so this is
+   * cleanup, not safety.
+   */
+  async finish(stage: Stage, results: TaskSuccess[], ctx: PlanContext): Promise<void> {
+    const dir = ctx.stageDir(stage.id);
+    const keep = new Set(results.map((r) => path.basename(path.dirname(r.sidecar ?? ""))));
+    for (const name of await readdir(dir).catch(() => [])) if (!keep.has(name)) await rm(path.join(dir, name), { recursive: true, force: true });
+  },
+
+  inputTasks(input: ShuffleInput, stage: Stage, ctx: PlanContext): ShuffleTask[] {
+    const upstream = ctx.resultsOf(input.fromStage);
+    const sidecars = upstream.map((r) => r.sidecar ?? "");
+    const scatter = ctx.plan.stages[input.fromStage].output;
+    const partitions = scatter.kind === "scatter" && scatter.partitions !== "map-tasks" ? scatter.partitions : upstream.length;
+    const operator = `${input.reduce.kind} #${input.opId}`;
+    const spillDir = path.join(ctx.tmpDir, "spill");
+    const memoryBudgetBytes = ctx.budgets(stage).shuffleRead;
+    return Array.from({ length: partitions }, (_, partition) => ({ kind: "shuffle", sidecars, partition, operator, reduce: input.reduce, memoryBudgetBytes, spillDir }));
+  },
+
+  /** The rows of one reduce partition: the reducer's output per group, or the first row per key. */
+  async *open(task: ShuffleTask, env: TaskEnv): AsyncIterable<unknown[]> {
+    const label = task.operator;
+    const reduce = task.reduce;
+    const reducerLabel = `${label} reducer`;
+    const reducer = reduce.kind === "groupBy" ? await env.resolve(reduce.reducer, reducerLabel) : undefined;
+    const combine =
+      reduce.kind === "deduplicate" ? keepFirst : reduce.combiner ? guarded(await env.resolve(reduce.combiner, `${label} combiner`), `${label} combiner`, env) : undefined;
+    const reader = new ShuffleReader<unknown>({ mapOutputs: task.sidecars, partition: task.partition, combine, memoryBudgetBytes: task.memoryBudgetBytes, spillDir: task.spillDir });
+    const { cursor, counters } = env;
+    try {
+      if (!reducer) {
+        for await (const batch of reader.batches()) {
+          counters.recordsIn += batch.length;
+          yield batch.map((e) => e.record);
+        }
+        return;
+      }
+      let out: unknown[] = [];
+      for await (const group of reader.groups()) {
+        const values = countValues(group.values, env);
+        Object.assign(cursor, { source: `${label} partition ${task.partition} of shard ${env.desc.shard}, group key ${JSON.stringify(group.key)}`, first: 1, index: 0, unit: "row", known: true });
+        let row: unknown;
+        try {
+          row = await reducer(group.key, values, env.ctx);
+        } catch (err) {
+          throw userError(env, reducerLabel, err);
+        }
+        if (row === undefined) {
+          throw userError(env, reducerLabel, new Error(`returned undefined for key ${JSON.stringify(group.key)}; return the output row (use null for an empty value)`));
+        }
+        cursor.known = false;
+        out.push(row);
+        if (out.length >= OUT_BATCH) {
+          yield out;
+          out = [];
+        }
+      }
+      if (out.length) yield out;
+    } finally {
+      cursor.known = false;
+      const s = reader.stats;
+      counters.bytesIn += s.compressedBytes;
+      counters.shuffle = { framesWritten: 0, budgetFlushes: 0, framesRead: s.frames, spilledRuns: s.spilledRuns, spilledBytes: s.spilledBytes, mergePasses: s.mergePasses };
+    }
+  },
+
+  describeOutput(out: ScatterOutput): string {
+    const parts = [`scatter by ${describeFn(out.key)} to ${out.partitions === "map-tasks" ? "as many partitions as shards" : `${out.partitions} partition${out.partitions === 1 ? "" : "s"}`}`];
+    if (out.sortBy) parts.push(`sortBy ${describeFn(out.sortBy)}`);
+    if (out.combiner) parts.push(`combiner ${describeFn(out.combiner)}`);
+    if (out.keepFirst) parts.push("keeping the first row per key");
+    return `${parts.join(", ")} (${out.operator} #${out.opId})`;
+  },
+
+  describeInput(input: ShuffleInput): string {
+    const what =
+      input.reduce.kind === "groupBy"
+        ? `groups to ${describeFn(input.reduce.reducer)}${input.reduce.combiner ? `, combining with ${describeFn(input.reduce.combiner)}` : ""}`
+        : "first row per key";
+    return `shuffle reduce from stage ${input.fromStage}: merge-sorted partition, ${what} (${input.reduce.kind} #${input.opId})`;
+  },
+};
+
+/** `f` called with the task's context last, its exceptions reported as the operator's. */
+function guarded(f: AnyFunction, label: string, env: TaskEnv): AnyFunction {
+  return (...args: unknown[]) => {
+    try {
+      return f(...args, env.ctx);
+    } catch (err) {
+      throw userError(env, label, err);
+    }
+  };
+}
+
+/** Names the row behind a bad shuffle key (the key extractor's own exceptions already name the operator). */
+function withRow(err: unknown, env: TaskEnv, rowNumber: number, row: unknown): unknown {
+  if (err instanceof ShuffleKeyError) {
+    let preview: string;
+    try {
+      preview = JSON.stringify(row)?.slice(0, 200) ?? String(row);
+    } catch {
+      preview = String(row);
+    }
+    err.message += ` (shard ${env.desc.shard} of ${env.desc.shardCount}, row ${rowNumber} reaching the scatter: ${preview})`;
+  }
+  return err;
+}
+
+async function* countValues<T>(values: AsyncIterable<T>, env: TaskEnv): AsyncIterable<T> {
+  for await (const v of values) {
+    env.counters.recordsIn++;
+    yield v;
+  }
+}
