@@ -19,7 +19,9 @@ import * as path from "node:path";
 import { openWriter } from "../src/io/formats.ts";
 import { buildLabelledSet, findNearDuplicates, scoreDedup, type DupClusterRecord, type LabelledDocument } from "../src/steps/minhash/index.ts";
 import { seededUint32 } from "../src/steps/minhash/signature.ts";
-import { classifierToBytes, qualityTask, train } from "../src/steps/quality/index.ts";
+import { classifierToBytes, scoreDocuments, train } from "../src/steps/quality/index.ts";
+import { QUALITY_FUNCTIONS } from "../src/steps/quality/quality-functions.ts";
+import { Dataset, executeDataset, fn } from "../src/index.ts";
 import { listSourceParts } from "../src/steps/minhash/source-parts.ts";
 import { brownDocuments, spamBodies } from "../test/steps/minhash/corpora.ts";
 import { partitionDocs, readParquetFiles } from "../test/steps/minhash/normalized-fixture.ts";
@@ -128,7 +130,12 @@ async function main(): Promise<void> {
     for (let r = 0; r < RUNS; r++) {
       const started = performance.now();
       qualityDocs = 0;
-      for (const part of source.parts) qualityDocs += (await qualityTask({ part, modelPath, outputFile: path.join(work, "quality", part.fileName) })).documents;
+      const scored = Dataset.read(source.parts.map((p) => p.path))
+        .select("id", "text")
+        .map(fn(QUALITY_FUNCTIONS, scoreDocuments, { modelPath }))
+        .write(path.join(work, "quality", "part-{shard}-of-{total}.parquet"));
+      const { counters } = await executeDataset(scored, { executor: "inline", progress: false });
+      qualityDocs = counters.user.documents ?? 0;
       qualityRuns.push(performance.now() - started);
     }
 

@@ -17,8 +17,24 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { createHash } from "node:crypto";
 import { execFileSync, execSync, spawnSync } from "node:child_process";
-import { createTaskPool } from "../src/steps/task-pool.ts";
-import { linesOfRange, mapTask, reduceTask, type Dist, type MapSpec, type Op, type ReduceResult, type ReduceSpec, type Row } from "./support/shuffle-bench-tasks.ts";
+import { Dataset, executeDataset, fn, type Terminal } from "../src/index.ts";
+import { createPoolRunner } from "../src/internal.ts";
+import {
+  SHUFFLE_BENCH_FUNCTIONS as F,
+  addCounts,
+  addStats,
+  countKey,
+  countOf,
+  countStats,
+  groupStats,
+  keyFunction,
+  linesOfRange,
+  rowStats,
+  type Dist,
+  type GroupStats,
+  type Op,
+  type Row,
+} from "./support/shuffle-bench-tasks.ts";
 import { loadCorpusTexts } from "./shuffle-codec.bench.ts";
 
 /** Memory for the whole kiln run: split evenly between the tasks that run at once. */
@@ -74,37 +90,46 @@ export async function buildInput(dir: string, targetBytes: number): Promise<{ js
   return { jsonl, rows, bytes };
 }
 
-/** One kiln run in this (child) process: map tasks, then reduce tasks, each stage on `threads` worker threads, the budget split between them. */
+/** The plan of one case: 8 byte-range map shards, 8 reduce shards, per-group stats gathered and summed. */
+function plan(op: Op, dist: Dist, jsonl: string, size: number): Terminal<{ value: GroupStats }> {
+  const rows = Dataset.read<Row>(jsonl, { splitBytes: Math.ceil(size / MAP_TASKS) });
+  const zero: GroupStats = { groups: 0, rowsIn: 0, textChars: 0 };
+  const sum = fn(F, addStats);
+  const gathered =
+    op === "count"
+      ? rows.map(fn(F, countOf, { op, dist })).groupBy(fn(F, countKey), fn(F, countStats), { combiner: fn(F, addCounts), numShards: PARTITIONS })
+      : op === "dedup"
+        ? rows.deduplicate(fn(F, keyFunction, { op, dist }), { numShards: PARTITIONS }).map(fn(F, rowStats))
+        : rows.groupBy(fn(F, keyFunction, { op, dist }), fn(F, groupStats), { numShards: PARTITIONS });
+  return gathered.reduce(zero, sum, sum);
+}
+
+/**
+ * One kiln run in this (child) process through the Dataset engine: map tasks, then reduce tasks, on
+ * `threads` worker threads. Each task's shuffle gets an equal share of the 512 MB budget (the engine
+ * gives the shuffle half of a task's budget, so each task is given twice that).
+ */
 export async function kilnWorker(op: Op, dist: Dist, jsonl: string, work: string, threads = THREADS): Promise<object> {
   const size = fs.statSync(jsonl).size;
   const budget = Math.floor(BUDGET / threads);
-  const controller = new AbortController();
-  const pool = createTaskPool(new URL("./support/shuffle-bench-worker.mjs", import.meta.url), threads, controller.signal);
+  const runner = createPoolRunner({ threads });
   try {
     // Start the workers first (as DuckDB's instance is created before its clock starts) and measure the runtime's own memory.
-    const empty = fs.mkdtempSync(path.join(work, "warmup-"));
-    await pool.runAll(Array.from({ length: threads }, () => ({ op, work: empty, partition: 0, budget })), "reduceTask", reduceTask);
+    await executeDataset(Dataset.fromItems(Array.from({ length: threads }, (_, i) => i), { shards: threads }).count(), { runner, progress: false, tmpDir: work });
     const runtimeRssBytes = process.memoryUsage().rss;
     const t0 = performance.now();
-    const maps: MapSpec[] = Array.from({ length: MAP_TASKS }, (_, m) => ({
-      op, dist, jsonl, work, mapTask: m, partitions: PARTITIONS, budget,
-      start: Math.floor((size * m) / MAP_TASKS), end: Math.floor((size * (m + 1)) / MAP_TASKS),
-    }));
-    const recordsIn = (await pool.runAll(maps, "mapTask", mapTask)).reduce((a, b) => a + b, 0);
-    const tMap = performance.now();
-    const mapPeakRssBytes = process.resourceUsage().maxRSS * 1024;
-    const reduces: ReduceSpec[] = Array.from({ length: PARTITIONS }, (_, partition) => ({ op, work, partition, budget }));
-    const results = await pool.runAll(reduces, "reduceTask", reduceTask);
+    const { value, counters } = await executeDataset(plan(op, dist, jsonl, size), { runner, progress: false, tmpDir: work, memoryBudgetBytes: 2 * budget });
     const t1 = performance.now();
-    const sum = (k: keyof ReduceResult) => results.reduce((s, r) => s + r[k], 0);
+    const [map, reduce] = counters.stages;
     return {
-      seconds: (t1 - t0) / 1000, mapSeconds: (tMap - t0) / 1000, mapPeakRssBytes, runtimeRssBytes, threads, taskBudgetBytes: budget,
+      seconds: (t1 - t0) / 1000, mapSeconds: (map.wallMs ?? 0) / 1000, runtimeRssBytes, threads, taskBudgetBytes: budget,
       // dedup's reducers see one row per key (keepFirst combined the rest away): its rows in are counted by the mappers.
-      groups: sum("groups"), rowsIn: op === "dedup" ? recordsIn : sum("rowsIn"), textChars: sum("textChars"), spilledBytes: sum("spilledBytes"), shuffleBytes: sum("shuffleBytes"),
+      groups: value.groups, rowsIn: op === "dedup" ? map.recordsOut : value.rowsIn, textChars: value.textChars,
+      spilledBytes: reduce.shuffle?.spilledBytes ?? 0, shuffleBytes: reduce.bytesIn,
       peakRssBytes: process.resourceUsage().maxRSS * 1024,
     };
   } finally {
-    await pool.destroy();
+    await runner.close();
   }
 }
 

@@ -1,22 +1,17 @@
 /**
- * The map and reduce tasks of the shuffle groupBy/dedup benchmark, in a module of their own so that
- * they run alike inline and on worker threads (through shuffle-bench-worker.mjs). A map task reads
- * one byte range of the JSONL input, parses each line and scatters it by the case's key; a reduce
- * task streams one partition's groups and sums what the benchmark checks against the peers.
+ * The kiln side of the shuffle groupBy/dedup benchmark: row functions the Dataset engine runs by
+ * reference (keys, counts, per-group stats), and the byte-range line reader of the parse-only floor.
+ * A reduce streams one partition's groups and sums what the benchmark checks against the peers.
  * `groupby` moves every row to its group; `dedup` is what the deduplicate operator runs (keepFirst
  * as the combiner, on the map side and in the merge); `count` is groupBy with a summing combiner
  * over {n, chars}, the aggregate the DuckDB query computes.
  */
 import * as fsp from "node:fs/promises";
-import { ScatterWriter, ShuffleReader, keepFirst, listMapOutputs } from "../../src/shuffle/index.ts";
 
 export type Op = "groupby" | "dedup" | "count";
 export type Dist = "uniform" | "skewed";
 export interface Row { id: string; uniform: string; skewed: string; text: string }
 
-export interface MapSpec { op: Op; dist: Dist; jsonl: string; work: string; mapTask: number; start: number; end: number; partitions: number; budget: number }
-export interface ReduceSpec { op: Op; work: string; partition: number; budget: number }
-export interface ReduceResult { groups: number; rowsIn: number; textChars: number; spilledBytes: number; shuffleBytes: number }
 interface Count { k: string; n: number; chars: number }
 
 const sumCounts = (a: Count, b: Count): Count => ({ k: a.k, n: a.n + b.n, chars: a.chars + b.chars });
@@ -56,55 +51,57 @@ export async function* linesOfRange(file: string, start: number, end: number): A
   }
 }
 
-export async function mapTask(spec: MapSpec): Promise<number> {
-  const key = keyOf(spec.op, spec.dist);
-  const common = { outputDir: spec.work, mapTask: spec.mapTask, numPartitions: spec.partitions, memoryBudgetBytes: spec.budget, operator: spec.op };
-  let writer: ScatterWriter<Row> | ScatterWriter<Count>;
-  let add: (row: Row) => Promise<void> | undefined;
-  if (spec.op === "count") {
-    const w = await ScatterWriter.open<Count>({ ...common, key: (c) => c.k, combine: sumCounts });
-    add = (row) => w.add({ k: key(row), n: 1, chars: row.text.length });
-    writer = w;
-  } else {
-    const w = await ScatterWriter.open<Row>({ ...common, key, combine: spec.op === "dedup" ? keepFirst : undefined });
-    add = (row) => w.add(row);
-    writer = w;
-  }
-  for await (const line of linesOfRange(spec.jsonl, spec.start, spec.end)) {
-    const pending = add(JSON.parse(line) as Row);
-    if (pending) await pending;
-  }
-  await writer.commit();
-  return writer.stats.recordsIn;
+/** Row functions of the kiln side, run by the Dataset engine (fn(SHUFFLE_BENCH_FUNCTIONS, f)). */
+export const SHUFFLE_BENCH_FUNCTIONS = import.meta.url;
+
+export function keyFunction(args: { op: Op; dist: Dist }): (r: Row) => string {
+  return keyOf(args.op, args.dist);
 }
 
-/** Reduce: groups, and per group its rows (groupby), its first row (dedup) or its combined count. */
-export async function reduceTask(spec: ReduceSpec): Promise<ReduceResult> {
-  const mapOutputs = await listMapOutputs(spec.work);
-  const out: ReduceResult = { groups: 0, rowsIn: 0, textChars: 0, spilledBytes: 0, shuffleBytes: 0 };
-  let stats;
-  if (spec.op === "count") {
-    const reader = new ShuffleReader<Count>({ mapOutputs, partition: spec.partition, memoryBudgetBytes: spec.budget, combine: sumCounts });
-    for await (const c of reader.records()) {
-      out.groups++;
-      out.rowsIn += c.n;
-      out.textChars += c.chars;
-    }
-    stats = reader.stats;
-  } else {
-    const reader = new ShuffleReader<Row>({ mapOutputs, partition: spec.partition, memoryBudgetBytes: spec.budget, combine: spec.op === "dedup" ? keepFirst : undefined });
-    for await (const group of reader.groups()) {
-      out.groups++;
-      let first = true;
-      for await (const r of group.values) {
-        out.rowsIn++;
-        if (spec.op === "groupby" || first) out.textChars += r.text.length;
-        first = false;
-      }
-    }
-    stats = reader.stats;
+export function countOf(args: { op: Op; dist: Dist }): (r: Row) => Count {
+  const key = keyOf(args.op, args.dist);
+  return (r) => ({ k: key(r), n: 1, chars: r.text.length });
+}
+
+export function countKey(c: Count): string {
+  return c.k;
+}
+
+export function addCounts(a: Count, b: Count): Count {
+  return sumCounts(a, b);
+}
+
+/** Reducer of `count`: the group's combined count as stats. */
+export async function countStats(_key: unknown, values: AsyncIterable<Count>): Promise<GroupStats> {
+  const out = { groups: 1, rowsIn: 0, textChars: 0 };
+  for await (const c of values) {
+    out.rowsIn += c.n;
+    out.textChars += c.chars;
   }
-  out.spilledBytes = stats.spilledBytes;
-  out.shuffleBytes = stats.compressedBytes;
   return out;
+}
+
+/** Reducer of `groupby`: every row of the group streamed and summed. */
+export async function groupStats(_key: unknown, values: AsyncIterable<Row>): Promise<GroupStats> {
+  const out = { groups: 1, rowsIn: 0, textChars: 0 };
+  for await (const r of values) {
+    out.rowsIn++;
+    out.textChars += r.text.length;
+  }
+  return out;
+}
+
+/** `dedup`: the kept row of a key as stats (its input rows are counted by the map side). */
+export function rowStats(r: Row): GroupStats {
+  return { groups: 1, rowsIn: 1, textChars: r.text.length };
+}
+
+export interface GroupStats {
+  groups: number;
+  rowsIn: number;
+  textChars: number;
+}
+
+export function addStats(a: GroupStats, b: GroupStats): GroupStats {
+  return { groups: a.groups + b.groups, rowsIn: a.rowsIn + b.rowsIn, textChars: a.textChars + b.textChars };
 }

@@ -11,7 +11,7 @@ import { assertJson, fn, isFnRef } from "./fn.ts";
 import { addKeyCounts, keyOf, keyWithOne, sumKeyCounts } from "./builtins.ts";
 import type { KeyCount } from "./builtins.ts";
 import type { AnyFunction, Fn, FnSpec, JsonValue, UserContext } from "./fn.ts";
-import type { BadRecordPolicy, LogicalOp, LogicalPlan, OutputFormat, OutputSchema, Where, WriteOp } from "./logical.ts";
+import type { BadRecordPolicy, JoinHow, LogicalOp, LogicalPlan, OutputFormat, OutputSchema, Where, WriteOp } from "./logical.ts";
 import type { ShuffleKey } from "../shuffle/index.ts";
 import { explainPlan } from "./plan/explain.ts";
 import type { WrittenFile } from "./physical/write.ts";
@@ -101,15 +101,15 @@ export interface GroupByOptions<T> {
   numShards?: number;
 }
 
-export interface JoinOptions<L, R, How extends "inner" | "left" = "inner" | "left"> {
+export interface JoinOptions<L, R, How extends JoinHow = JoinHow> {
   leftKey: Fn<(row: L, ctx: UserContext) => unknown>;
   rightKey: Fn<(row: R, ctx: UserContext) => unknown>;
-  /** "inner" (the default) or "left". */
+  /** "inner" (the default), "left" (unmatched left rows too) or "outer" (unmatched rows of both sides). */
   how?: How;
 }
 
-/** A joined row: the left row and the matching right row (null for an unmatched left row of a left join). */
-export type Joined<L, R, How extends "inner" | "left"> = { left: L; right: How extends "left" ? R | null : R };
+/** A joined row: the left row and the matching right row; null stands for the missing side of an unmatched row. */
+export type Joined<L, R, How extends JoinHow> = { left: How extends "outer" ? L | null : L; right: How extends "inner" ? R : R | null };
 
 export class Dataset<T> extends PlanHolder {
   declare readonly __row?: T;
@@ -234,12 +234,28 @@ export class Dataset<T> extends PlanHolder {
   }
 
   /**
+   * Hash-partitions rows by `key` into `numShards` shards (default: as many as this stage has) and
+   * sorts each shard by key, then `sortBy`: shard p holds exactly the keys with
+   * partitionOf(key, numShards) = p. Followed by `write`, this is a sorted co-partitioned write (the
+   * layout sortedMergeJoin and per-part attribute files rely on); followed by `mapShard`, a stream
+   * of every row of a key in order, without holding a group in memory.
+   */
+  partitionBy(key: Fn<(row: T, ctx: UserContext) => unknown>, opts: { sortBy?: Fn<(row: T, ctx: UserContext) => unknown>; numShards?: number } = {}): Dataset<T> {
+    const id = this.nextId();
+    const closures = new Map(this.closures);
+    const op: LogicalOp = { id, kind: "partitionBy", key: specFor(key, `partitionBy #${id} key`, closures) };
+    if (opts.sortBy !== undefined) op.sortBy = specFor(opts.sortBy, `partitionBy #${id} sortBy`, closures);
+    if (opts.numShards !== undefined) op.shards = positiveInteger(opts.numShards, "partitionBy({ numShards })");
+    return this.then<T>(op, closures);
+  }
+
+  /**
    * Joins shard i of this dataset with shard i of `right`. Both must be co-partitioned (the same
    * number of shards, equal keys in the same shard) and each shard sorted by its key, as the
    * output of groupBy/deduplicate with the same key and numShards is; execution checks shard
    * counts and order and fails naming the side, shard and record otherwise.
    */
-  sortedMergeJoin<R, How extends "inner" | "left" = "inner">(
+  sortedMergeJoin<R, How extends JoinHow = "inner">(
     right: Dataset<R>,
     opts: JoinOptions<NoInfer<T>, R, How>,
   ): Dataset<Joined<T, R, How>> {
@@ -247,8 +263,8 @@ export class Dataset<T> extends PlanHolder {
       throw new DatasetPlanError("sortedMergeJoin(): the right input is not a Dataset", "pass a Dataset (not a count/reduce/write terminal)");
     }
     const how = opts.how ?? "inner";
-    if (how !== "inner" && how !== "left") {
-      throw new DatasetPlanError(`sortedMergeJoin(): how ${JSON.stringify(how)} is not supported`, "use how: 'inner' or how: 'left'");
+    if (how !== "inner" && how !== "left" && how !== "outer") {
+      throw new DatasetPlanError(`sortedMergeJoin(): how ${JSON.stringify(how)} is not supported`, "use how: 'inner', 'left' or 'outer'");
     }
     const id = this.nextId();
     const closures = new Map(this.closures);

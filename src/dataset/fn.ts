@@ -49,7 +49,7 @@ export function fn<F extends AnyFunction>(moduleUrl: string, exported: F): FnRef
 /** Reference to a factory: the worker calls `factory(args)` and uses the returned function. */
 export function fn<A extends JsonValue, R extends AnyFunction>(
   moduleUrl: string,
-  factory: (args: A) => R,
+  factory: (args: A) => R | Promise<R>,
   args: A,
 ): FnRef<R>;
 /** Reference by export name; give the function type explicitly: `fn<typeof f>(url, "f")`. */

@@ -45,8 +45,10 @@ export type ItemsOp = { id: number; kind: "items"; items: JsonValue[]; shards: n
 export type LoopInputOp = { id: number; kind: "loopInput" };
 export type SourceOp = ReadOp | ItemsOp | LoopInputOp;
 
+/** inner: matched pairs; left: also unmatched left rows (right null); outer: also unmatched right rows (left null). */
+export type JoinHow = "inner" | "left" | "outer";
 /** A join's right input travels inside the operator as a nested logical plan (no terminal). */
-export type JoinOp = { id: number; kind: "sortedMergeJoin"; right: LogicalPlan; leftKey: FnSpec; rightKey: FnSpec; how: "inner" | "left" };
+export type JoinOp = { id: number; kind: "sortedMergeJoin"; right: LogicalPlan; leftKey: FnSpec; rightKey: FnSpec; how: JoinHow };
 
 export type NarrowOp =
   | { id: number; kind: "map"; fn: FnSpec }
@@ -59,13 +61,15 @@ export type NarrowOp =
 /** Shuffle options shared by groupBy and deduplicate: the reduce side's shard count (default: the map side's). */
 export type GroupByOp = { id: number; kind: "groupBy"; key: FnSpec; reducer: FnSpec; sortBy?: FnSpec; combiner?: FnSpec; shards?: number };
 export type DeduplicateOp = { id: number; kind: "deduplicate"; key: FnSpec; shards?: number };
+/** Hash-partitions rows by key into `shards` shards, each sorted by (key, sortBy): a sorted co-partitioned layout. */
+export type PartitionByOp = { id: number; kind: "partitionBy"; key: FnSpec; sortBy?: FnSpec; shards?: number };
 /**
  * Runs `body` (a plan starting with `loopInput`) on the rows, then again on what it produced, until
  * a round adds nothing to the user counter `until` (or `maxRounds` rounds ran, which fails).
  */
 export type IterateOp = { id: number; kind: "iterate"; body: LogicalPlan; until: string; maxRounds: number };
 
-export type ExchangeOp = { id: number; kind: "take"; n: number } | { id: number; kind: "reshard"; shards: number } | GroupByOp | DeduplicateOp | IterateOp;
+export type ExchangeOp = { id: number; kind: "take"; n: number } | { id: number; kind: "reshard"; shards: number } | GroupByOp | DeduplicateOp | PartitionByOp | IterateOp;
 
 /** One target of a write: rows routed to `tag` go to `pattern` (with {shard} and {total}). */
 export interface WriteTarget {
@@ -116,6 +120,7 @@ export const OPERATOR_CLASS: Record<LogicalOp["kind"], "source" | "narrow" | "ex
   reshard: "exchange",
   groupBy: "exchange",
   deduplicate: "exchange",
+  partitionBy: "exchange",
   iterate: "exchange",
   count: "terminal",
   reduce: "terminal",
@@ -138,6 +143,8 @@ export function functionSlots(op: LogicalOp): Array<{ label: string; fn: FnSpec 
       return [...slot(op.key, "key"), ...slot(op.reducer, "reducer"), ...slot(op.sortBy, "sortBy"), ...slot(op.combiner, "combiner")];
     case "deduplicate":
       return slot(op.key, "key");
+    case "partitionBy":
+      return [...slot(op.key, "key"), ...slot(op.sortBy, "sortBy")];
     case "sortedMergeJoin":
       return [...slot(op.leftKey, "leftKey"), ...slot(op.rightKey, "rightKey"), ...op.right.ops.flatMap(functionSlots)];
     case "iterate":

@@ -12,7 +12,7 @@ import type { StageOp } from "../plan/physical.ts";
 import { joinOperator } from "../physical/join.ts";
 import { openInput } from "../physical/index.ts";
 import { mapShardSegment, rowOperator } from "../row/index.ts";
-import type { RowOperator, SegmentState, Sink } from "../row/index.ts";
+import type { Cursor, RowOperator, SegmentState, Sink } from "../row/index.ts";
 import type { TaskEnv } from "./context.ts";
 import type { SideInput } from "./task.ts";
 
@@ -43,10 +43,11 @@ export async function buildChain(ops: StageOp[], input: Batches, env: TaskEnv, s
 }
 
 /** The right side's rows: its own input, through its own operators, with its own cursor. */
-async function openSide(side: SideInput | undefined, env: TaskEnv): Promise<Batches> {
+async function openSide(side: SideInput | undefined, env: TaskEnv): Promise<{ rows: Batches; cursor: Cursor }> {
   if (!side) throw new Error(`internal: task of stage ${env.desc.stageId} has no right side for a join`);
-  const sideEnv: TaskEnv = { ...env, cursor: { source: "", first: 1, index: 0, unit: "row", known: false } };
-  return buildChain(side.ops, openInput(side.input, sideEnv), sideEnv, {});
+  const cursor: Cursor = { source: "", first: 1, index: 0, unit: "row", known: false };
+  const sideEnv: TaskEnv = { ...env, cursor };
+  return { rows: await buildChain(side.ops, openInput(side.input, sideEnv), sideEnv, {}), cursor };
 }
 
 async function* rowSegment(operators: RowOperator[], input: Batches, env: TaskEnv, tracksCursor: boolean): Batches {

@@ -16,6 +16,8 @@ export interface StageCounters extends TaskCounters {
   skipped: number;
   /** Attempts that failed and were retried. */
   retries: number;
+  /** Wall time of the stage, from its first task's start to the end of its finish (summed over rounds). */
+  wallMs?: number;
 }
 
 export interface DatasetCounters {

@@ -1,7 +1,7 @@
 /**
  * Turns a plan's function slots into callables. A reference is resolved by importing its module
  * (cached per process or worker) and taking the export; with `args` the export is a factory that
- * is called once with them. A closure placeholder resolves only where the closures were handed in,
+ * is called once with them (and awaited when it returns a promise). A closure placeholder resolves only where the closures were handed in,
  * which is the inline executor.
  */
 import { FunctionResolveError, PlanNotPortableError } from "../errors.ts";
@@ -48,7 +48,8 @@ export function createResolver(closures?: ReadonlyMap<string, AnyFunction>): Res
       );
     }
     if (spec.args === undefined) return exported as AnyFunction;
-    const made = (exported as AnyFunction)(spec.args);
+    // A factory may be async (to load a model, say): its promise is awaited once per task.
+    const made: unknown = await (exported as AnyFunction)(spec.args);
     if (typeof made !== "function") {
       throw new FunctionResolveError(
         `${label}: factory '${spec.export}' returned ${typeof made}, not a function`,

@@ -31,6 +31,7 @@ export interface StageEnv {
 }
 
 export async function runStage(stage: Stage, counters: StageCounters, env: StageEnv): Promise<TaskSuccess[]> {
+  const started = performance.now();
   const tasks = await stageTasks(stage, env.ctx, env.label);
   counters.shards = tasks.length;
   env.progress.stageStarted(stage.id, tasks.length);
@@ -48,6 +49,7 @@ export async function runStage(stage: Stage, counters: StageCounters, env: Stage
     ),
   );
   await finishStage(stage, results, env.ctx);
+  counters.wallMs = (counters.wallMs ?? 0) + Math.round(performance.now() - started);
   env.progress.stageFinished(stage.id);
   return results;
 }

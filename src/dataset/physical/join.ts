@@ -5,11 +5,12 @@
  * it is a single stage of its own (files or inline rows plus narrow operators: a parquet read gets
  * its column and filter pushdown); otherwise its stages run first and end with one aligned file per
  * shard. Shard counts must match (checked before any task runs); a key going backwards fails the
- * task naming the side, shard and row.
+ * task naming the side, shard and row. `how`: inner, left (unmatched left rows with `right: null`),
+ * or outer (also unmatched right rows, with `left: null`).
  */
 import { JoinInputError } from "../errors.ts";
 import type { AnyFunction, FnSpec } from "../fn.ts";
-import type { JoinOp } from "../logical.ts";
+import type { JoinHow, JoinOp } from "../logical.ts";
 import type { Stage, StageInput, StageOp } from "../plan/physical.ts";
 import { describeFn } from "../plan/describe.ts";
 import type { PlanContext, TaskEnv } from "../exec/context.ts";
@@ -20,7 +21,7 @@ import { assertShuffleKey, compareKeys, type ShuffleKey } from "../../shuffle/in
 
 /** Where a join's right rows come from: read directly by each task, or the aligned files of an earlier stage. */
 export type JoinSide = { kind: "direct"; input: StageInput; ops: StageOp[] } | { kind: "stage"; stage: number };
-export type JoinStageOp = { id: number; kind: "join"; leftKey: FnSpec; rightKey: FnSpec; how: "inner" | "left"; right: JoinSide };
+export type JoinStageOp = { id: number; kind: "join"; leftKey: FnSpec; rightKey: FnSpec; how: JoinHow; right: JoinSide };
 
 const OUT_BATCH = 1024;
 
@@ -62,15 +63,20 @@ export const joinOperator = {
   },
 
   /** Sorted merge join of the stream with this shard's right side. */
-  async *open(op: JoinStageOp, left: AsyncIterable<unknown[]>, right: AsyncIterable<unknown[]>, env: TaskEnv): AsyncIterable<unknown[]> {
+  async *open(op: JoinStageOp, left: AsyncIterable<unknown[]>, right: { rows: AsyncIterable<unknown[]>; cursor: Cursor }, env: TaskEnv): AsyncIterable<unknown[]> {
     const label = `sortedMergeJoin #${op.id}`;
-    const l = new SortedSide("left", left, await env.resolve(op.leftKey, `${label} leftKey`), label, env);
-    const r = new SortedSide("right", right, await env.resolve(op.rightKey, `${label} rightKey`), label, env);
+    const l = new SortedSide("left", left, await env.resolve(op.leftKey, `${label} leftKey`), label, env, env.cursor);
+    const r = new SortedSide("right", right.rows, await env.resolve(op.rightKey, `${label} rightKey`), label, env, right.cursor);
     await l.next();
     await r.next();
+    const keepLeft = op.how !== "inner";
+    const keepRight = op.how === "outer";
     let out: unknown[] = [];
     while (!l.done) {
-      while (!r.done && compareKeys(r.key, l.key) < 0) await r.next();
+      while (!r.done && compareKeys(r.key, l.key) < 0) {
+        if (keepRight) out.push({ left: null, right: r.row });
+        await r.next();
+      }
       if (!r.done && compareKeys(r.key, l.key) === 0) {
         const key = r.key;
         const run: unknown[] = [];
@@ -81,22 +87,20 @@ export const joinOperator = {
         while (!l.done && compareKeys(l.key, key) === 0) {
           for (const match of run) out.push({ left: l.row, right: match });
           await l.next();
-          if (out.length >= OUT_BATCH) {
-            yield out;
-            out = [];
-          }
+          if (out.length >= OUT_BATCH) yield out.splice(0);
         }
         continue;
       }
-      if (op.how === "left") out.push({ left: l.row, right: null });
+      if (keepLeft) out.push({ left: l.row, right: null });
       await l.next();
-      if (out.length >= OUT_BATCH) {
-        yield out;
-        out = [];
-      }
+      if (out.length >= OUT_BATCH) yield out.splice(0);
     }
-    // Read the rest of the right side too, so that an unsorted tail is reported rather than ignored.
-    while (!r.done) await r.next();
+    // Read the rest of the right side too: an outer join keeps it, and an unsorted tail is reported rather than ignored.
+    while (!r.done) {
+      if (keepRight) out.push({ left: null, right: r.row });
+      await r.next();
+      if (out.length >= OUT_BATCH) yield out.splice(0);
+    }
     if (out.length) yield out;
   },
 
@@ -120,7 +124,9 @@ class SortedSide {
   private index = 0;
   private readonly iterator: AsyncIterator<unknown[]>;
   private readonly keyLabel: string;
-  private readonly cursor: Cursor;
+  /** Where the side's current batch came from (file and first row), as its reader left it. */
+  private source = "";
+  private first = 1;
 
   constructor(
     private readonly side: "left" | "right",
@@ -128,10 +134,17 @@ class SortedSide {
     private readonly keyOf: AnyFunction,
     private readonly label: string,
     private readonly env: TaskEnv,
+    private readonly input: Cursor,
   ) {
     this.iterator = rows[Symbol.asyncIterator]();
     this.keyLabel = `${label} ${side === "left" ? "leftKey" : "rightKey"}`;
-    this.cursor = env.cursor;
+  }
+
+  /** The current row's file and row number when its reader tracked them, else its number in the shard. */
+  private where(): string {
+    const shard = `shard ${this.env.desc.shard}`;
+    if (!this.source) return `${shard}, row ${this.position}`;
+    return `${this.source} ${this.input.unit} ${this.first + this.index - 1}${this.source.includes("shard") ? "" : ` (${shard})`}`;
   }
 
   async next(): Promise<void> {
@@ -143,12 +156,15 @@ class SortedSide {
       }
       this.batch = r.value;
       this.index = 0;
+      this.source = this.input.known ? this.input.source : "";
+      this.first = this.input.first;
     }
     const previous = this.key;
     this.row = this.batch[this.index++];
     this.position++;
     const shard = this.env.desc.shard;
-    Object.assign(this.cursor, { source: `${this.side} input of ${this.label}, shard ${shard}`, first: this.position, index: 0, unit: "row", known: true });
+    const cursor = this.env.cursor;
+    Object.assign(cursor, { source: `${this.side} input of ${this.label}, shard ${shard}`, first: this.position, index: 0, unit: "row", known: true });
     let key: unknown;
     try {
       key = this.keyOf(this.row, this.env.ctx);
@@ -158,12 +174,12 @@ class SortedSide {
     assertShuffleKey(key, this.keyLabel);
     if (this.position > 1 && compareKeys(previous, key) > 0) {
       throw new JoinInputError(
-        `${this.label}: the ${this.side} input is not sorted by its key: shard ${shard}, row ${this.position} has key ` +
-          `${JSON.stringify(key)} after key ${JSON.stringify(previous)} at row ${this.position - 1}`,
+        `${this.label}: the ${this.side} input is not sorted by its key: ${this.where()} has key ` +
+          `${JSON.stringify(key)} after key ${JSON.stringify(previous)}`,
         `sort each shard of the ${this.side} input by the join key, e.g. produce it with groupBy or deduplicate on that key with the same numShards as the other side`,
       );
     }
     this.key = key;
-    this.cursor.known = false;
+    cursor.known = false;
   }
 }

@@ -1,17 +1,18 @@
 /**
- * Physical operator `shuffle` (groupBy, deduplicate): ends a stage with a scatter and starts one
- * with a reduce. A map task feeds its rows to a ScatterWriter (hash partitions, sorted runs of zstd
+ * Physical operator `shuffle` (groupBy, deduplicate, partitionBy): ends a stage with a scatter and
+ * starts one with a reduce. A map task feeds its rows to a ScatterWriter (hash partitions, sorted runs of zstd
  * frames, a combiner or keep-first applied in its buffers) in a folder unique to its attempt and
  * reports the sidecar it committed; after the map stage the coordinator removes losing attempts'
  * folders and hands each reduce task exactly one sidecar per map task, the winner's. A reduce task
  * merges its partition under its memory budget (spilling below the execution's folder) and yields
- * the reducer's row per group, or the first row per key. Output shards hold their keys in key order.
+ * the reducer's row per group, the first row per key, or (partitionBy) every row in (key, sortBy)
+ * order. Output shard p holds the keys with partitionOf(key, shards) = p, in key order.
  */
 import { randomBytes } from "node:crypto";
 import { readdir, rm } from "node:fs/promises";
 import path from "node:path";
 import type { AnyFunction, FnSpec } from "../fn.ts";
-import type { DeduplicateOp, GroupByOp } from "../logical.ts";
+import type { DeduplicateOp, GroupByOp, PartitionByOp } from "../logical.ts";
 import type { Stage } from "../plan/physical.ts";
 import { describeFn } from "../plan/describe.ts";
 import type { PlanContext, TaskEnv } from "../exec/context.ts";
@@ -20,12 +21,12 @@ import { userError } from "../row/runtime.ts";
 import { ScatterWriter, ShuffleKeyError, ShuffleReader, keepFirst } from "../../shuffle/index.ts";
 
 /** What a reduce task does with the merged groups of its partition. */
-export type ShuffleReduce = { kind: "groupBy"; reducer: FnSpec; combiner?: FnSpec } | { kind: "deduplicate" };
+export type ShuffleReduce = { kind: "groupBy"; reducer: FnSpec; combiner?: FnSpec } | { kind: "deduplicate" } | { kind: "partitionBy" };
 
 export type ScatterOutput = {
   kind: "scatter";
   opId: number;
-  operator: "groupBy" | "deduplicate";
+  operator: "groupBy" | "deduplicate" | "partitionBy";
   key: FnSpec;
   sortBy?: FnSpec;
   combiner?: FnSpec;
@@ -62,12 +63,18 @@ const OUT_BATCH = 1024;
 
 export const shuffleOperator = {
   /** Closes `current` with a scatter; returns the reduce stage's input and shard count. */
-  plan(current: Stage, from: number, op: GroupByOp | DeduplicateOp): Pick<Stage, "input" | "shards"> {
+  plan(current: Stage, from: number, op: GroupByOp | DeduplicateOp | PartitionByOp): Pick<Stage, "input" | "shards"> {
     const partitions = op.shards ?? "map-tasks";
     const shards: Stage["shards"] = op.shards ?? { asStage: from };
     if (op.kind === "deduplicate") {
       current.output = { kind: "scatter", opId: op.id, operator: "deduplicate", key: op.key, keepFirst: true, partitions };
       return { input: { kind: "shuffle", fromStage: from, opId: op.id, reduce: { kind: "deduplicate" } }, shards };
+    }
+    if (op.kind === "partitionBy") {
+      const sorted: ScatterOutput = { kind: "scatter", opId: op.id, operator: "partitionBy", key: op.key, partitions };
+      if (op.sortBy) sorted.sortBy = op.sortBy;
+      current.output = sorted;
+      return { input: { kind: "shuffle", fromStage: from, opId: op.id, reduce: { kind: "partitionBy" } }, shards };
     }
     const output: ScatterOutput = { kind: "scatter", opId: op.id, operator: "groupBy", key: op.key, partitions };
     const reduce: ShuffleReduce = { kind: "groupBy", reducer: op.reducer };
@@ -165,7 +172,11 @@ export const shuffleOperator = {
     const reducerLabel = `${label} reducer`;
     const reducer = reduce.kind === "groupBy" ? await env.resolve(reduce.reducer, reducerLabel) : undefined;
     const combine =
-      reduce.kind === "deduplicate" ? keepFirst : reduce.combiner ? guarded(await env.resolve(reduce.combiner, `${label} combiner`), `${label} combiner`, env) : undefined;
+      reduce.kind === "deduplicate"
+        ? keepFirst
+        : reduce.kind === "groupBy" && reduce.combiner
+          ? guarded(await env.resolve(reduce.combiner, `${label} combiner`), `${label} combiner`, env)
+          : undefined;
     const reader = new ShuffleReader<unknown>({ mapOutputs: task.sidecars, partition: task.partition, combine, memoryBudgetBytes: task.memoryBudgetBytes, spillDir: task.spillDir });
     const { cursor, counters } = env;
     try {
@@ -217,7 +228,9 @@ export const shuffleOperator = {
     const what =
       input.reduce.kind === "groupBy"
         ? `groups to ${describeFn(input.reduce.reducer)}${input.reduce.combiner ? `, combining with ${describeFn(input.reduce.combiner)}` : ""}`
-        : "first row per key";
+        : input.reduce.kind === "deduplicate"
+          ? "first row per key"
+          : "every row in key order";
     return `shuffle reduce from stage ${input.fromStage}: merge-sorted partition, ${what} (${input.reduce.kind} #${input.opId})`;
   },
 };

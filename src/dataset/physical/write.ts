@@ -186,15 +186,16 @@ async function openFile(temp: string, out: WriteTaskOutput): Promise<OpenFile> {
   return { write: (rows) => writer.write(rows), close: () => writer.close(), abort: () => writer.abort() };
 }
 
-/** Token shards: each row is one document's token ids (an array or a typed array of integers). */
+/** Token shards: each row is one document's token ids (an array or a typed array of integers), or an object whose `tokens` field holds them. */
 async function openTokenFile(temp: string, vocabSize: number): Promise<OpenFile> {
   const writer = await TokenShardWriter.open(temp, { vocabSize });
   let rows = 0;
   return {
     async write(batch) {
       for (const row of batch) {
-        if (!isIdArray(row)) throw new TaskError(`${temp}: a row of a token write is ${typeof row}, not an array of token ids`, "map each document to its token ids before writing tokens", { retryable: false });
-        await writer.append(row);
+        const ids: unknown = isIdArray(row) ? row : row !== null && typeof row === "object" ? Reflect.get(row, "tokens") : undefined;
+        if (!isIdArray(ids)) throw new TaskError(`${temp}: a row of a token write is ${typeof row}, not token ids`, "map each document to its token ids (or { tokens }) before writing tokens", { retryable: false });
+        await writer.append(ids);
         rows++;
       }
     },
@@ -207,6 +208,7 @@ async function openTokenFile(temp: string, vocabSize: number): Promise<OpenFile>
 }
 
 function isIdArray(row: unknown): row is ArrayLike<number> {
+  if (row === null || typeof row !== "object") return false;
   return Array.isArray(row) || row instanceof Uint32Array || row instanceof Uint16Array || row instanceof Int32Array;
 }
 

@@ -65,6 +65,8 @@ function describeLogical(op: LogicalOp): string {
       );
     case "deduplicate":
       return `${label} key=${describeFn(op.key)} keep=first${op.shards ? ` shards=${op.shards}` : ""}`;
+    case "partitionBy":
+      return `${label} key=${describeFn(op.key)}${op.sortBy ? ` sortBy=${describeFn(op.sortBy)}` : ""}${op.shards ? ` shards=${op.shards}` : ""}`;
     case "sortedMergeJoin":
       return `${label} how=${op.how} leftKey=${describeFn(op.leftKey)} rightKey=${describeFn(op.rightKey)} right=[${op.right.ops.map(describeLogical).join("; ")}]`;
     case "iterate":

@@ -64,6 +64,7 @@ class Planner {
           return;
         case "groupBy":
         case "deduplicate":
+        case "partitionBy":
           current = this.open(shuffleOperator.plan(current, this.close(current), op));
           return;
         case "iterate":

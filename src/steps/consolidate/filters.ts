@@ -36,15 +36,15 @@ export interface FractionFilter extends FilterBase {
 }
 export type ConsolidateFilter = DropTrueFilter | DropFalseFilter | ThresholdFilter | FractionFilter;
 
-/** A filter ready to evaluate: fraction filters carry their resolved score cut. */
-export interface ResolvedFilter {
+/** A filter ready to evaluate: fraction filters carry their resolved score cut. Plain JSON: null bounds are open. */
+export type ResolvedFilter = {
   name: string;
   attribute: string;
   keepIfMissing: boolean;
   kind: "drop-true" | "drop-false" | "range";
-  min: number;
-  max: number;
-}
+  min: number | null;
+  max: number | null;
+};
 
 export function filterName(f: ConsolidateFilter): string {
   return f.name ?? `${f.type}:${f.attribute}`;
@@ -84,8 +84,8 @@ export function resolveFilters(filters: ConsolidateFilter[], cuts: Record<string
   return filters.map((f) => {
     const name = filterName(f);
     const base = { name, attribute: f.attribute };
-    if (f.type === "drop-true" || f.type === "drop-false") return { ...base, kind: f.type, keepIfMissing: f.keepIfMissing ?? true, min: 0, max: 0 };
-    if (f.type === "threshold") return { ...base, kind: "range", keepIfMissing: f.keepIfMissing ?? false, min: f.min ?? -Infinity, max: f.max ?? Infinity };
+    if (f.type === "drop-true" || f.type === "drop-false") return { ...base, kind: f.type, keepIfMissing: f.keepIfMissing ?? true, min: null, max: null };
+    if (f.type === "threshold") return { ...base, kind: "range", keepIfMissing: f.keepIfMissing ?? false, min: f.min ?? null, max: f.max ?? null };
     const cut = cuts[name];
     const highest = f.highest ?? true;
     const keepAll = f.keep >= 1 || cut === undefined || Number.isNaN(cut);
@@ -93,8 +93,8 @@ export function resolveFilters(filters: ConsolidateFilter[], cuts: Record<string
       ...base,
       kind: "range",
       keepIfMissing: f.keepIfMissing ?? false,
-      min: keepAll || !highest ? -Infinity : cut,
-      max: keepAll || highest ? Infinity : cut,
+      min: keepAll || !highest ? null : cut,
+      max: keepAll || highest ? null : cut,
     };
   });
 }
@@ -118,7 +118,7 @@ export function firstRejecting(filters: ResolvedFilter[], attributes: Record<str
       if (!f.keepIfMissing) return f.name;
       continue;
     }
-    if (value < f.min || value > f.max) return f.name;
+    if ((f.min !== null && value < f.min) || (f.max !== null && value > f.max)) return f.name;
   }
   return null;
 }

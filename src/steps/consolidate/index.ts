@@ -16,5 +16,6 @@ export {
   type ResolvedFilter,
 } from "./filters.ts";
 export { QuantileSketch, type SketchJson } from "./sketch.ts";
-export { consolidateTask, sketchTask, attributeRecords, findAttributeFile } from "./tasks.ts";
+export { findAttributeFile, type DocBytes } from "./step.ts";
+export { applyFilters, mergeAttributes, sketchAttributes, type AttributeRecord } from "./consolidate-functions.ts";
 export { ConsolidateError, FilterConfigError, CoPartitionError } from "./errors.ts";

@@ -1,38 +1,47 @@
 /**
- * `minhashDedupStep`: global fuzzy deduplication across any number of normalized sources, run
- * through the shuffle library stage by stage (each stage one task per shard, its output committed
- * under `<output>/.work/<stage>` and removed at the end):
- *   1. signatures: per source part, MinHash signature → band keys, scattered by band key;
- *   2. buckets: per band partition, star edges member ↔ bucket minimum (optional exact-Jaccard check);
- *   3. components: iterated min-label propagation, one scatter/reduce per round over node
- *      partitions, until a round changes no label (no task ever holds the whole graph);
- *   4. join: labels scattered to each source by partitionOf(id, M_source) and merged with the part.
- * Output (per source, co-partitioned with it): `<source name>/outputs/main/part-NNNNN-of-MMMMM.parquet`,
- * records `{id, attributes: {dup_cluster_id, is_cluster_canonical}}` sorted by id; documents in no
- * cluster have no record; a part with no clustered document gets an empty file. The canonical member
- * of a cluster is the one from the earliest-listed source with the smallest id; `dup_cluster_id` is
- * its id. Memory: `memoryBudgetBytes` is one task's budget, half of it given to the shuffle (scatter
- * buffers, merges, spilling beyond it); tasks run `threads` at a time.
+ * `minhashDedupStep`: global fuzzy deduplication across any number of normalized sources, as Dataset
+ * plans on the engine (functions in dedup-functions.ts):
+ *   components  read every source part → band entries → partitionBy(band key, sorted by node) →
+ *               star edges per bucket (optionally verified by exact Jaccard) → groupBy(node) with the
+ *               adjacency merged on the map side → round-0 states → iterate label-propagation rounds
+ *               (flatMap messages, groupBy recipient) until no label changes → one label row per
+ *               clustered document, written to the step's scratch folder;
+ *   attributes  per source: its labels → partitionBy(id, M_source) → joined with the ids of its parts
+ *               (every label must find its document) → `<source name>/outputs/main/part-NNNNN-of-MMMMM.parquet`
+ *               with typed columns `{id, attributes: {dup_cluster_id, is_cluster_canonical}}`, sorted
+ *               by id; a part without clustered documents gets an empty file with the same schema.
+ * Graph nodes are (source index, id), so an exact copy in two sources is two nodes; the canonical
+ * member of a cluster is the one from the earliest-listed source with the smallest id, and
+ * `dup_cluster_id` is its id. `memoryBudgetBytes` is one task's budget, divided by the engine.
  */
-import { availableParallelism } from "node:os";
-import pLimit from "p-limit";
-import { createTaskPool } from "../task-pool.ts";
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { Dataset, fn, runDataset, type OutputSchema, type StageCounters } from "../../dataset/index.ts";
 import { step, type InputSpec } from "../../graph/step.ts";
 import { versioned } from "../../graph/versioned.ts";
-import { fileSystemFor, joinPath } from "../../io/index.ts";
 import { DEFAULT_MEMORY_BUDGET } from "../../shuffle/index.ts";
 import { MinHashConfigError, MinHashInputError } from "./errors.ts";
 import { MARIN_PARAMS, validateMinHashParams, type MinHashParams } from "./signature.ts";
 import { attributeDir, checkSourceName, listSourceParts, sourceInput, type NormalizedSource } from "./source-parts.ts";
 import {
-  attributeTask,
-  bucketTask,
-  joinScatterTask,
-  propagateTask,
-  signatureTask,
-  type SignatureTaskArgs,
-  type SignatureTaskResult,
-} from "./dedup-tasks.ts";
+  DEDUP_FUNCTIONS as F,
+  applyMessages,
+  bandEntries,
+  bandKeyOf,
+  bucketEdges,
+  clusterLabels,
+  firstState,
+  idOf,
+  labelId,
+  mergeAdjacency,
+  messageTo,
+  nodeOf,
+  ofSource,
+  stateMessages,
+  toAttributes,
+  type ClusterLabel,
+} from "./dedup-functions.ts";
 
 export interface MinHashDedupOptions {
   name: string;
@@ -42,11 +51,11 @@ export interface MinHashDedupOptions {
   params?: Partial<MinHashParams>;
   /** Keep a candidate edge only if the exact Jaccard of the two shingle sets is at least this. */
   verifyThreshold?: number;
-  /** Memory budget of each task's shuffle buffers and merges, bytes (default 256 MiB). */
+  /** Memory budget of one task in bytes (default 256 MiB), divided by the engine. */
   memoryBudgetBytes?: number;
   /** Band-key and node partitions (default: the total number of source parts). */
   partitions?: number;
-  /** Worker threads for the signature stage (default: every core; 0 = in the step's thread). */
+  /** Worker threads (default: the run's shared pool of every core; 0 = in the step's thread). */
   threads?: number;
   /** Label-propagation rounds before giving up (default 500). */
   maxRounds?: number;
@@ -76,12 +85,13 @@ export interface MinHashDedupResult {
   /** Label rounds run after round 0, the last one changing nothing. */
   rounds: number;
   partitions: number;
-  /** Wall seconds per stage: signatures, buckets, components, join. */
+  /** Wall seconds per phase: signatures, buckets, components, join. */
   stageSeconds: Record<string, number>;
   sources: Record<string, DedupSourceResult>;
 }
 
-const pad = (n: number, width = 5) => String(n).padStart(width, "0");
+/** The attribute files' columns (typed, so DuckDB and pandas see a boolean and a string). */
+export const DEDUP_ATTRIBUTE_SCHEMA: OutputSchema = { id: "string", attributes: { struct: { dup_cluster_id: "string", is_cluster_canonical: "bool" } } };
 
 function checkOptions(opts: MinHashDedupOptions): void {
   const names = Object.keys(opts.sources ?? {});
@@ -102,6 +112,8 @@ function checkOptions(opts: MinHashDedupOptions): void {
   }
 }
 
+const sum = (stages: StageCounters[], from: number, to: number) => stages.slice(from, to).reduce((s, st) => s + (st.wallMs ?? 0), 0) / 1000;
+
 export function minhashDedupStep(opts: MinHashDedupOptions) {
   checkOptions(opts);
   const sourceNames = Object.keys(opts.sources);
@@ -112,139 +124,93 @@ export function minhashDedupStep(opts: MinHashDedupOptions) {
       params: versioned({ ...params }),
       verifyThreshold: versioned(opts.verifyThreshold ?? null),
       sourceOrder: versioned(sourceNames),
-      format: versioned("kiln-dedup-attributes-v1"),
+      format: versioned("kiln-dedup-attributes-v2"),
       memoryBudgetBytes: opts.memoryBudgetBytes ?? DEFAULT_MEMORY_BUDGET,
       partitions: opts.partitions ?? null,
       threads: opts.threads ?? null,
       maxRounds: opts.maxRounds ?? 500,
     },
-    inputs: Object.fromEntries(sourceNames.map((n) => [n, sourceInput(opts.sources[n])])) as Record<string, InputSpec>,
+    inputs: Object.fromEntries(sourceNames.map((n) => [n, sourceInput(opts.sources[n])])),
     run: async (ctx): Promise<MinHashDedupResult> => {
-      const inputs = ctx.inputs as Record<string, { path: string }>;
-      // Half of a task's budget goes to the shuffle's buffers and merges; the rest covers the parquet
-      // row group being read, compression buffers and the attribute file being written.
-      const budget = Math.floor((ctx.config.memoryBudgetBytes as number) / 2);
-      const verifyThreshold = ctx.config.verifyThreshold as number | null;
+      const cfg = ctx.config;
       const sources: NormalizedSource[] = [];
-      for (const n of sourceNames) sources.push(await listSourceParts(n, inputs[n].path));
+      for (const n of sourceNames) sources.push(await listSourceParts(n, ctx.inputs[n].path));
       const totalParts = sources.reduce((s, src) => s + src.numParts, 0);
-      const partitions = (ctx.config.partitions as number | null) ?? Math.max(1, totalParts);
-      const threads = (ctx.config.threads as number | null) ?? availableParallelism();
-      const limit = pLimit(Math.max(1, threads));
-      const work = ctx.path(".work");
-      const range = [...Array(partitions).keys()];
-      const fs = fileSystemFor(work);
-
-      const stageSeconds: Record<string, number> = {};
-      let clock = performance.now();
-      const lap = (stage: string) => {
-        const now = performance.now();
-        stageSeconds[stage] = (now - clock) / 1000;
-        clock = now;
-      };
-      // 1. Signatures and band keys.
-      const bandsDir = joinPath(work, "bands");
-      const sigTasks: SignatureTaskArgs[] = sources.flatMap((src, sourceIndex) =>
-        src.parts.map((part) => ({ part, sourceIndex, params, bandPartitions: partitions, bandsDir, memoryBudgetBytes: budget, verify: verifyThreshold !== null })),
-      );
-      ctx.log(`signatures of ${sigTasks.length} part(s) from ${sources.length} source(s) on ${Math.max(1, Math.min(threads, sigTasks.length))} thread(s)`);
-      const pool = createTaskPool(new URL("./dedup-worker.mjs", import.meta.url), threads, ctx.signal);
-      let sigResults: SignatureTaskResult[];
+      const partitions = cfg.partitions ?? Math.max(1, totalParts);
+      const run = { threads: cfg.threads ?? undefined, memoryBudgetBytes: cfg.memoryBudgetBytes };
+      const scratch = await mkdtemp(path.join(ctx.workDir ?? os.tmpdir(), "minhash-labels-"));
       try {
-        sigResults = await pool.runAll(sigTasks, "signatureTask", signatureTask);
-      } finally {
-        await pool.destroy();
-      }
-      lap("signatures");
-      const perSource = sources.map(() => 0);
-      sigResults.forEach((r, i) => (perSource[sigTasks[i].sourceIndex] += r.documents));
-      const sum = <T>(xs: T[], f: (x: T) => number) => xs.reduce((s, x) => s + f(x), 0);
-
-      // 2. Band buckets → star edges, scattered by node.
-      const edgesDir = joinPath(work, "edges");
-      const bucketResults = await Promise.all(
-        range.map((p) => limit(() => bucketTask({ inputDir: bandsDir, partition: p, outputDir: edgesDir, numPartitions: partitions, memoryBudgetBytes: budget, verifyThreshold }))),
-      );
-      await fs.deleteTree(bandsDir);
-      lap("buckets");
-
-      // 3. Connected components: round 0 from adjacency, then label rounds until nothing changes.
-      let inputDir = edgesDir;
-      let round = 0;
-      let nodes = 0;
-      for (;;) {
-        if (round > (ctx.config.maxRounds as number)) {
-          throw new MinHashInputError(`label propagation did not converge in ${round - 1} rounds`, "raise maxRounds (very long chains of near-duplicates need one round per hop)");
-        }
-        const outputDir = joinPath(work, `round-${pad(round)}`);
-        const results = await Promise.all(
-          range.map((p) => limit(() => propagateTask({ inputDir, partition: p, outputDir, numPartitions: partitions, memoryBudgetBytes: budget, round }))),
-        );
-        await fs.deleteTree(inputDir);
-        inputDir = outputDir;
-        const changed = sum(results, (r) => r.changed);
-        nodes = sum(results, (r) => r.nodes);
-        ctx.log(`label round ${round}: ${nodes} nodes, ${changed} changed`);
-        if (round > 0 && changed === 0) break;
-        round++;
-      }
-
-      lap("components");
-      // 4. Labels back to each source part.
-      const joinDirs = sources.map((_, i) => joinPath(work, `join-${pad(i, 4)}`));
-      const joinResults = await Promise.all(
-        range.map((p) =>
-          limit(() => joinScatterTask({ inputDir, partition: p, sources: sources.map((s, i) => ({ joinDir: joinDirs[i], numParts: s.numParts })), memoryBudgetBytes: budget })),
-        ),
-      );
-      await fs.deleteTree(inputDir);
-      const attrResults = await Promise.all(
-        sources.map((src, i) =>
-          Promise.all(
-            src.parts.map((part) =>
-              limit(() => attributeTask({ part, joinDir: joinDirs[i], outputFile: joinPath(attributeDir(ctx.outputPath, src.name), part.fileName), memoryBudgetBytes: budget })),
-            ),
+        ctx.log(`signatures of ${totalParts} part(s) from ${sources.length} source(s), ${partitions} partition(s)`);
+        const verify = cfg.verifyThreshold;
+        const labels = Dataset.read(sources.flatMap((s) => s.parts.map((p) => p.path)))
+          .select("id", "text")
+          .flatMap(fn(F, bandEntries, { params: cfg.params, verify: verify !== null, dirs: sources.map((s) => s.dir) }))
+          .partitionBy(fn(F, bandKeyOf), { sortBy: fn(F, nodeOf), numShards: partitions })
+          .mapShard(fn(F, bucketEdges, { verifyThreshold: verify }))
+          .groupBy(fn(F, nodeOf), fn(F, firstState), { combiner: fn(F, mergeAdjacency), numShards: partitions })
+          .iterate((round) => round.flatMap(fn(F, stateMessages)).groupBy(fn(F, messageTo), fn(F, applyMessages), { numShards: partitions }), { until: "changed", maxRounds: cfg.maxRounds })
+          .flatMap(fn(F, clusterLabels))
+          .write(path.join(scratch, "part-{shard}.jsonl.zst"));
+        const components = await runDataset(ctx, labels, { ...run, label: "components" });
+        const attributes = await Promise.all(sources.map((src, i) => writeAttributes(ctx, src, i, scratch, run)));
+        const user = components.counters.user;
+        const stages = components.counters.stages;
+        const rounds = components.counters.loops[0]?.rounds ?? 0;
+        const perSource = (name: string, i: number) => user[`${name}:${i}`] ?? 0;
+        const result: MinHashDedupResult = {
+          params: cfg.params,
+          verifyThreshold: verify,
+          documents: sources.reduce((s, _, i) => s + perSource("documents", i), 0),
+          emptyDocuments: user.emptyDocuments ?? 0,
+          textChars: user.textChars ?? 0,
+          bandEntries: user.bandEntries ?? 0,
+          candidateEdges: user.candidateEdges ?? 0,
+          rejectedEdges: user.rejectedEdges ?? 0,
+          clusters: 0,
+          clusterMembers: sources.reduce((s, _, i) => s + perSource("members", i), 0),
+          nonCanonical: sources.reduce((s, _, i) => s + perSource("nonCanonical", i), 0),
+          rounds,
+          partitions,
+          stageSeconds: { signatures: sum(stages, 0, 1), buckets: sum(stages, 1, 2), components: sum(stages, 2, stages.length), join: attributes.reduce((s, a) => s + a.seconds, 0) },
+          sources: Object.fromEntries(
+            sources.map((src, i) => [
+              src.name,
+              { parts: src.numParts, documents: perSource("documents", i), clusterMembers: perSource("members", i), nonCanonical: perSource("nonCanonical", i), attributes: `${src.name}/outputs/main` },
+            ]),
           ),
-        ),
-      );
-      await fs.deleteTree(work);
-      lap("join");
-
-      const result: MinHashDedupResult = {
-        params,
-        verifyThreshold,
-        documents: sum(sigResults, (r) => r.documents),
-        emptyDocuments: sum(sigResults, (r) => r.emptyDocuments),
-        textChars: sum(sigResults, (r) => r.textBytes),
-        bandEntries: sum(sigResults, (r) => r.bandEntries),
-        candidateEdges: sum(bucketResults, (r) => r.candidateEdges),
-        rejectedEdges: sum(bucketResults, (r) => r.rejectedEdges),
-        clusters: sum(joinResults, (r) => r.canonical),
-        clusterMembers: sum(joinResults, (r) => r.members),
-        nonCanonical: sum(joinResults, (r) => r.members - r.canonical),
-        rounds: round,
-        partitions,
-        stageSeconds,
-        sources: Object.fromEntries(
-          sources.map((src, i) => [
-            src.name,
-            {
-              parts: src.numParts,
-              documents: perSource[i],
-              clusterMembers: sum(attrResults[i], (r) => r.records),
-              nonCanonical: sum(attrResults[i], (r) => r.nonCanonical),
-              attributes: `${src.name}/outputs/main`,
-            },
-          ]),
-        ),
-      };
-      for (const key of ["documents", "emptyDocuments", "bandEntries", "candidateEdges", "rejectedEdges", "clusters", "clusterMembers", "nonCanonical", "rounds"] as const) {
-        ctx.counters.increment(key, result[key]);
+        };
+        result.clusters = result.clusterMembers - result.nonCanonical;
+        for (const key of ["documents", "emptyDocuments", "bandEntries", "candidateEdges", "rejectedEdges", "clusters", "clusterMembers", "nonCanonical", "rounds"] as const) {
+          ctx.counters.increment(key, result[key]);
+        }
+        const written = attributes.reduce((s, a) => s + a.records, 0);
+        if (written !== result.clusterMembers) {
+          throw new MinHashInputError(`components hold ${result.clusterMembers} nodes but ${written} attribute records were written`, "this is a bug in the dedup step; report it with the step's log");
+        }
+        return result;
+      } finally {
+        await rm(scratch, { recursive: true, force: true });
       }
-      if (nodes !== result.clusterMembers) {
-        throw new MinHashInputError(`components hold ${nodes} nodes but ${result.clusterMembers} attribute records were routed`, "this is a bug in the dedup step; report it with the step's log");
-      }
-      return result;
     },
   });
+}
+
+/** One source's attribute files: its labels partitioned like its parts and checked against their ids. */
+async function writeAttributes(
+  ctx: Parameters<typeof runDataset>[0] & { outputPath: string },
+  src: NormalizedSource,
+  index: number,
+  labelsDir: string,
+  run: { threads?: number; memoryBudgetBytes: number },
+): Promise<{ records: number; seconds: number }> {
+  const started = performance.now();
+  const ids = Dataset.read<{ id: string }>(src.parts.map((p) => p.path)).select("id");
+  const attributes = Dataset.read<ClusterLabel>(path.join(labelsDir, "*.jsonl.zst"))
+    .filter(fn(F, ofSource, { source: index }))
+    .partitionBy(fn(F, labelId), { numShards: src.numParts })
+    .sortedMergeJoin(ids, { leftKey: fn(F, labelId), rightKey: fn(F, idOf), how: "left" })
+    .map(fn(F, toAttributes))
+    .write(path.join(attributeDir(ctx.outputPath, src.name), "part-{shard}-of-{total}.parquet"), { schema: DEDUP_ATTRIBUTE_SCHEMA });
+  const { files } = await runDataset(ctx, attributes, { ...run, label: `attributes.${src.name}` });
+  return { records: files.reduce((s, f) => s + Math.max(0, f.rows), 0), seconds: (performance.now() - started) / 1000 };
 }

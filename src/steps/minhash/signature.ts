@@ -19,7 +19,7 @@ export const MERSENNE_PRIME = 0x7fffffff;
 /** Signature value of a document with no shingles (larger than any real value, which is < p). */
 export const EMPTY_SLOT = 0xffffffff;
 
-export interface MinHashParams {
+export type MinHashParams = {
   /** Number of permutations = signature length. Must equal bands × rows. */
   readonly numPerm: number;
   readonly bands: number;
@@ -28,7 +28,7 @@ export interface MinHashParams {
   readonly ngram: number;
   /** Seed of the permutation coefficients; change it and every signature changes. */
   readonly seed: number;
-}
+};
 
 /** Marin's datakit defaults: 286 = 26 × 11, 5-word shingles. */
 export const MARIN_PARAMS: MinHashParams = Object.freeze({ numPerm: 286, bands: 26, rows: 11, ngram: 5, seed: 1 });

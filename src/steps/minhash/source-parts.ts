@@ -9,6 +9,7 @@
 import { fileSystemFor, joinPath } from "../../io/index.ts";
 import { KilnError } from "../../errors.ts";
 import { isStep, type InputSpec, type StepRef } from "../../graph/step.ts";
+import { partitionOf } from "../../shuffle/index.ts";
 
 /** A normalized source does not follow the part-file convention, or a record breaks it. */
 export class SourceLayoutError extends KilnError {
@@ -120,20 +121,44 @@ export function parseNodeKey(key: string): { sourceIndex: number; id: string } {
   return { sourceIndex: Number(key.slice(0, NODE_KEY_WIDTH)), id: key.slice(NODE_KEY_WIDTH + 1) };
 }
 
-/** Checks one record of a source part: string id and text, ids strictly increasing. */
-export function checkSourceRecord(row: unknown, part: SourcePart, rowIndex: number, previousId: string | undefined): { id: string; text: string } {
-  const r = row as { id?: unknown; text?: unknown } | null;
-  if (!r || typeof r.id !== "string" || r.id.length === 0) {
-    throw new SourceLayoutError(`${part.path}, row ${rowIndex}: field "id" is ${JSON.stringify(r?.id)}, not a non-empty string`, "normalize the source so every record has a string id");
-  }
-  if (typeof r.text !== "string") {
-    throw new SourceLayoutError(`${part.path}, row ${rowIndex} (id ${r.id}): field "text" is ${r.text === null ? "null" : typeof r.text}, not a string`, "normalize the source so every record has a string text");
-  }
-  if (previousId !== undefined && !(previousId < r.id)) {
-    throw new SourceLayoutError(
-      `${part.path}, row ${rowIndex}: id ${r.id} ${previousId === r.id ? "repeats" : "comes after"} ${previousId}; part files must be sorted by id without repeats`,
-      "rerun the normalize step (it sorts each part by id and drops exact repeats)",
-    );
-  }
-  return { id: r.id, text: r.text };
+/**
+ * A checker of one source part's records, in order: each must have a non-empty string id and a
+ * string text, ids strictly increasing, and (when the file is named part-i-of-M) the id must belong
+ * in part i, i.e. partitionOf(id, M) = i. `where` names the file being read; a new file starts over.
+ */
+export function sourceRecordChecker(): (row: unknown, file: string, rowNumber: number) => { id: string; text: string } {
+  let previous: string | undefined;
+  let current = "";
+  let part: { index: number; total: number } | undefined;
+  return (row, file, rowNumber) => {
+    if (file !== current) {
+      current = file;
+      previous = undefined;
+      const m = /part-(\d{5})-of-(\d{5})\.parquet$/.exec(file);
+      part = m ? { index: Number(m[1]), total: Number(m[2]) } : undefined;
+    }
+    const r = row !== null && typeof row === "object" ? row : {};
+    const id = "id" in r ? r.id : undefined;
+    const text = "text" in r ? r.text : undefined;
+    if (typeof id !== "string" || id.length === 0) {
+      throw new SourceLayoutError(`${file}, row ${rowNumber}: field "id" is ${JSON.stringify(id)}, not a non-empty string`, "normalize the source so every record has a string id");
+    }
+    if (typeof text !== "string") {
+      throw new SourceLayoutError(`${file}, row ${rowNumber} (id ${id}): field "text" is ${text === null ? "null" : typeof text}, not a string`, "normalize the source so every record has a string text");
+    }
+    if (previous !== undefined && !(previous < id)) {
+      throw new SourceLayoutError(
+        `${file}, row ${rowNumber}: id ${id} ${previous === id ? "repeats" : "comes after"} ${previous}; part files must be sorted by id without repeats`,
+        "rerun the normalize step (it sorts each part by id and drops exact repeats)",
+      );
+    }
+    if (part && partitionOf(id, part.total) !== part.index) {
+      throw new SourceLayoutError(
+        `${file}, row ${rowNumber}: id ${id} belongs in part ${partitionOf(id, part.total)} of ${part.total}, not ${part.index}`,
+        "documents must be placed by partitionOf(id, M) (src/shuffle); rerun the normalize step",
+      );
+    }
+    previous = id;
+    return { id, text };
+  };
 }

@@ -13,6 +13,7 @@ export {
   type NormalizeOptions,
   type NormalizeResult,
   type SourceStages,
+  type DocBytes,
 } from "./step.ts";
-export { normalizeMapTask, normalizeReduceTask, type DedupMode, type DocBytes, type NormalizedRecord } from "./tasks.ts";
+export { normalizeRecords, markDuplicates, routeRecord, recordId, copyOrder, type DedupMode, type NormalizedRecord, type ShuffledRecord } from "./records.ts";
 export { NormalizeError, NothingLeftError } from "./errors.ts";

@@ -8,35 +8,23 @@
  * part `partitionOf(X, M)` of src/shuffle, i.e. xxh3-64 of the canonical key bytes of the id string,
  * mod M. M = max(1, ceil(input bytes / targetPartitionBytes)), input bytes being the summed sizes of
  * the input files as stored with compressed files (.zst, .gz, parquet) counted 4x, an estimate of
- * their decoded size (a partition is held in memory while its parquet part is encoded, so the
- * target bounds memory). Every part 0..M-1 is written, empty or not. With exact dedup the copies
- * of an id after the first (by source, source_id, input file, position) go to
+ * their decoded size. Every part 0..M-1 is written, empty or not. With exact dedup the copies of an
+ * id after the first (by source, source_id, input file, position) go to
  * `outputs/dups/part-NNNNN-of-MMMMM.parquet`, partitioned and sorted the same way, each with
  * `kept_source` and `kept_source_id` naming the copy that was kept.
  *
- * Map tasks (one per input file) and reduce tasks (one per partition) run on a worker-thread pool
- * when there is more than one task of a kind; memory is bounded by the shuffle's budget per task and
- * by the partition size for the parquet writer.
+ * It is one Dataset plan on the engine: read every input file (one shard each) → normalize →
+ * partitionBy(id, sorted by copy order, M shards) → mark duplicates → a routed write of main and
+ * dups. Retries, counters, progress, the memory budget and the runner come from the engine.
  */
-import { availableParallelism } from "node:os";
-import * as path from "node:path";
-import { createTaskPool } from "../task-pool.ts";
+import { Dataset, fn, runDataset, type Terminal, type WrittenFile } from "../../dataset/index.ts";
 import { step, type InputSpec } from "../../graph/step.ts";
 import { versioned } from "../../graph/versioned.ts";
 import { joinPath } from "../../io/index.ts";
-import { expandInputs, expandOutputPattern, formatOf, type InputSplit } from "../../io/formats.ts";
+import { expandInputs, expandOutputPattern, formatOf } from "../../io/formats.ts";
 import { partitionOf } from "../../shuffle/index.ts";
 import { NormalizeError, NothingLeftError } from "./errors.ts";
-import {
-  normalizeMapTask,
-  normalizeReduceTask,
-  type DedupMode,
-  type DocBytes,
-  type MapTaskInput,
-  type MapTaskOutput,
-  type ReduceTaskInput,
-  type ReduceTaskOutput,
-} from "./tasks.ts";
+import { copyOrder, markDuplicates, NORMALIZE_FUNCTIONS, normalizeRecords, recordId, routeRecord, STAGES, type DedupMode } from "./records.ts";
 
 export const NORMALIZED_SCHEMA_VERSION = "kiln-normalized/1";
 export const DEFAULT_TARGET_PARTITION_BYTES = 32 * 1024 * 1024;
@@ -44,6 +32,7 @@ export const DEFAULT_TARGET_PARTITION_BYTES = 32 * 1024 * 1024;
 export const COMPRESSED_SIZE_FACTOR = 4;
 const DEFAULT_TASK_MEMORY = 256 * 1024 * 1024;
 const DEFAULT_FILES = "**/*.{jsonl,jsonl.zst,jsonl.gz,parquet}";
+const WHOLE_FILES = Number.MAX_SAFE_INTEGER;
 
 /** The part a document id belongs to among `numPartitions` (the convention above). */
 export function normalizedPartOf(id: string, numPartitions: number): number {
@@ -71,10 +60,16 @@ export interface NormalizeOptions {
   dedup?: DedupMode;
   /** Target size of one partition, in estimated decoded input bytes (default 32 MiB). */
   targetPartitionBytes?: number;
-  /** Worker threads (default: every core); 0 runs every task inline. */
+  /** Worker threads (default: the run's shared pool of every core); 0 runs every task in the step's thread. */
   threads?: number;
-  /** Memory budget of one shuffle task in bytes (default 256 MiB). */
+  /** Memory budget of one task in bytes (default 256 MiB), divided by the engine. */
   memoryBudgetBytes?: number;
+}
+
+/** Documents and UTF-8 text bytes. */
+export interface DocBytes {
+  documents: number;
+  bytes: number;
 }
 
 export interface SourceStages {
@@ -113,181 +108,137 @@ interface DownloadLikeResult {
 }
 
 function isDownloadLike(result: unknown): result is DownloadLikeResult {
-  return typeof result === "object" && result !== null && Array.isArray((result as DownloadLikeResult).files) &&
-    (result as DownloadLikeResult).files.every((f) => typeof f?.path === "string" && typeof f?.source === "string");
+  if (typeof result !== "object" || result === null || !("files" in result) || !Array.isArray(result.files)) return false;
+  return result.files.every((f: unknown) => typeof f === "object" && f !== null && "path" in f && "source" in f && typeof f.path === "string" && typeof f.source === "string");
 }
 
-interface PlannedFile {
-  split: InputSplit;
-  relative: string;
-  source: string;
+function readable(p: string): boolean {
+  try {
+    formatOf(p);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
+/** The data files to normalize (paths) and the folder they are named relative to. */
 async function planInputs(
-  inputPath: string,
-  stepPath: string,
-  result: unknown,
+  input: { path: string; stepPath: string; result: unknown },
   files: string | null,
   sources: string[] | null,
   log: (message: string) => void,
-): Promise<PlannedFile[]> {
-  const whole = { splitBytes: Number.MAX_SAFE_INTEGER };
-  if (files === null && isDownloadLike(result)) {
-    const wanted = result.files.filter((f) => (sources === null || sources.includes(f.source)) && !/\.kiln\//.test(f.path));
+): Promise<{ base: string; paths: string[]; bytes: number; estimated: number }> {
+  let base = input.path;
+  let paths: string[];
+  if (files === null && isDownloadLike(input.result)) {
+    const listed = input.result.files;
+    const wanted = listed.filter((f) => (sources === null || sources.includes(f.source)) && !/\.kiln\//.test(f.path));
     if (sources !== null) {
-      const missing = sources.filter((s) => !result.files.some((f) => f.source === s));
+      const missing = sources.filter((s) => !listed.some((f) => f.source === s));
       if (missing.length) {
-        const known = [...new Set(result.files.map((f) => f.source))].join(", ");
+        const known = [...new Set(listed.map((f) => f.source))].join(", ");
         throw new NormalizeError(`the input has no files of source(s) ${missing.join(", ")}`, `pick sources the download step fetched: ${known}`);
       }
     }
-    const readable = (p: string) => {
-      try {
-        formatOf(p);
-        return true;
-      } catch {
-        return false;
-      }
-    };
-    const dataFiles = wanted.filter((f) => readable(f.path));
     for (const f of wanted.filter((w) => !readable(w.path))) log(`skipping ${f.path} (source ${f.source}): not jsonl, jsonl.zst, jsonl.gz or parquet`);
-    const planned: PlannedFile[] = [];
-    for (const f of dataFiles) {
-      const [split] = await expandInputs(joinPath(stepPath, f.path), whole);
-      planned.push({ split, relative: f.path, source: f.source });
+    base = input.stepPath;
+    paths = wanted.filter((w) => readable(w.path)).map((f) => joinPath(input.stepPath, f.path));
+  } else {
+    if (sources !== null) {
+      throw new NormalizeError("'sources' was given but the input is not a download step's output", "remove 'sources', or use 'files' to pick files");
     }
-    return planned;
+    paths = (await expandInputs(joinPath(input.path, files ?? DEFAULT_FILES), { splitBytes: WHOLE_FILES })).map((s) => s.path);
   }
-  if (sources !== null) {
-    throw new NormalizeError("'sources' was given but the input is not a download step's output", "remove 'sources', or use 'files' to pick files");
-  }
-  const splits = await expandInputs(joinPath(inputPath, files ?? DEFAULT_FILES), whole);
-  const base = inputPath.replace(/\/+$/, "");
-  return splits.map((split) => {
-    const relative = split.path.startsWith(base + "/") ? split.path.slice(base.length + 1) : path.basename(split.path);
-    return { split, relative, source: relative.includes("/") ? relative.split("/")[0] : relative.replace(/\..*$/, "") };
-  });
+  if (paths.length === 0) throw new NormalizeError(`no data files in ${input.path}`, "check the input step and the 'files' / 'sources' options");
+  const splits = await expandInputs(paths, { splitBytes: WHOLE_FILES });
+  const bytes = splits.reduce((s, f) => s + f.size, 0);
+  const estimated = splits.reduce((s, f) => s + f.size * (f.format === "jsonl" ? 1 : COMPRESSED_SIZE_FACTOR), 0);
+  return { base, paths: splits.map((s) => s.path), bytes, estimated };
 }
 
-function mergeInto(target: Record<string, number>, from: Record<string, number>): void {
-  for (const [k, v] of Object.entries(from)) target[k] = (target[k] ?? 0) + v;
+/** Per-source stage tables from the user counters `<stage>.documents:<source>` / `<stage>.bytes:<source>`. */
+function bySourceOf(user: Record<string, number>): Record<string, SourceStages> {
+  const out: Record<string, SourceStages> = {};
+  for (const [name, n] of Object.entries(user)) {
+    const m = /^(\w+)\.(documents|bytes):(.*)$/.exec(name);
+    const stage = STAGES.find((s) => s === m?.[1]);
+    if (!m || !stage) continue;
+    const slot = (out[m[3]] ??= { read: { documents: 0, bytes: 0 }, normalized: { documents: 0, bytes: 0 }, kept: { documents: 0, bytes: 0 }, duplicates: { documents: 0, bytes: 0 } });
+    slot[stage][m[2] === "documents" ? "documents" : "bytes"] += n;
+  }
+  return Object.fromEntries(Object.entries(out).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
 /** Defines a normalize step (see the file header for its output layout). */
 export function normalizeStep(opts: NormalizeOptions) {
+  const dedup: DedupMode = opts.dedup ?? "exact";
+  if (dedup !== "none" && dedup !== "exact") throw new NormalizeError(`dedup mode '${String(dedup)}' is not known`, "use 'none' or 'exact'");
+  const target = opts.targetPartitionBytes ?? DEFAULT_TARGET_PARTITION_BYTES;
+  if (!(Number.isFinite(target) && target >= 1)) throw new NormalizeError(`targetPartitionBytes ${target} is not a positive number`, "give a size in bytes, e.g. 268435456");
   return step({
     name: opts.name,
-    description: `normalize${opts.dedup === "none" ? "" : " + exact dedup"}${opts.sources ? ` of ${opts.sources.join(", ")}` : ""}`,
+    description: `normalize${dedup === "none" ? "" : " + exact dedup"}${opts.sources ? ` of ${opts.sources.join(", ")}` : ""}`,
     config: {
       schema: versioned(NORMALIZED_SCHEMA_VERSION),
       files: versioned(opts.files ?? null),
       sources: versioned(opts.sources ?? null),
       textField: versioned(opts.textField ?? "text"),
       keepMetadata: versioned(opts.keepMetadata ?? "all"),
-      dedup: versioned(opts.dedup ?? "exact"),
-      targetPartitionBytes: versioned(opts.targetPartitionBytes ?? DEFAULT_TARGET_PARTITION_BYTES),
+      dedup: versioned(dedup),
+      targetPartitionBytes: versioned(target),
       threads: opts.threads ?? null,
       memoryBudgetBytes: opts.memoryBudgetBytes ?? DEFAULT_TASK_MEMORY,
     },
     inputs: { input: opts.input },
     run: async (ctx): Promise<NormalizeResult> => {
       const cfg = ctx.config;
-      const dedup = cfg.dedup as DedupMode;
-      if (dedup !== "none" && dedup !== "exact") throw new NormalizeError(`dedup mode '${String(dedup)}' is not known`, "use 'none' or 'exact'");
-      const target = cfg.targetPartitionBytes as number;
-      if (!(Number.isFinite(target) && target >= 1)) throw new NormalizeError(`targetPartitionBytes ${target} is not a positive number`, "give a size in bytes, e.g. 268435456");
-      const input = ctx.inputs.input as { path: string; stepPath: string; result: unknown };
-      const planned = await planInputs(input.path, input.stepPath, input.result, cfg.files as string | null, cfg.sources as string[] | null, (m) => ctx.log(m));
-      if (planned.length === 0) throw new NormalizeError(`no data files in ${input.path}`, "check the input step and the 'files' / 'sources' options");
-      const inputBytes = planned.reduce((s, f) => s + f.split.size, 0);
-      const estimatedBytes = planned.reduce((s, f) => s + f.split.size * (f.split.format === "jsonl" ? 1 : COMPRESSED_SIZE_FACTOR), 0);
-      const numPartitions = Math.max(1, Math.ceil(estimatedBytes / target));
-      const shuffleDir = ctx.path("_shuffle");
-      const textField = cfg.textField as string;
-      const memory = cfg.memoryBudgetBytes as number;
-      const threads = (cfg.threads as number | null) ?? availableParallelism();
-      const pool = createTaskPool(new URL("./worker.mjs", import.meta.url), threads, ctx.signal);
-      try {
-        ctx.log(`normalizing ${planned.length} file(s), ${inputBytes} bytes, into ${numPartitions} partition(s)`);
-        const mapTasks: MapTaskInput[] = planned.map((f, fileIndex) => ({
-          fileIndex,
-          split: f.split,
-          relative: f.relative,
-          source: f.source,
-          textField,
-          keepMetadata: cfg.keepMetadata as "all" | string[],
-          shuffleDir,
-          numPartitions,
-          // Map tasks only buffer frames before flushing them; a quarter of the budget keeps them lean.
-          memoryBudgetBytes: Math.max(16 * 1024 * 1024, Math.floor(memory / 4)),
-        }));
-        const mapStart = performance.now();
-        const mapped = await pool.runAll<MapTaskInput, MapTaskOutput>(mapTasks, "normalizeMapTask", normalizeMapTask);
-        ctx.log(`map phase: ${mapTasks.length} task(s) in ${((performance.now() - mapStart) / 1000).toFixed(1)} s`);
-        const counters: Record<string, number> = {};
-        const bySource: Record<string, SourceStages> = {};
-        const stage = (s: string): SourceStages =>
-          (bySource[s] ??= { read: { documents: 0, bytes: 0 }, normalized: { documents: 0, bytes: 0 }, kept: { documents: 0, bytes: 0 }, duplicates: { documents: 0, bytes: 0 } });
-        const fold = (which: keyof SourceStages, from: Record<string, DocBytes>) => {
-          for (const [s, v] of Object.entries(from)) {
-            stage(s)[which].documents += v.documents;
-            stage(s)[which].bytes += v.bytes;
-          }
-        };
-        for (const m of mapped) {
-          mergeInto(counters, m.counters);
-          fold("read", m.read);
-          fold("normalized", m.normalized);
-        }
-        const normalizedDocs = Object.values(bySource).reduce((s, v) => s + v.normalized.documents, 0);
-        if (normalizedDocs === 0) {
-          throw new NothingLeftError(
-            `every record of ${input.path} was dropped: ${counters.records_read ?? 0} read, ${counters.missing_text_dropped ?? 0} without the field '${textField}', ${counters.empty_dropped ?? 0} blank`,
-            `check that the records hold their text in the field '${textField}' (set textField otherwise)`,
-          );
-        }
-        const mapOutputs = mapped.map((m) => m.sidecarPath);
-        const files = Array.from({ length: numPartitions }, (_, p) => normalizedPartName("main", p, numPartitions));
-        const dupFiles = dedup === "exact" ? Array.from({ length: numPartitions }, (_, p) => normalizedPartName("dups", p, numPartitions)) : [];
-        const reduceTasks: ReduceTaskInput[] = files.map((f, p) => ({
-          partition: p,
-          mapOutputs,
-          mainPath: ctx.path(f),
-          dupsPath: dedup === "exact" ? ctx.path(dupFiles[p]) : null,
-          dedup,
-          memoryBudgetBytes: memory,
-        }));
-        const reduceStart = performance.now();
-        const reduced = await pool.runAll<ReduceTaskInput, ReduceTaskOutput>(reduceTasks, "normalizeReduceTask", normalizeReduceTask);
-        ctx.log(`reduce phase: ${reduceTasks.length} task(s) in ${((performance.now() - reduceStart) / 1000).toFixed(1)} s`);
-        for (const r of reduced) {
-          fold("kept", r.kept);
-          fold("duplicates", r.duplicates);
-        }
-        const total = (which: "kept" | "duplicates", field: keyof DocBytes) => Object.values(bySource).reduce((s, v) => s + v[which][field], 0);
-        counters.documents_written = total("kept", "documents");
-        counters.duplicates_written = total("duplicates", "documents");
-        for (const [k, v] of Object.entries(counters)) ctx.counters.increment(k, v);
-        return {
-          schemaVersion: NORMALIZED_SCHEMA_VERSION,
-          partitioning: { key: "id", rule: "partitionOf(id, partitions): xxh3-64 of the canonical key bytes of the id, mod partitions", partitions: numPartitions, targetPartitionBytes: target },
-          dedup,
-          textField,
-          files,
-          dupFiles,
-          inputFiles: planned.length,
-          inputBytes,
-          estimatedInputBytes: estimatedBytes,
-          documents: total("kept", "documents"),
-          bytes: total("kept", "bytes"),
-          duplicates: total("duplicates", "documents"),
-          counters,
-          bySource: Object.fromEntries(Object.entries(bySource).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
-        };
-      } finally {
-        await pool.destroy();
-        await ctx.fs.deleteTree(shuffleDir).catch(() => undefined);
+      const input = ctx.inputs.input;
+      const planned = await planInputs(input, cfg.files, cfg.sources, (m) => ctx.log(m));
+      const partitions = Math.max(1, Math.ceil(planned.estimated / cfg.targetPartitionBytes));
+      ctx.log(`normalizing ${planned.paths.length} file(s), ${planned.bytes} bytes, into ${partitions} partition(s)`);
+      const normalized = Dataset.read(planned.paths, { splitBytes: WHOLE_FILES })
+        .flatMap(fn(NORMALIZE_FUNCTIONS, normalizeRecords, { base: planned.base, textField: cfg.textField, keepMetadata: cfg.keepMetadata }))
+        .partitionBy(fn(NORMALIZE_FUNCTIONS, recordId), { sortBy: fn(NORMALIZE_FUNCTIONS, copyOrder), numShards: partitions })
+        .mapShard(fn(NORMALIZE_FUNCTIONS, markDuplicates, { dedup: cfg.dedup }));
+      const main = ctx.path("outputs/main/part-{shard}-of-{total}.parquet");
+      const write: Terminal<{ files: WrittenFile[] }> =
+        cfg.dedup === "exact"
+          ? normalized.write({ main, dups: ctx.path("outputs/dups/part-{shard}-of-{total}.parquet") }, { route: fn(NORMALIZE_FUNCTIONS, routeRecord) })
+          : normalized.write(main);
+      const { counters } = await runDataset(ctx, write, { threads: cfg.threads ?? undefined, memoryBudgetBytes: cfg.memoryBudgetBytes, label: "normalize" });
+      const bySource = bySourceOf(counters.user);
+      const total = (which: "kept" | "duplicates" | "normalized", field: keyof DocBytes) => Object.values(bySource).reduce((s, v) => s + v[which][field], 0);
+      const user = counters.user;
+      if (total("normalized", "documents") === 0) {
+        throw new NothingLeftError(
+          `every record of ${input.path} was dropped: ${user.records_read ?? 0} read, ${user.missing_text_dropped ?? 0} without the field '${cfg.textField}', ${user.empty_dropped ?? 0} blank`,
+          `check that the records hold their text in the field '${cfg.textField}' (set textField otherwise)`,
+        );
       }
+      const stageCounters: Record<string, number> = {};
+      for (const [name, n] of Object.entries(user)) if (!name.includes(":")) stageCounters[name] = n;
+      const invalid = counters.stages.reduce((s, st) => s + (st.invalidUtf8 ?? 0), 0);
+      if (invalid) stageCounters.invalid_utf8_records = invalid;
+      stageCounters.documents_written = total("kept", "documents");
+      stageCounters.duplicates_written = total("duplicates", "documents");
+      const files = Array.from({ length: partitions }, (_, p) => normalizedPartName("main", p, partitions));
+      return {
+        schemaVersion: NORMALIZED_SCHEMA_VERSION,
+        partitioning: { key: "id", rule: "partitionOf(id, partitions): xxh3-64 of the canonical key bytes of the id, mod partitions", partitions, targetPartitionBytes: cfg.targetPartitionBytes },
+        dedup: cfg.dedup,
+        textField: cfg.textField,
+        files,
+        dupFiles: cfg.dedup === "exact" ? Array.from({ length: partitions }, (_, p) => normalizedPartName("dups", p, partitions)) : [],
+        inputFiles: planned.paths.length,
+        inputBytes: planned.bytes,
+        estimatedInputBytes: planned.estimated,
+        documents: total("kept", "documents"),
+        bytes: total("kept", "bytes"),
+        duplicates: total("duplicates", "documents"),
+        counters: stageCounters,
+        bySource,
+      };
     },
   });
 }
+

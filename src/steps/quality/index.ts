@@ -22,4 +22,4 @@ export {
   type QualityClassifierJson,
 } from "./classifier-format.ts";
 export { qualityStep, type QualityStepOptions, type QualityStepResult } from "./quality-step.ts";
-export { qualityTask, type QualityTaskArgs, type QualityTaskResult } from "./quality-task.ts";
+export { scoreDocuments, QUALITY_ATTRIBUTE_SCHEMA, type QualityRow } from "./quality-functions.ts";

@@ -9,17 +9,15 @@
  * records `{id, attributes: {<every heuristic of qualityAttributes>, quality_score}}` for EVERY
  * document, sorted by id; `quality_score` is P(positive) in [0, 1].
  */
-import { availableParallelism } from "node:os";
-import { createTaskPool } from "../task-pool.ts";
+import { Dataset, fn, runDataset } from "../../dataset/index.ts";
 import { step, type InputSpec } from "../../graph/step.ts";
 import { versioned } from "../../graph/versioned.ts";
 import { joinPath } from "../../io/index.ts";
-import { readSplit } from "../../io/formats.ts";
 import { attributeDir, checkSourceName, listSourceParts, sourceInput, type NormalizedSource } from "../minhash/source-parts.ts";
 import { classifierToBytes } from "./classifier-format.ts";
 import { ClassifierInputError, train, type TrainOptions, type TrainingExample } from "./classifier.ts";
 import { QUALITY_ATTRIBUTE_NAMES } from "./heuristics.ts";
-import { qualityTask, type QualityTaskArgs, type QualityTaskResult } from "./quality-task.ts";
+import { nonEmptyText, QUALITY_ATTRIBUTE_SCHEMA, QUALITY_FUNCTIONS as F, scoreDocuments } from "./quality-functions.ts";
 
 export interface QualityStepOptions {
   name: string;
@@ -33,7 +31,7 @@ export interface QualityStepOptions {
   examplesPerClass?: number;
   /** Classifier options; defaults: 2^18 buckets, bigrams, 5 epochs, 20 % held out, seed 1. */
   classifier?: TrainOptions;
-  /** Worker threads for scoring (default: every core; 0 = in the step's thread). */
+  /** Worker threads (default: the run's shared pool of every core; 0 = in the step's thread). */
   threads?: number;
 }
 
@@ -77,19 +75,16 @@ function checkOptions(opts: QualityStepOptions): void {
   }
 }
 
-/** Up to `limit` non-empty texts of a source, in part order. */
-async function sampleTexts(source: NormalizedSource, limit: number): Promise<string[]> {
-  const texts: string[] = [];
-  for (const part of source.parts) {
-    const split = { path: part.path, format: "parquet" as const, size: part.size, start: 0, end: part.size };
-    for await (const batch of readSplit(split, { columns: ["text"], batchRows: 1024 })) {
-      for (const row of batch.rows as { text: unknown }[]) {
-        if (typeof row.text === "string" && row.text.trim().length > 0) texts.push(row.text);
-        if (texts.length >= limit) return texts;
-      }
-    }
-  }
-  return texts;
+type Ctx = Parameters<typeof runDataset>[0];
+
+/** Up to `limit` non-empty texts of a source, in part order (each part limited, then gathered and limited). */
+async function sampleTexts(ctx: Ctx, source: NormalizedSource, limit: number, threads: number | undefined): Promise<string[]> {
+  const sample = Dataset.read<{ text: string }>(source.parts.map((p) => p.path))
+    .select("text")
+    .filter(fn(F, nonEmptyText))
+    .take(limit);
+  const { rows } = await runDataset(ctx, sample, { threads, label: `sample.${source.name}`, progress: false });
+  return rows.map((r) => r.text);
 }
 
 export function qualityStep(opts: QualityStepOptions) {
@@ -106,62 +101,56 @@ export function qualityStep(opts: QualityStepOptions) {
       format: versioned("kiln-quality-attributes-v1"),
       threads: opts.threads ?? null,
     },
-    inputs: Object.fromEntries(sourceNames.map((n) => [n, sourceInput(opts.sources[n])])) as Record<string, InputSpec>,
+    inputs: Object.fromEntries(sourceNames.map((n) => [n, sourceInput(opts.sources[n])])),
     run: async (ctx): Promise<QualityStepResult> => {
-      const inputs = ctx.inputs as Record<string, { path: string }>;
+      const cfg = ctx.config;
+      const threads = cfg.threads ?? undefined;
       const sources = new Map<string, NormalizedSource>();
-      for (const n of sourceNames) sources.set(n, await listSourceParts(n, inputs[n].path));
+      for (const n of sourceNames) sources.set(n, await listSourceParts(n, ctx.inputs[n].path));
 
       // Train on the user's positive and negative sources.
-      const perClass = ctx.config.examplesPerClass as number;
       const examples: TrainingExample[] = [];
-      for (const [names, label] of [[ctx.config.positive as string[], true], [ctx.config.negative as string[], false]] as const) {
+      for (const [names, label] of [[cfg.positive, true], [cfg.negative, false]] as const) {
         const before = examples.length;
         for (const n of names) {
-          for (const text of await sampleTexts(sources.get(n)!, Math.ceil(perClass / names.length))) examples.push({ text, label });
+          const source = sources.get(n);
+          if (!source) continue;
+          for (const text of await sampleTexts(ctx, source, Math.ceil(cfg.examplesPerClass / names.length), threads)) examples.push({ text, label });
         }
         if (examples.length === before) {
           throw new ClassifierInputError(`quality step '${ctx.name}': the ${label ? "positive" : "negative"} sources (${names.join(", ")}) have no documents with text`, "pick sources with documents for both classes");
         }
       }
-      const model = train(examples, ctx.config.classifier as TrainOptions);
+      const model = train(examples, cfg.classifier);
       const m = model.metrics;
       ctx.log(`classifier: ${m.trainCount} training, ${m.heldOutCount} held-out examples, held-out accuracy ${m.heldOutAccuracy.toFixed(4)}`);
       const modelFile = "classifier/model.bin";
       await ctx.writeFile(modelFile, Buffer.from(classifierToBytes(model)));
 
-      // Score every part of every source.
-      const tasks: { source: string; args: QualityTaskArgs }[] = [];
-      for (const [name, src] of sources) {
-        for (const part of src.parts) {
-          tasks.push({ source: name, args: { part, modelPath: ctx.path(modelFile), outputFile: joinPath(attributeDir(ctx.outputPath, name), part.fileName) } });
-        }
-      }
-      const threads = (ctx.config.threads as number | null) ?? availableParallelism();
-      ctx.log(`scoring ${tasks.length} part(s) on ${Math.max(1, Math.min(threads, tasks.length))} thread(s)`);
-      const pool = createTaskPool(new URL("./worker.mjs", import.meta.url), threads, ctx.signal);
-      let results: QualityTaskResult[];
-      try {
-        results = await pool.runAll(tasks.map((t) => t.args), "qualityTask", qualityTask);
-      } finally {
-        await pool.destroy();
-      }
+      // Score every part of every source; attribute file i of a source is written by the task of its part i.
       const perSource: QualityStepResult["sources"] = {};
-      for (const [name, src] of sources) perSource[name] = { parts: src.numParts, documents: 0, meanScore: 0, attributes: `${name}/outputs/main` };
-      results.forEach((r, i) => {
-        const s = perSource[tasks[i].source];
-        s.documents += r.documents;
-        s.meanScore += r.scoreSum;
-      });
-      for (const s of Object.values(perSource)) s.meanScore = s.documents === 0 ? 0 : s.meanScore / s.documents;
-      const documents = results.reduce((sum, r) => sum + r.documents, 0);
+      let documents = 0;
+      let textChars = 0;
+      await Promise.all(
+        [...sources].map(async ([name, src]) => {
+          const scored = Dataset.read(src.parts.map((p) => p.path))
+            .select("id", "text")
+            .map(fn(F, scoreDocuments, { modelPath: ctx.path(modelFile) }))
+            .write(joinPath(attributeDir(ctx.outputPath, name), "part-{shard}-of-{total}.parquet"), { schema: QUALITY_ATTRIBUTE_SCHEMA });
+          const { counters } = await runDataset(ctx, scored, { threads, label: `score.${name}` });
+          const n = counters.user.documents ?? 0;
+          perSource[name] = { parts: src.numParts, documents: n, meanScore: n === 0 ? 0 : (counters.user.scoreSum ?? 0) / n, attributes: `${name}/outputs/main` };
+          documents += n;
+          textChars += counters.user.textChars ?? 0;
+        }),
+      );
       ctx.counters.increment("documents", documents);
       ctx.counters.increment("training_examples", m.trainCount + m.heldOutCount);
       return {
         classifier: {
           file: modelFile,
-          positive: ctx.config.positive as string[],
-          negative: ctx.config.negative as string[],
+          positive: cfg.positive,
+          negative: cfg.negative,
           trainCount: m.trainCount,
           heldOutCount: m.heldOutCount,
           trainAccuracy: m.trainAccuracy,
@@ -169,9 +158,9 @@ export function qualityStep(opts: QualityStepOptions) {
           heldOutLogLoss: m.heldOutLogLoss,
         },
         documents,
-        textChars: results.reduce((sum, r) => sum + r.textChars, 0),
+        textChars,
         attributeNames: [...QUALITY_ATTRIBUTE_NAMES, "quality_score"],
-        sources: perSource,
+        sources: Object.fromEntries(sourceNames.map((n) => [n, perSource[n]])),
       };
     },
   });

@@ -1,20 +1,21 @@
 /**
  * The `tokenize` step and the `trainTokenizer` step. Tokenize reads a step's parquet (or jsonl)
- * output, encodes every document on every core (one worker-thread task per input split), appends
- * the end-of-document id, splits train/validation by a hash of the document id, and writes token
- * shards plus `index.json` (shards, tokens and documents per shard) and `stats.json` (tokens,
- * documents and UTF-8 bytes per split). trainTokenizer learns a byte-level BPE vocabulary from a
+ * output as a Dataset on the engine (one task per input split), encodes every document, appends the
+ * end-of-document id, splits train/validation by a hash of the document id, and writes token shards
+ * (`train/part-NNNNN.bin`, `validation/part-NNNNN.bin`: a routed write of the token-shard format,
+ * no file for a split a task got no document of) plus `index.json` (shards, tokens and documents per
+ * shard) and `stats.json` (tokens, documents and UTF-8 bytes per split). trainTokenizer learns a byte-level BPE vocabulary from a
  * sample of a step's documents and writes a Hugging Face tokenizer.json.
  */
-import { availableParallelism } from "node:os";
+import { Dataset, fn, runDataset } from "../../dataset/index.ts";
 import { step, isStep, type InputSpec, type Step } from "../../graph/step.ts";
 import { versioned } from "../../graph/versioned.ts";
 import { joinPath } from "../../io/index.ts";
 import { expandInputs, readSplit } from "../../io/formats.ts";
+import { TOKEN_SHARD_HEADER_BYTES, dtypeForVocabSize } from "../../io/token-shards.ts";
 import { trainBpeTokenizer, type BpeTrainingOptions } from "../../tokenizers/index.ts";
-import { createTaskPool } from "../task-pool.ts";
 import type { TokenizedResult, TokenSplit } from "./result.ts";
-import { tokenizeSplit, tokenizerFor, type TokenizeSplitResult, type TokenizeSplitTask } from "./tokenize-split.ts";
+import { TOKENIZE_FUNCTIONS as F, TokenizeInputError, encodeDocuments, splitOf, tokenizerFor } from "./tokenize-functions.ts";
 
 export interface TrainedTokenizerResult {
   file: string;
@@ -35,11 +36,9 @@ export interface TokenizeOptions {
   validationFraction?: number;
   textField?: string;
   idField?: string;
-  /** Worker threads (default: every core); 0 runs inline. */
+  /** Worker threads (default: the run's shared pool of every core); 0 runs in the step's thread. */
   threads?: number;
 }
-
-const pad = (n: number) => String(n).padStart(5, "0");
 
 export function tokenizeStep(opts: TokenizeOptions) {
   const trained = isStep(opts.tokenizer) ? opts.tokenizer : undefined;
@@ -47,7 +46,7 @@ export function tokenizeStep(opts: TokenizeOptions) {
     name: opts.name,
     config: {
       files: versioned(opts.files ?? "**/*.parquet"),
-      tokenizer: versioned(trained ? "trained" : (opts.tokenizer as string)),
+      tokenizer: versioned(typeof opts.tokenizer === "string" ? opts.tokenizer : "trained"),
       validationFraction: versioned(opts.validationFraction ?? 0.05),
       textField: versioned(opts.textField ?? "text"),
       idField: versioned(opts.idField ?? "id"),
@@ -56,61 +55,50 @@ export function tokenizeStep(opts: TokenizeOptions) {
     },
     inputs: (trained ? { documents: opts.input, tokenizer: trained } : { documents: opts.input }) as Record<string, InputSpec>,
     run: async (ctx): Promise<TokenizedResult> => {
-      const inputs = ctx.inputs as Record<string, { path: string; stepPath: string; result: any }>;
-      const spec = trained
-        ? joinPath(inputs.tokenizer.stepPath, (inputs.tokenizer.result as TrainedTokenizerResult).file)
-        : (ctx.config.tokenizer as string);
+      const cfg = ctx.config;
+      const inputs = ctx.inputs;
+      const trainedResult: unknown = trained ? inputs.tokenizer?.result : undefined;
+      const spec =
+        trained && typeof trainedResult === "object" && trainedResult !== null && "file" in trainedResult && typeof trainedResult.file === "string"
+          ? joinPath(inputs.tokenizer.stepPath, trainedResult.file)
+          : cfg.tokenizer;
       const tokenizer = await tokenizerFor(spec);
-      const splits = await expandInputs(joinPath(inputs.documents.path, ctx.config.files as string));
-      const tasks: TokenizeSplitTask[] = splits.map((split, i) => ({
-        split,
-        tokenizer: spec,
-        textField: ctx.config.textField as string,
-        idField: ctx.config.idField as string,
-        validationFraction: ctx.config.validationFraction as number,
-        trainPath: ctx.path(`train/part-${pad(i)}.bin`),
-        validationPath: ctx.path(`validation/part-${pad(i)}.bin`),
-      }));
-      const threads = Math.min(tasks.length, (ctx.config.threads as number | null) ?? availableParallelism());
-      ctx.log(`tokenizing ${tasks.length} files with ${tokenizer.name} on ${Math.max(threads, 1)} thread(s)`);
-      const pool = createTaskPool(new URL("./worker.mjs", import.meta.url), threads, ctx.signal);
-      let results: TokenizeSplitResult[];
-      try {
-        results = await pool.runAll(tasks, "tokenizeSplit", tokenizeSplit);
-      } finally {
-        await pool.destroy();
-      }
-      const total = (which: "train" | "validation"): TokenSplit => {
-        const parts = results.map((r) => r[which]);
-        return {
-          shards: parts.filter((p) => p.path).map((p) => p.path!.slice(ctx.outputPath.length + 1)),
-          tokens: parts.reduce((s, p) => s + p.tokens, 0),
-          documents: parts.reduce((s, p) => s + p.documents, 0),
-          bytes: parts.reduce((s, p) => s + p.bytes, 0),
-        };
-      };
+      const eosId = tokenizer.eosId;
+      if (eosId === undefined) throw new TokenizeInputError(`tokenizer ${tokenizer.name} has no end-of-text token to separate documents`);
+      const files = joinPath(inputs.documents.path, cfg.files);
+      ctx.log(`tokenizing ${files} with ${tokenizer.name}`);
+      const encoded = Dataset.read(files)
+        .select(cfg.idField, cfg.textField)
+        .flatMap(fn(F, encodeDocuments, { tokenizer: spec, textField: cfg.textField, idField: cfg.idField, validationFraction: cfg.validationFraction }))
+        .write(
+          { train: ctx.path("train/part-{shard}.bin"), validation: ctx.path("validation/part-{shard}.bin") },
+          { route: fn(F, splitOf), format: "tokens", vocabSize: tokenizer.vocabSize, omitEmpty: true },
+        );
+      const { counters, files: written } = await runDataset(ctx, encoded, { threads: cfg.threads ?? undefined, label: "tokenize" });
+      const user = counters.user;
+      const width = dtypeForVocabSize(tokenizer.vocabSize);
+      const relative = (p: string) => p.slice(ctx.outputPath.replace(/\/+$/, "").length + 1);
+      const shards = written.map((f) => ({ split: f.tag, path: relative(f.path), tokens: (f.bytes - TOKEN_SHARD_HEADER_BYTES) / width, documents: f.rows }));
+      const total = (which: "train" | "validation"): TokenSplit => ({
+        shards: shards.filter((x) => x.split === which).map((x) => x.path),
+        tokens: user[`${which}.tokens`] ?? 0,
+        documents: user[`${which}.documents`] ?? 0,
+        bytes: user[`${which}.bytes`] ?? 0,
+      });
       const train = total("train");
       const validation = total("validation");
-      const empty = results.reduce((s, r) => s + r.emptyDocuments, 0);
+      const empty = user.empty_documents ?? 0;
       if (train.documents + validation.documents === 0) {
-        throw new Error(`no documents with text in ${inputs.documents.path}/${String(ctx.config.files)} (${empty} empty); check the input and textField`);
+        throw new TokenizeInputError(`no documents with text in ${files} (${empty} empty); check the input and textField`);
       }
       ctx.counters.increment("documents", train.documents + validation.documents);
       ctx.counters.increment("tokens", train.tokens + validation.tokens);
       ctx.counters.increment("empty_documents_skipped", empty);
-      const index = {
-        format: "kiln-token-shards-v1",
-        tokenizer: { name: tokenizer.name, vocabSize: tokenizer.vocabSize, eosId: tokenizer.eosId },
-        shards: results.flatMap((r) =>
-          (["train", "validation"] as const)
-            .filter((w) => r[w].path)
-            .map((w) => ({ split: w, path: r[w].path!.slice(ctx.outputPath.length + 1), tokens: r[w].tokens, documents: r[w].documents })),
-        ),
-      };
+      const index = { format: "kiln-token-shards-v1", tokenizer: { name: tokenizer.name, vocabSize: tokenizer.vocabSize, eosId }, shards };
       await ctx.writeFile("index.json", JSON.stringify(index, null, 2));
       const strip = ({ shards: _s, ...rest }: TokenSplit) => rest;
       await ctx.writeFile("stats.json", JSON.stringify({ train: strip(train), validation: strip(validation), empty_documents: empty }, null, 2));
-      return { tokenizer: { name: tokenizer.name, vocabSize: tokenizer.vocabSize, eosId: tokenizer.eosId! }, splits: { train, validation } };
+      return { tokenizer: { name: tokenizer.name, vocabSize: tokenizer.vocabSize, eosId }, splits: { train, validation } };
     },
   });
 }
@@ -141,8 +129,8 @@ export function trainTokenizerStep(opts: TrainTokenizerOptions) {
     run: async (ctx): Promise<TrainedTokenizerResult> => {
       const texts: string[] = [];
       let bytes = 0;
-      const field = ctx.config.textField as string;
-      const files = await expandInputs(joinPath(ctx.inputs.documents.path, ctx.config.files as string));
+      const field = ctx.config.textField;
+      const files = await expandInputs(joinPath(ctx.inputs.documents.path, ctx.config.files));
       outer: for (const split of files) {
         for await (const batch of readSplit(split, { columns: [field] })) {
           for (const row of batch.rows as Array<Record<string, unknown>>) {
@@ -150,19 +138,19 @@ export function trainTokenizerStep(opts: TrainTokenizerOptions) {
             if (typeof t !== "string" || !t) continue;
             texts.push(t);
             bytes += Buffer.byteLength(t);
-            if (bytes >= (ctx.config.maxBytes as number)) break outer;
+            if (bytes >= ctx.config.maxBytes) break outer;
           }
         }
       }
       const json = trainBpeTokenizer(texts, {
-        vocabSize: ctx.config.vocabSize as number,
-        specialTokens: ctx.config.specialTokens as string[],
-        minFrequency: ctx.config.minFrequency as number,
-        pattern: ctx.config.preTokenizer as BpeTrainingOptions["pattern"],
+        vocabSize: ctx.config.vocabSize,
+        specialTokens: ctx.config.specialTokens,
+        minFrequency: ctx.config.minFrequency,
+        pattern: ctx.config.preTokenizer,
       });
       await ctx.writeFile("tokenizer.json", JSON.stringify(json));
       ctx.counters.increment("training_documents", texts.length);
-      return { file: "tokenizer.json", vocabSize: ctx.config.vocabSize as number, documents: texts.length, bytes };
+      return { file: "tokenizer.json", vocabSize: ctx.config.vocabSize, documents: texts.length, bytes };
     },
   });
 }

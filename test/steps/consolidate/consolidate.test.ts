@@ -153,7 +153,7 @@ describe("consolidate step", () => {
     const unsorted = attributeStep("fixtures/attr-unsorted", attrsA, "parquet", (rows, p) => (p === 1 ? [rows[1], rows[0], ...rows.slice(2)] : rows));
     const foreign = attributeStep("fixtures/attr-foreign", attrsA, "jsonl.zst", (rows, p) => (p === 2 ? [...rows, { id: "f".repeat(32), attributes: { score: 1 } }] : rows));
     const cases = [
-      { attr: unsorted, code: "KILN_NOT_COPARTITIONED", text: [`${part(1)}.parquet`, "not sorted by id at record 1"] },
+      { attr: unsorted, code: "KILN_JOIN_INPUT", text: [`${part(1)}.parquet row 2`, "right input is not sorted by its key"] },
       { attr: foreign, code: "KILN_NOT_COPARTITIONED", text: [`${part(2)}.jsonl.zst`, "not in the source part"] },
     ];
     for (const [k, c] of cases.entries()) {

@@ -8,7 +8,7 @@ import { versioned } from "../../../src/graph/versioned.ts";
 import { openWriter } from "../../../src/io/formats.ts";
 import { runGraph } from "../../../src/executor/scheduler.ts";
 import { loadOpenAiTokenizer, readTokenShard } from "../../../src/tokenizers/index.ts";
-import { isValidation } from "../../../src/steps/tokenize/tokenize-split.ts";
+import { isValidation } from "../../../src/steps/tokenize/tokenize-functions.ts";
 import { tokenizeStep, trainTokenizerStep } from "../../../src/steps/tokenize/tokenize-step.ts";
 import { pythonWithTorch, repoRoot } from "../../../src/steps/python/kernel-process.ts";
 import { tempDir } from "../../support/kiln-cli.ts";

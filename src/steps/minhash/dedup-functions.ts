@@ -1,0 +1,202 @@
+/**
+ * The MinHash dedup step's row functions, module-level so that any executor runs them by reference
+ * (`fn(DEDUP_FUNCTIONS, f)`). In plan order:
+ *   bandEntries       a source record → its band entries `{b: band key, n: node key}` (records are
+ *                     checked against the part convention: string id and text, sorted, in their part);
+ *   bucketEdges       a partition sorted by (band key, node) → star edges member ↔ bucket minimum,
+ *                     optionally only when the exact Jaccard of the shingle sets reaches a threshold;
+ *   firstState        a node and its adjacency lists → its round-0 state (label = min of node and
+ *                     neighbours);
+ *   stateMessages /   one label-propagation round: each state to itself and, if its label changed,
+ *   applyMessages     its label to its neighbours; the new state per node; counter `changed`;
+ *   clusterLabels     a final state → its attribute row `{s, id, c, k}` (source index, id, cluster
+ *                     id, canonical);
+ *   ofSource, toAttributes
+ *                     the labels of one source, joined with the ids of its parts (every label must
+ *                     find its document) → `{id, attributes: {dup_cluster_id, is_cluster_canonical}}`.
+ */
+import type { ShuffleKey } from "../../shuffle/index.ts";
+import type { UserContext } from "../../dataset/index.ts";
+import { applyLabelMessages, initialNodeState, labelMessages, type LabelMessage, type NodeState } from "./components.ts";
+import { bandKeys, jaccardOfSortedSets } from "./lsh.ts";
+import { MinHasher, type MinHashParams } from "./signature.ts";
+import { SourceLayoutError, nodeKey, parseNodeKey, sourceRecordChecker } from "./source-parts.ts";
+
+/** This module's URL, for fn(DEDUP_FUNCTIONS, f). */
+export const DEDUP_FUNCTIONS = import.meta.url;
+
+/** A document's membership in one band bucket; `s` carries its shingle set when verifying. */
+export interface BandEntry {
+  b: string;
+  n: string;
+  s?: string;
+}
+
+/** Adjacency of a node (merged per node by the combiner). */
+export interface AdjacencyEntry {
+  n: string;
+  a: string[];
+}
+
+/** A clustered document's label: source index, id, cluster id, canonical. */
+export interface ClusterLabel {
+  s: number;
+  id: string;
+  c: string;
+  k: boolean;
+}
+
+export interface DupAttributes {
+  dup_cluster_id: string;
+  is_cluster_canonical: boolean;
+}
+
+export interface AttributeRow {
+  id: string;
+  attributes: DupAttributes;
+}
+
+export type BandArgs = {
+  params: MinHashParams;
+  verify: boolean;
+  /** Folder of each source's parts, by source index. */
+  dirs: string[];
+};
+
+/** Factory of the flatMap over source records: their band entries, with the part convention checked. */
+export function bandEntries(args: BandArgs): (row: unknown, ctx: UserContext) => BandEntry[] {
+  const hasher = new MinHasher(args.params);
+  const scratch = new Uint32Array(args.params.numPerm);
+  const dirs = args.dirs.map((d) => d.replace(/\/+$/, "") + "/");
+  const check = sourceRecordChecker();
+  let file = "";
+  let source = -1;
+  return (row, ctx) => {
+    const at = ctx.position();
+    if (at && at.source !== file) {
+      file = at.source;
+      source = dirs.findIndex((d) => file.startsWith(d));
+    }
+    const { id, text } = check(row, file, at?.record ?? 0);
+    const counters = ctx.counters;
+    counters.increment(`documents:${source}`);
+    counters.increment("textChars", text.length);
+    const shingles = args.verify ? hasher.shingleHashes(text) : undefined;
+    const signature = shingles ? hasher.signatureOfShingles(shingles, scratch) : hasher.signature(text, scratch);
+    const keys = bandKeys(signature, args.params.bands, args.params.rows);
+    if (keys.length === 0) {
+      counters.increment("emptyDocuments");
+      return [];
+    }
+    counters.increment("bandEntries", keys.length);
+    const n = nodeKey(source, id);
+    const s = shingles ? Buffer.from(shingles.buffer, shingles.byteOffset, shingles.byteLength).toString("base64") : undefined;
+    return keys.map((b) => (s === undefined ? { b, n } : { b, n, s }));
+  };
+}
+
+export function bandKeyOf(entry: BandEntry): string {
+  return entry.b;
+}
+
+export function nodeOf(entry: BandEntry | AdjacencyEntry): string {
+  return entry.n;
+}
+
+function decodeShingles(text: string): Uint32Array {
+  const bytes = Buffer.from(text, "base64");
+  const out = new Uint32Array(bytes.length / 4);
+  new Uint8Array(out.buffer).set(bytes);
+  return out;
+}
+
+/**
+ * Factory of the mapShard over a partition sorted by (band key, node): the first entry of a key is
+ * its bucket's minimum; every other member gets an edge to it, in both directions.
+ */
+export function bucketEdges(args: { verifyThreshold: number | null }) {
+  return async function* (entries: AsyncIterable<BandEntry>, ctx: UserContext): AsyncIterable<AdjacencyEntry> {
+    let bucket: string | undefined;
+    let min: BandEntry | undefined;
+    let minShingles: Uint32Array | undefined;
+    for await (const member of entries) {
+      if (member.b !== bucket || min === undefined) {
+        bucket = member.b;
+        min = member;
+        minShingles = args.verifyThreshold !== null ? decodeShingles(member.s ?? "") : undefined;
+        ctx.counters.increment("buckets");
+        continue;
+      }
+      if (member.n === min.n) continue;
+      if (minShingles && args.verifyThreshold !== null && jaccardOfSortedSets(minShingles, decodeShingles(member.s ?? "")) < args.verifyThreshold) {
+        ctx.counters.increment("rejectedEdges");
+        continue;
+      }
+      ctx.counters.increment("candidateEdges");
+      yield { n: member.n, a: [min.n] };
+      yield { n: min.n, a: [member.n] };
+    }
+  };
+}
+
+/** Combiner: one node's adjacency lists merged, sorted, without repeats. */
+export function mergeAdjacency(x: AdjacencyEntry, y: AdjacencyEntry): AdjacencyEntry {
+  return { n: x.n, a: [...new Set([...x.a, ...y.a])].sort() };
+}
+
+/** Reducer: a node and its adjacency lists → its round-0 state. */
+export async function firstState(node: ShuffleKey, lists: AsyncIterable<AdjacencyEntry>): Promise<NodeState> {
+  const neighbours: string[] = [];
+  for await (const entry of lists) for (const a of entry.a) neighbours.push(a);
+  return initialNodeState(String(node), neighbours);
+}
+
+export function stateMessages(state: NodeState): LabelMessage[] {
+  return labelMessages(state);
+}
+
+export function messageTo(message: LabelMessage): string {
+  return message.to;
+}
+
+/** Reducer of a label round: the node's new state; counts `changed` (0 or 1) for the loop. */
+export async function applyMessages(node: ShuffleKey, messages: AsyncIterable<LabelMessage>, ctx: UserContext): Promise<NodeState> {
+  const received: LabelMessage[] = [];
+  for await (const m of messages) received.push(m);
+  const next = applyLabelMessages(String(node), received);
+  ctx.counters.increment("changed", next.changed ? 1 : 0);
+  return next;
+}
+
+/** A final state → its label row; counts members and non-canonical members per source. */
+export function clusterLabels(state: NodeState, ctx: UserContext): ClusterLabel[] {
+  const { sourceIndex, id } = parseNodeKey(state.id);
+  const canonical = state.id === state.label;
+  ctx.counters.increment(`members:${sourceIndex}`);
+  if (!canonical) ctx.counters.increment(`nonCanonical:${sourceIndex}`);
+  return [{ s: sourceIndex, id, c: parseNodeKey(state.label).id, k: canonical }];
+}
+
+/** Factory of the filter keeping one source's labels. */
+export function ofSource(args: { source: number }): (label: ClusterLabel) => boolean {
+  return (label) => label.s === args.source;
+}
+
+export function labelId(label: ClusterLabel): string {
+  return label.id;
+}
+
+export function idOf(row: { id: string }): string {
+  return row.id;
+}
+
+/** A label joined with its part's ids → the attribute row; a label without its document breaks the convention. */
+export function toAttributes(joined: { left: ClusterLabel; right: { id: string } | null }, ctx: UserContext): AttributeRow {
+  if (joined.right === null) {
+    throw new SourceLayoutError(
+      `dedup attribute for id ${joined.left.id} has no document in part ${ctx.shard} of ${ctx.shardCount} (or the id repeats): the source breaks the part convention`,
+      "each id must be in exactly one part, partitionOf(id, M), sorted; rerun the normalize step",
+    );
+  }
+  return { id: joined.left.id, attributes: { dup_cluster_id: joined.left.c, is_cluster_canonical: joined.left.k } };
+}
