@@ -3,7 +3,7 @@
  * (findNearDuplicates: the same signatures, band keys, star edges and union-find, all in one heap)
  * on the same documents; plus the quality step's scoring task. Input: Brown corpus documents
  * (≥ 200 words) and, beyond the corpus's ~6 MB, the corpus again under seeded word substitutions
- * (see realSources), turned into a labelled set with perturbed copies of known truth and
+ * (support/brown-vocabulary.ts), turned into a labelled set with perturbed copies of known truth and
  * half-overlap hard negatives (src/steps/minhash/accuracy.ts), written as a normalized source of
  * 16 parts. The step runs in a child process (its own peak RSS, getrusage) with Marin's 26 × 11
  * parameters and a 256 MiB task budget, signatures on every core. Reports docs/s, docs/s per core,
@@ -18,13 +18,13 @@ import { availableParallelism, tmpdir } from "node:os";
 import * as path from "node:path";
 import { openWriter } from "../src/io/formats.ts";
 import { buildLabelledSet, findNearDuplicates, scoreDedup, type DupClusterRecord, type LabelledDocument } from "../src/steps/minhash/index.ts";
-import { seededUint32 } from "../src/steps/minhash/signature.ts";
 import { classifierToBytes, scoreDocuments, train } from "../src/steps/quality/index.ts";
 import { QUALITY_FUNCTIONS } from "../src/steps/quality/quality-functions.ts";
 import { Dataset, executeDataset, fn } from "../src/index.ts";
 import { listSourceParts } from "../src/steps/minhash/source-parts.ts";
 import { brownDocuments, spamBodies } from "../test/steps/minhash/corpora.ts";
 import { partitionDocs, readParquetFiles } from "../test/steps/minhash/normalized-fixture.ts";
+import { realSources } from "./support/brown-vocabulary.ts";
 
 const TARGET_BYTES = Number(process.env.KILN_BENCH_BYTES ?? 24e6);
 const RUNS = Number(process.env.KILN_BENCH_RUNS ?? 3);
@@ -32,35 +32,6 @@ const BUDGET = 256 * 1024 * 1024;
 const PARTS = 16;
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const pad = (n: number) => String(n).padStart(5, "0");
-
-/**
- * Brown documents, then, until about `targetBytes` (copies add ~30 %), the corpus again under a
- * seeded word-for-word substitution per round (a permutation of the vocabulary): word frequencies,
- * lengths and paragraph structure stay those of real text, while rounds share no shingles, so the
- * only near-duplicates are the labelled ones.
- */
-function realSources(targetBytes: number): string[] {
-  const base = brownDocuments({ minWords: 200 });
-  const vocabulary = [...new Set(base.flatMap((d) => d.split(/\s+/)))].sort();
-  const docs = [...base];
-  let bytes = docs.reduce((s, d) => s + d.length, 0);
-  for (let round = 1; bytes < targetBytes / 1.3; round++) {
-    const next = seededUint32(round);
-    const image = [...vocabulary];
-    for (let i = image.length - 1; i > 0; i--) {
-      const j = next() % (i + 1);
-      [image[i], image[j]] = [image[j], image[i]];
-    }
-    const map = new Map(vocabulary.map((w, i) => [w, image[i]]));
-    for (const doc of base) {
-      if (bytes >= targetBytes / 1.3) break;
-      const mapped = doc.split("\n\n").map((p) => p.split(" ").map((w) => map.get(w) ?? w).join(" ")).join("\n\n");
-      docs.push(mapped);
-      bytes += mapped.length;
-    }
-  }
-  return docs;
-}
 
 async function writeSource(dir: string, docs: readonly LabelledDocument[]): Promise<void> {
   const out = path.join(dir, "outputs/main");
