@@ -1,9 +1,10 @@
 /**
- * The `kiln` command line: `kiln run`, `kiln status` and `kiln graph` over a pipeline module.
- * Parses options, loads the pipeline, and prints results; every error a user can cause (a module
- * that fails to import, a missing dependency, an unknown --only step) is printed with what to do,
- * and the exit code is non-zero.
+ * The `kiln` command line: `kiln run`, `kiln status` and `kiln graph` over a pipeline module, and
+ * `kiln --version`. Parses options, loads the pipeline, and prints results; every error a user can
+ * cause (a module that fails to import, a missing dependency, an unknown --only step) is printed
+ * with what to do, and the exit code is non-zero.
  */
+import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { describeError, KilnError } from "../errors.ts";
@@ -12,6 +13,7 @@ import { loadPipeline, type Pipeline } from "../graph/pipeline.ts";
 import { schemeOf } from "../io/index.ts";
 import { planRun, runGraph, selectSteps, type RunOptions } from "../executor/scheduler.ts";
 import { stepStatusTable } from "../executor/status.ts";
+import { describeRunFailures, runReportHook } from "./run-output.ts";
 import { formatTable } from "./table.ts";
 
 class UsageError extends KilnError {
@@ -65,6 +67,13 @@ interface CommonFlags {
   pollMs?: number;
 }
 
+/** The version in kiln's package.json. */
+function packageVersion(): string {
+  const manifest: unknown = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8"));
+  const version = typeof manifest === "object" && manifest !== null && "version" in manifest ? manifest.version : undefined;
+  return typeof version === "string" ? version : "unknown";
+}
+
 async function load(file: string): Promise<{ pipeline: Pipeline; graph: Graph }> {
   const pipeline = await loadPipeline(file);
   return { pipeline, graph: buildGraph(pipeline.steps) };
@@ -110,6 +119,7 @@ export async function main(argv: string[]): Promise<number> {
   const log = (line: string) => process.stderr.write(`[kiln ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
   const program = new Command("kiln")
     .description("Declarative dataflow engine for LLM data pipelines")
+    .version(packageVersion(), "-V, --version", "print kiln's version")
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   let exitCode = 0;
@@ -124,22 +134,16 @@ export async function main(argv: string[]): Promise<number> {
       const opts = runOptions(flags, pipeline, graph, log);
       if (flags.dryRun) {
         const plans = await planRun(graph, opts);
-        process.stdout.write(formatTable(["step", "action", "reason", "output"], plans.map((p) => [p.node.name, p.action, p.reason, p.outputPath])));
+        process.stdout.write(`${formatTable(["step", "action", "reason", "output"], plans.map((p) => [p.node.name, p.action, p.reason, p.outputPath]))}\n`);
         return;
       }
       log(`pipeline ${pipeline.name}: ${selectSteps(graph, opts).length} steps, prefix ${opts.prefix}`);
       const summary = await runGraph(graph, opts);
       const count = (s: string) => summary.outcomes.filter((o) => o.state === s).length;
       log(`ran ${count("ran")}, skipped ${count("skipped")}, copied ${count("copied")}, read in place ${count("read-in-place")}, failed ${count("failed")}, not run (dependency failed) ${count("dep-failed")}`);
-      if (pipeline.report && summary.ok) {
-        await pipeline.report(summary.outcomes.map((o) => ({ name: o.node.name, state: o.state, result: o.result, outputPath: o.outputPath })));
-      }
-      if (!summary.ok) {
-        for (const f of summary.failed) process.stderr.write(`\nstep '${f.node.name}' failed: ${describeError(f.error)}\n  output: ${f.outputPath}\n`);
-        const depFailed = summary.outcomes.filter((o) => o.state === "dep-failed");
-        if (depFailed.length) process.stderr.write(`\nnot run because a dependency failed: ${depFailed.map((o) => o.node.name).join(", ")}\n`);
-        exitCode = 1;
-      }
+      const reported = await runReportHook(pipeline, summary, (text) => process.stderr.write(text));
+      if (!summary.ok) process.stderr.write(await describeRunFailures(summary));
+      if (!summary.ok || !reported) exitCode = 1;
     });
 
   addRunFlags(program.command("status <pipeline>").description("show each step's state, output path and duration")).action(
@@ -147,7 +151,7 @@ export async function main(argv: string[]): Promise<number> {
       const { pipeline, graph } = await load(file);
       const opts = runOptions(flags, pipeline, graph, log);
       const rows = await stepStatusTable(selectSteps(graph, opts), opts);
-      process.stdout.write(formatTable(["step", "state", "output", "duration"], rows.map((r) => [r.name, r.state, r.outputPath, r.duration])));
+      process.stdout.write(`${formatTable(["step", "state", "output", "duration"], rows.map((r) => [r.name, r.state, r.outputPath, r.duration]))}\n`);
     },
   );
 

@@ -2,20 +2,27 @@
  * Pipelines: a named set of steps, plus the loader that turns a pipeline module into one. A module
  * may `export default pipeline({...})`, export a `pipeline` object, or simply export steps (and
  * arrays or records of steps); every exported step and its transitive inputs are part of the run.
+ * The kiln command loads the module as an ES module wherever it lives (see pipeline-hooks.mjs).
  */
 import { pathToFileURL } from "node:url";
 import * as path from "node:path";
 import { existsSync } from "node:fs";
-import { KilnError } from "../errors.ts";
+import { PipelineLoadError, pipelineImportError } from "./load-errors.ts";
+import type { PipelineRun } from "./pipeline-run.ts";
 import { isStep, type AnyStep } from "./step.ts";
+
+export { PipelineLoadError } from "./load-errors.ts";
 
 export interface PipelineSpec {
   name: string;
   steps: AnyStep[];
   /** Default home prefix for this pipeline; `--prefix` and KILN_PREFIX override it. */
   prefix?: string;
-  /** Called after a run with every step's outcome, e.g. to print a summary table. */
-  report?: (outcomes: ReadonlyArray<{ name: string; state: string; result: unknown; outputPath: string }>) => void | Promise<void>;
+  /**
+   * Called after a run, also a failed one, with every selected step's outcome, e.g. to print a
+   * summary table: `run.resultOf(step)` is that step's typed result (undefined if it has none).
+   */
+  report?: (run: PipelineRun) => void | Promise<void>;
 }
 
 export interface Pipeline extends PipelineSpec {
@@ -28,12 +35,6 @@ export function pipeline(spec: PipelineSpec): Pipeline {
 
 export function isPipeline(v: unknown): v is Pipeline {
   return typeof v === "object" && v !== null && (v as { kind?: unknown }).kind === "kiln.pipeline";
-}
-
-export class PipelineLoadError extends KilnError {
-  constructor(message: string, hint: string, options?: { cause?: unknown }) {
-    super("KILN_PIPELINE_LOAD", message, hint, options);
-  }
 }
 
 function collectSteps(value: unknown, out: AnyStep[], depth = 0): void {
@@ -69,12 +70,7 @@ export async function loadPipeline(file: string): Promise<Pipeline> {
   try {
     mod = await import(pathToFileURL(abs).href);
   } catch (err) {
-    const reason = err instanceof Error ? err.message.split("\n")[0] : String(err);
-    throw new PipelineLoadError(
-      `failed to import pipeline module ${file}: ${reason}`,
-      "fix the error above (run `node --import tsx " + file + "` to see the full stack)",
-      { cause: err },
-    );
+    throw pipelineImportError(file, err);
   }
   return pipelineFromModule(mod, file);
 }

@@ -82,7 +82,8 @@ describe("kiln run (child processes)", () => {
     const dir = tempDir();
     const prefix = path.join(dir, "out");
     const log = path.join(dir, "calls");
-    const env = { KILN_TEST_CALLS: log, KILN_TEST_SALT: "concurrent", KILN_TEST_SLOW_STEP: "a", KILN_TEST_SLOW_MS: "400" };
+    // Step a sleeps long enough that the two child processes overlap even when start-up is slow.
+    const env = { KILN_TEST_CALLS: log, KILN_TEST_SALT: "concurrent", KILN_TEST_SLOW_STEP: "a", KILN_TEST_SLOW_MS: "2500" };
     const args = ["run", pipelineFile, "--prefix", prefix, "--poll-ms", "50"];
     const [r1, r2] = await Promise.all([runKiln(args, env), runKiln(args, env)]);
     expect(r1.code, r1.stderr).toBe(0);
