@@ -8,22 +8,29 @@
  * a second run skips every step and prints the same tables. `datakitSteps()` builds the data steps
  * for other pipelines.
  */
-import { pipeline } from "../src/index.ts";
-import { consolidateStep, type ConsolidateFilter, type ConsolidateResult } from "../src/steps/consolidate/index.ts";
-import { downloadStep, type DownloadResult } from "../src/steps/download/index.ts";
-import { minhashDedupStep } from "../src/steps/minhash/index.ts";
-import { normalizeStep, type NormalizeResult } from "../src/steps/normalize/index.ts";
-import { qualityStep } from "../src/steps/quality/index.ts";
-import { BUILTIN_SOURCES } from "../src/steps/sources/index.ts";
-import { tokenizeStep } from "../src/steps/tokenize/tokenize-step.ts";
-import type { TokenizedResult } from "../src/steps/tokenize/result.ts";
-import { evalStep, trainStep, type EvalResult, type TrainResult } from "../src/steps/train/train-step.ts";
+import {
+  consolidateStep,
+  downloadStep,
+  evalStep,
+  formatTable,
+  listSources,
+  minhashDedupStep,
+  normalizeStep,
+  pipeline,
+  qualityStep,
+  tokenizeStep,
+  trainStep,
+  type ConsolidateFilter,
+  type PipelineRun,
+} from "kiln";
 
 /**
  * The sources `npm start` processes: every built-in embedded source (about 40 MB as JSONL).
  * KILN_QUICKSTART_SOURCES (comma-separated names) picks others.
  */
-export const QUICKSTART_SOURCES = BUILTIN_SOURCES.map((s) => s.name);
+export const QUICKSTART_SOURCES = listSources()
+  .filter((s) => s.kind === "embedded")
+  .map((s) => s.name);
 
 /** What consolidate removes in the quickstart, in order; each removed document is counted once. */
 export const QUICKSTART_FILTERS: ConsolidateFilter[] = [
@@ -100,16 +107,16 @@ function chosenSources(): string[] {
   return env.split(",").map((s) => s.trim()).filter(Boolean);
 }
 
-type Outcome = { name: string; result: unknown };
+type Datakit = ReturnType<typeof datakitSteps>;
+type Model = ReturnType<typeof modelSteps>;
 
 /** Rows of the stage table: per source, documents and text bytes downloaded, normalized, deduplicated, consolidated. */
-export function stageRows(sources: string[], outcomes: ReadonlyArray<Outcome>): string[][] {
-  const result = <R>(name: string) => outcomes.find((o) => o.name === name)?.result as R | undefined;
+export function stageRows(sources: string[], steps: Datakit, run: PipelineRun): string[][] {
   const rows: string[][] = [];
   const totals = new Array(8).fill(0);
   for (const s of sources) {
-    const n = result<NormalizeResult>(`normalized/${s}`)?.bySource[s];
-    const c = result<ConsolidateResult>(`consolidated/${s}`)?.bySource[s];
+    const n = run.resultOf(steps.normalized[s])?.bySource[s];
+    const c = run.resultOf(steps.consolidated[s])?.bySource[s];
     const cells = [n?.read.documents, n?.read.bytes, n?.normalized.documents, n?.normalized.bytes, n?.kept.documents, n?.kept.bytes, c?.kept.documents, c?.kept.bytes];
     cells.forEach((v, i) => (totals[i] += v ?? 0));
     rows.push([s, ...cells.map((v) => (v === undefined ? "-" : String(v)))]);
@@ -119,37 +126,27 @@ export function stageRows(sources: string[], outcomes: ReadonlyArray<Outcome>): 
 }
 
 export function formatStageTable(rows: string[][]): string {
-  const header = ["source", "downloaded docs", "bytes", "normalized docs", "bytes", "exact-dedup docs", "bytes", "consolidated docs", "bytes"];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
-  return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
+  return formatTable(["source", "downloaded docs", "bytes", "normalized docs", "bytes", "exact-dedup docs", "bytes", "consolidated docs", "bytes"], rows);
 }
 
-export function formatFilterTable(sources: string[], filters: ConsolidateFilter[], outcomes: ReadonlyArray<Outcome>): string {
-  const names = filters.map((f) => f.name ?? `${f.type}:${f.attribute}`);
+export function formatFilterTable(sources: string[], steps: Datakit, run: PipelineRun): string {
+  const names = steps.filters.map((f) => f.name ?? `${f.type}:${f.attribute}`);
   const rows = sources.map((s) => {
-    const r = outcomes.find((o) => o.name === `consolidated/${s}`)?.result as ConsolidateResult | undefined;
+    const r = run.resultOf(steps.consolidated[s]);
     return [s, String(r?.inputDocuments ?? "-"), ...names.map((n) => String(r?.removed[n] ?? 0)), String(r?.emptyText ?? 0), String(r?.documents ?? "-")];
   });
   return formatTable(["source", "input docs", ...names.map((n) => `-${n}`), "-empty", "kept"], rows);
 }
 
-export function formatModelTable(sources: string[], outcomes: ReadonlyArray<Outcome>): string {
-  const tok = (s: string) => outcomes.find((o) => o.name === `tokenized/${s}`)?.result as TokenizedResult | undefined;
-  const ev = outcomes.find((o) => o.name === "eval/moe-quickstart")?.result as EvalResult | undefined;
+export function formatModelTable(sources: string[], model: Model, run: PipelineRun): string {
+  const ev = run.resultOf(model.evaluation);
   const rows = sources.map((s) => {
-    const t = tok(s);
+    const t = run.resultOf(model.tokenized[s]);
     const e = ev?.sources[s];
-    return [s, String(t?.splits.train.tokens ?? "-"), String(t?.splits.validation.tokens ?? "-"), e ? e.bpb.toFixed(4) : "-"];
+    return [s, String(t?.splits.train.tokens ?? "-"), String(t?.splits.validation.tokens ?? "-"), e ? String(e.tokens) : "-", e ? e.bpb.toFixed(4) : "-"];
   });
-  rows.push(["macro average", "", "", ev ? ev.macroBpb.toFixed(4) : "-"]);
-  return formatTable(["source", "train tokens", "validation tokens", "bits per byte"], rows);
-}
-
-function formatTable(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
-  return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
+  rows.push(["macro average", "", "", "", ev ? ev.macroBpb.toFixed(4) : "-"]);
+  return formatTable(["source", "train tokens", "held-out tokens", "scored tokens", "bits per byte"], rows);
 }
 
 const sources = chosenSources();
@@ -162,17 +159,16 @@ export const model = modelSteps(steps.consolidated, trainSteps, evalTokens);
 export default pipeline({
   name: "quickstart",
   steps: [model.evaluation],
-  report: (outcomes) => {
-    const download = outcomes.find((o) => o.name === "download/embedded")?.result as DownloadResult | undefined;
-    const files = download?.files.length ?? 0;
-    console.log(`\nquickstart: ${sources.length} sources, ${files} downloaded files (bytes = UTF-8 text bytes)\n`);
-    console.log(formatStageTable(stageRows(sources, outcomes)));
+  report: (run) => {
+    const download = run.resultOf(steps.download);
+    console.log(`\nquickstart: ${sources.length} sources, ${download?.files.length ?? 0} downloaded files (bytes = UTF-8 text bytes)\n`);
+    console.log(formatStageTable(stageRows(sources, steps, run)));
     console.log("\ndocuments removed by each consolidate filter (first filter that rejects a document)\n");
-    console.log(formatFilterTable(sources, steps.filters, outcomes));
-    const trained = outcomes.find((o) => o.name === "train/moe-quickstart")?.result as TrainResult | undefined;
+    console.log(formatFilterTable(sources, steps, run));
+    const trained = run.resultOf(model.model);
     if (trained) {
       console.log(`\nmodel: ${trained.steps} steps, ${trained.tokens} tokens, final loss ${trained.finalLoss.toFixed(3)}, ${Math.round(trained.tokensPerS)} tokens/s (torch ${trained.torch})\n`);
     }
-    console.log(formatModelTable(sources, outcomes));
+    console.log(formatModelTable(sources, model, run));
   },
 });

@@ -8,7 +8,9 @@
  */
 export { step, type Step, type StepContext, type StepRef, type StepResult, type Input, type InputSpec } from "./graph/step.ts";
 export { versioned, type Versioned, type Unversioned } from "./graph/versioned.ts";
-export { pipeline, type Pipeline } from "./graph/pipeline.ts";
+export { pipeline, PipelineLoadError, type Pipeline } from "./graph/pipeline.ts";
+export type { PipelineRun, StepReport, StepRunState } from "./graph/pipeline-run.ts";
+export { formatTable, type TableOptions, type TableCell } from "./cli/table.ts";
 export { runGraph, planRun, type RunOptions, type RunSummary } from "./executor/scheduler.ts";
 export { buildGraph } from "./graph/dag.ts";
 export { joinPath } from "./io/index.ts";

@@ -14,6 +14,7 @@ import { schemeOf } from "../io/index.ts";
 import { planRun, runGraph, selectSteps, type RunOptions } from "../executor/scheduler.ts";
 import { stepStatusTable } from "../executor/status.ts";
 import { describeRunFailures, runReportHook } from "./run-output.ts";
+import { closeSharedPools } from "../dataset/exec/pool.ts";
 import { formatTable } from "./table.ts";
 
 class UsageError extends KilnError {
@@ -138,7 +139,7 @@ export async function main(argv: string[]): Promise<number> {
         return;
       }
       log(`pipeline ${pipeline.name}: ${selectSteps(graph, opts).length} steps, prefix ${opts.prefix}`);
-      const summary = await runGraph(graph, opts);
+      const summary = await runGraph(graph, opts).finally(() => closeSharedPools());
       const count = (s: string) => summary.outcomes.filter((o) => o.state === s).length;
       log(`ran ${count("ran")}, skipped ${count("skipped")}, copied ${count("copied")}, read in place ${count("read-in-place")}, failed ${count("failed")}, not run (dependency failed) ${count("dep-failed")}`);
       const reported = await runReportHook(pipeline, summary, (text) => process.stderr.write(text));
