@@ -36,6 +36,8 @@ export interface StepRecord {
   /** info.json of the attempt the state refers to (SUCCESS or FAILED only). */
   info: StepInfo | null;
   loss: LossCurve | null;
+  /** Why a marker or metrics file that exists could not be read (the report shows the rest). */
+  problem?: string;
 }
 
 export interface RunReportData {
@@ -76,7 +78,17 @@ async function gatherStep(node: StepNode, prefix: string, regions: readonly stri
     }
   }
   const fs = fileSystemFor(outputPath);
-  const info = state === "SUCCESS" || state === "FAILED" ? await readInfo(fs, outputPath) : null;
+  const problems: string[] = [];
+  const attempt = async <T>(what: string, read: () => Promise<T | null>): Promise<T | null> => {
+    try {
+      return await read();
+    } catch (err) {
+      problems.push(`${what}: ${err instanceof Error ? err.message : String(err)}`);
+      return null;
+    }
+  };
+  const info = state === "SUCCESS" || state === "FAILED" ? await attempt("unreadable .kiln/info.json", () => readInfo(fs, outputPath)) : null;
+  const loss = await attempt(`unreadable ${METRICS_FILE}`, () => readLossCurve(joinPath(outputPath, METRICS_FILE)));
   return {
     name: node.name,
     version: node.version,
@@ -86,7 +98,8 @@ async function gatherStep(node: StepNode, prefix: string, regions: readonly stri
     state,
     deps: node.deps.map((d) => ({ input: d.input, relPath: d.node.relPath, ...(d.subPath ? { subPath: d.subPath } : {}) })),
     info,
-    loss: await readLossCurve(joinPath(outputPath, METRICS_FILE)),
+    loss,
+    ...(problems.length ? { problem: problems.join("; ") } : {}),
   };
 }
 

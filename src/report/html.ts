@@ -94,6 +94,7 @@ table { border-collapse: collapse; margin: 6px 0 10px; font-size: 13px; }
 th, td { border-bottom: 1px solid #e3e3e3; padding: 3px 10px; text-align: left; vertical-align: top; }
 th { background: #f0f0ec; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.time { white-space: nowrap; }
 td.path { font-family: ui-monospace, monospace; font-size: 12px; color: #555; word-break: break-all; }
 .note { color: #777; font-style: italic; }
 .state { font-weight: 600; }

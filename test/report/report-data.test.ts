@@ -160,6 +160,17 @@ describe("run report data", () => {
     expect(layer).toEqual({ "normalized/x": 0, "consolidated/x": 1, "quality/broken": 1, "after/broken": 2, "mixture/swarm": 2, "train/live": 2, "later/not-run": 3 });
   });
 
+  it("reports an unreadable info.json on its step and still renders the rest", async () => {
+    const out = path.join(tempDir(), "out");
+    const ok = step({ name: "ok", config: { salt: versioned(Math.random()) }, run: async () => ({ done: true }) });
+    const g = buildGraph([ok]);
+    expect((await runGraph(g, { prefix: out, log: () => undefined })).ok).toBe(true);
+    writeFileSync(path.join(out, g.nodes[0].relPath, ".kiln/info.json"), "{ cut sho");
+    const gathered = await gatherRunData({ pipeline: "broken-info", graph: g, prefix: out });
+    expect(gathered.steps[0]).toMatchObject({ state: "SUCCESS", info: null, problem: expect.stringMatching(/^unreadable \.kiln\/info\.json: .*JSON/) });
+    expect(renderRunReport(gathered)).toContain("unreadable .kiln/info.json");
+  });
+
   it("renders one self-contained page, escaping what steps report", async () => {
     const html = renderRunReport(data);
     expect(html).toContain("classifier &lt;script&gt;alert(1)&lt;/script&gt; diverged");

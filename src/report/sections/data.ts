@@ -80,6 +80,7 @@ function stageChart(id: string, title: string, sources: string[], rows: Map<stri
       series: STAGES.map((stage) => ({
         type: "bar",
         name: stage.label,
+        barMaxWidth: 48,
         data: sources.map((s) => {
           const v = rows.get(s)?.[stage.key];
           return v ? pick(v) : null;

@@ -83,6 +83,7 @@ export function evaluationSection(data: RunReportData): Section {
       series: evals.map((e) => ({
         type: "bar",
         name: e.name,
+        barMaxWidth: 64,
         data: sources.map((s) => e.result.sources[s]?.bpb ?? null),
         markLine: { symbol: "none", label: { formatter: "macro {c}" }, data: [{ name: "macro average", yAxis: Number(e.result.macroBpb.toFixed(4)) }] },
       })),

@@ -93,6 +93,7 @@ function stateCell(state: ReportState): Cell {
 
 function detail(step: StepRecord): Cell {
   const info = step.info;
+  if (step.problem) return { html: `<div class="error">${escapeHtml(step.problem)}</div>` };
   if (info?.error) return { html: `<div class="error">${escapeHtml(info.error.code ? `${info.error.code}: ${info.error.message}` : info.error.message)}</div>` };
   if (step.region) return `finished in region ${step.region}`;
   if (info?.provenance) return `${info.provenance.mode === "copy" ? "copied" : "read"} from region ${info.provenance.region}`;
@@ -106,8 +107,8 @@ export function stepsSection(data: RunReportData): Section {
   const rows: Cell[][] = data.steps.map((s) => [
     { html: `<span class="step-name">${escapeHtml(s.name)}</span>` },
     stateCell(s.state),
-    formatTime(s.info?.startedAt),
-    formatTime(s.info?.endedAt),
+    { html: escapeHtml(formatTime(s.info?.startedAt)), className: "time" },
+    { html: escapeHtml(formatTime(s.info?.endedAt)), className: "time" },
     s.info ? { html: escapeHtml(formatDuration(s.info.durationMs)), className: "num" } : "",
     s.info?.host ?? "",
     { html: escapeHtml(s.outputPath), className: "path" },
