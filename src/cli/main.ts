@@ -5,15 +5,15 @@
  * with what to do, and the exit code is non-zero.
  */
 import { readFileSync } from "node:fs";
-import * as path from "node:path";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { describeError, KilnError } from "../errors.ts";
 import { buildGraph, toMermaid, type Graph } from "../graph/dag.ts";
 import { loadPipeline, type Pipeline } from "../graph/pipeline.ts";
-import { schemeOf } from "../io/index.ts";
 import { planRun, runGraph, selectSteps, type RunOptions } from "../executor/scheduler.ts";
 import { stepStatusTable } from "../executor/status.ts";
 import { describeRunFailures, runReportHook } from "./run-output.ts";
+import { registerReportCommands, resolvePrefixOption } from "./report-commands.ts";
+import { writeRunReport } from "../report/index.ts";
 import { closeSharedPools } from "../dataset/exec/pool.ts";
 import { formatTable } from "./table.ts";
 
@@ -49,10 +49,6 @@ function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
 
-function resolvePrefix(p: string): string {
-  return schemeOf(p) === "file" ? path.resolve(p) : p.replace(/\/+$/, "");
-}
-
 interface CommonFlags {
   prefix?: string;
   region?: string[];
@@ -81,7 +77,7 @@ async function load(file: string): Promise<{ pipeline: Pipeline; graph: Graph }>
 }
 
 function runOptions(flags: CommonFlags, pipeline: Pipeline, graph: Graph, log: (l: string) => void): RunOptions {
-  const prefix = resolvePrefix(flags.prefix ?? process.env.KILN_PREFIX ?? pipeline.prefix ?? "kiln-output");
+  const prefix = resolvePrefixOption(flags.prefix, pipeline);
   const force = (flags.force ?? []).map((name) => new RegExp(`^(?:${name})$`));
   for (const [i, re] of force.entries()) {
     if (!graph.nodes.some((n) => re.test(n.name))) {
@@ -90,7 +86,7 @@ function runOptions(flags: CommonFlags, pipeline: Pipeline, graph: Graph, log: (
   }
   return {
     prefix,
-    regions: (flags.region ?? []).map(resolvePrefix),
+    regions: (flags.region ?? []).map((r) => resolvePrefixOption(r)),
     regionPolicy: flags.regionPolicy,
     transferBudgetBytes: flags.transferBudget,
     maxConcurrent: flags.maxConcurrent,
@@ -124,6 +120,7 @@ export async function main(argv: string[]): Promise<number> {
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   let exitCode = 0;
+  registerReportCommands(program);
 
   addRunFlags(program.command("run <pipeline>").description("run a pipeline module's steps"))
     .option("--max-concurrent <n>", "most steps running at once", intOption, 8)
@@ -143,6 +140,10 @@ export async function main(argv: string[]): Promise<number> {
       const count = (s: string) => summary.outcomes.filter((o) => o.state === s).length;
       log(`ran ${count("ran")}, skipped ${count("skipped")}, copied ${count("copied")}, read in place ${count("read-in-place")}, failed ${count("failed")}, not run (dependency failed) ${count("dep-failed")}`);
       const reported = await runReportHook(pipeline, summary, (text) => process.stderr.write(text));
+      await writeRunReport({ pipeline, graph, prefix: opts.prefix, regions: opts.regions }).then(
+        (file) => log(`run report: ${file}`),
+        (err: unknown) => log(`could not write the run report: ${describeError(err)}`),
+      );
       if (!summary.ok) process.stderr.write(await describeRunFailures(summary));
       if (!summary.ok || !reported) exitCode = 1;
     });
