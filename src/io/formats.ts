@@ -27,7 +27,7 @@ import {
 export * from "./format-types.ts";
 export { DEFAULT_SPLIT_BYTES, expandInputs, formatOf, globToRegExp } from "./inputs.ts";
 export { checkSchemasAgree, inferParquetSchema, readParquetSchema } from "./parquet.ts";
-export { QuarantineSink, type QuarantinedLine, type QuarantineResult } from "./quarantine.ts";
+export { QuarantineSink, RejectCounter, type QuarantinedLine, type QuarantineResult } from "./quarantine.ts";
 export { decodeUtf8Counting, INVALID_UTF8_COUNTER } from "./utf8.ts";
 
 /**

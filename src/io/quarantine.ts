@@ -1,9 +1,10 @@
 /**
- * The quarantine: a reject sink that keeps the lines a reader set aside. Each rejected line becomes
- * one JSON line `{file, line, byteOffset, reason, message, raw, rawBytes}` in a .jsonl or .jsonl.zst
- * file that appears atomically on close (nothing is visible before), and the lines are counted by
- * reason code. The file is written even when nothing was rejected, so its presence says the read
- * finished; an aborted read leaves nothing behind.
+ * Reject sinks for the bad-record policies: `RejectCounter` counts rejected lines by reason code
+ * and keeps nothing (skip); `QuarantineSink` also keeps them (quarantine): each rejected line
+ * becomes one JSON line `{file, line, byteOffset, reason, message, raw, rawBytes}` in a .jsonl or
+ * .jsonl.zst file that appears atomically on close (nothing is visible before). The quarantine file
+ * is written even when nothing was rejected, so its presence says the read finished; an aborted
+ * read leaves nothing behind.
  */
 import { fileSystemFor, StorageError, type FileSystem } from "./filesystem.ts";
 import { FormatError, REJECT_REASONS, type RejectedLine, type RejectReason, type RejectSink, type WriteResult } from "./format-types.ts";
@@ -22,9 +23,28 @@ function zeroCounts(): Record<RejectReason, number> {
   return { "malformed-json": 0, "truncated-line": 0, "line-too-long": 0, "not-an-object": 0 };
 }
 
-export class QuarantineSink implements RejectSink {
-  private readonly writer: JsonlWriter;
+/** Counts rejected lines by reason code and keeps nothing. */
+export class RejectCounter implements RejectSink {
   private readonly counts = zeroCounts();
+
+  reject(rejected: RejectedLine): void {
+    this.counts[rejected.reason]++;
+  }
+
+  /** Lines rejected so far, per reason code (every code present). */
+  byReason(): Record<RejectReason, number> {
+    return { ...this.counts };
+  }
+
+  /** Lines rejected so far. */
+  get total(): number {
+    return REJECT_REASONS.reduce((sum, r) => sum + this.counts[r], 0);
+  }
+}
+
+/** Counts rejected lines and keeps them in a file committed on close. */
+export class QuarantineSink extends RejectCounter {
+  private readonly writer: JsonlWriter;
   private done = false;
 
   /** `path` ends in .jsonl or .jsonl.zst (zstd level 3). */
@@ -32,6 +52,7 @@ export class QuarantineSink implements RejectSink {
     readonly path: string,
     opts: { fs?: FileSystem } = {},
   ) {
+    super();
     const format = formatOf(path);
     if (format !== "jsonl" && format !== "jsonl.zst") {
       throw new FormatError("KILN_UNKNOWN_FORMAT", `cannot write a quarantine file as ${format} (${path})`, "name the quarantine file .jsonl or .jsonl.zst");
@@ -39,9 +60,9 @@ export class QuarantineSink implements RejectSink {
     this.writer = new JsonlWriter(path, opts.fs ?? fileSystemFor(path), format === "jsonl.zst", 3);
   }
 
-  async reject(rejected: RejectedLine): Promise<void> {
+  override async reject(rejected: RejectedLine): Promise<void> {
     if (this.done) throw new StorageError(`${this.path}: quarantine already closed`, "open a new quarantine sink for another read");
-    this.counts[rejected.reason]++;
+    super.reject(rejected);
     const line: QuarantinedLine = {
       file: rejected.path,
       line: rejected.line,
@@ -52,16 +73,6 @@ export class QuarantineSink implements RejectSink {
       rawBytes: rejected.rawBytes,
     };
     await this.writer.write([line]);
-  }
-
-  /** Lines rejected so far, per reason code. */
-  byReason(): Record<RejectReason, number> {
-    return { ...this.counts };
-  }
-
-  /** Lines rejected so far. */
-  get total(): number {
-    return REJECT_REASONS.reduce((sum, r) => sum + this.counts[r], 0);
   }
 
   /** Commits the file atomically and returns its size with the counts. */

@@ -13,6 +13,7 @@ import {
   MAX_REJECTED_RAW_CHARS,
   QuarantineSink,
   readSplit,
+  RejectCounter,
   type InputSplit,
   type ReadOptions,
   type RecordBatch,
@@ -183,6 +184,21 @@ describe("line-too-long", () => {
       expect(rejected.map((r) => [r.reason, r.line, r.byteOffset, r.rawBytes]), name).toEqual([["line-too-long", 2, good(1).length + 1, 250_000]]);
       expect(batches.reduce((s, b) => s + b.bytes, 0), name).toBe(tail.length);
     }
+  });
+});
+
+describe("RejectCounter", () => {
+  it("counts every reason and keeps nothing", async () => {
+    const body = [good(1), "{oops", "[1]", "x".repeat(300), "also bad", good(6), "{\"cut"].join("\n");
+    const f = await file("to-count.jsonl", body);
+    const counter = new RejectCounter();
+    const rows: unknown[] = [];
+    for (const split of await expandInputs(f)) {
+      for await (const b of readSplit(split, { rejects: counter, requireObjects: true, maxLineBytes: 200 })) rows.push(...b.rows);
+    }
+    expect(rows).toEqual([{ i: 1 }, { i: 6 }]);
+    expect(counter.byReason()).toEqual({ "malformed-json": 2, "truncated-line": 1, "line-too-long": 1, "not-an-object": 1 });
+    expect(counter.total).toBe(5);
   });
 });
 
