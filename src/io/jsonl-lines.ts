@@ -242,7 +242,7 @@ export class LineBatcher {
     try {
       value = JSON.parse(body);
     } catch (err) {
-      const why = (err as Error).message;
+      const why = err instanceof Error ? err.message : String(err);
       return unterminatedAtEnd
         ? { reason: "truncated-line", message: `the file ends inside this line, which is not valid JSON (${why}): the file may have been cut short` }
         : { reason: "malformed-json", message: `not valid JSON (${why})` };

@@ -50,7 +50,7 @@ function jsonTexts(values: readonly unknown[], path: string, column: string, fir
     try {
       return JSON.stringify(v);
     } catch (err) {
-      throw new UnwritableRowError(path, `row ${firstRow + i}, field '${column}': no JSON form (${(err as Error).message})`);
+      throw new UnwritableRowError(path, `row ${firstRow + i}, field '${column}': no JSON form (${err instanceof Error ? err.message : String(err)})`);
     }
   });
 }
