@@ -2,27 +2,13 @@
  * Files kiln writes must be readable by other tools: DuckDB reads the jsonl.zst and parquet outputs
  * and must see exactly the rows that were written (as a multiset).
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import * as fsp from "node:fs/promises";
+import { describe, expect, it } from "vitest";
 import * as path from "node:path";
-import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
 import { openWriter } from "../../src/io/formats.ts";
-import { multiset, tempDir } from "./helpers.ts";
+import { duckdbColumnTypes, multiset, suiteDir, suiteDuckDB } from "./helpers.ts";
 
-let dir: string;
-let instance: DuckDBInstance;
-let db: DuckDBConnection;
-
-beforeAll(async () => {
-  dir = await tempDir("duckdb");
-  instance = await DuckDBInstance.create(":memory:");
-  db = await instance.connect();
-});
-afterAll(async () => {
-  db?.closeSync();
-  instance?.closeSync();
-  await fsp.rm(dir, { recursive: true, force: true });
-});
+const tmp = suiteDir("duckdb");
+const duck = suiteDuckDB();
 
 function makeRows(n: number) {
   return Array.from({ length: n }, (_, i) => ({
@@ -43,11 +29,11 @@ function normalise(row: Record<string, unknown>): Record<string, unknown> {
 describe("DuckDB reads kiln's outputs", () => {
   it("jsonl.zst: same row multiset", async () => {
     const rows = makeRows(3000);
-    const file = path.join(dir, "out.jsonl.zst");
+    const file = path.join(tmp.path, "out.jsonl.zst");
     const w = openWriter(file, "jsonl.zst");
     for (let i = 0; i < rows.length; i += 1000) await w.write(rows.slice(i, i + 1000));
     await w.close();
-    const reader = await db.runAndReadAll(
+    const reader = await duck.db.runAndReadAll(
       `SELECT id, text, tokens, score, keep, meta FROM read_json('${file}', format = 'newline_delimited', compression = 'zstd')`,
     );
     const got = reader.getRowObjectsJS().map(normalise);
@@ -57,16 +43,15 @@ describe("DuckDB reads kiln's outputs", () => {
 
   it("parquet: same row multiset, nested values as JSON text", async () => {
     const rows = makeRows(5000);
-    const file = path.join(dir, "out.parquet");
+    const file = path.join(tmp.path, "out.parquet");
     const w = openWriter(file, "parquet", { rowGroupRows: 2000 });
     await w.write(rows);
     await w.close();
-    const reader = await db.runAndReadAll(`SELECT id, text, tokens, score, keep, meta FROM read_parquet('${file}')`);
+    const reader = await duck.db.runAndReadAll(`SELECT id, text, tokens, score, keep, meta FROM read_parquet('${file}')`);
     const got = reader.getRowObjectsJS().map((r) => normalise({ ...r, meta: JSON.parse(String(r.meta)) }));
     expect(got.length).toBe(rows.length);
     expect(multiset(got)).toEqual(multiset(rows));
-    const types = await db.runAndReadAll(`SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet('${file}'))`);
-    expect(Object.fromEntries(types.getRows().map(([n, t]) => [String(n), String(t)]))).toEqual({
+    expect(await duckdbColumnTypes(duck.db, `read_parquet('${file}')`)).toEqual({
       id: "VARCHAR",
       text: "VARCHAR",
       tokens: "BIGINT",

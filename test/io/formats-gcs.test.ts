@@ -1,7 +1,7 @@
 /** The formats over gs:// paths, through the official client and the fake GCS server. */
 import { describe, expect, it } from "vitest";
 import { gcsFileSystem } from "../../src/io/index.ts";
-import { CorruptFileError, expandInputs, openWriter } from "../../src/io/formats.ts";
+import { CorruptFileError, expandInputs, openWriter, QuarantineSink, readParquetSchema, readSplit, type ParquetSchema } from "../../src/io/formats.ts";
 import { useFakeGcs } from "../support/fake-gcs-suite.ts";
 import { multiset, readAll } from "./helpers.ts";
 
@@ -49,5 +49,31 @@ describe("formats on gs://", () => {
     const err = await readAll(split).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CorruptFileError);
     expect((err as Error).message).toContain("gs://data/cut/x.jsonl.zst");
+  });
+
+  it("a parquet schema written with a struct column is read back from gs://, with an empty sibling part", async () => {
+    const schema: ParquetSchema = { id: "string", attributes: { struct: { score: "float64", tags: { list: "string" } } } };
+    const w = openWriter("gs://data/typed/part-0.parquet", "parquet", { schema });
+    await w.write([{ id: "a", attributes: { score: 0.5, tags: ["x"] } }]);
+    await w.close();
+    expect(await readParquetSchema("gs://data/typed/part-0.parquet")).toEqual(schema);
+    const empty = openWriter("gs://data/typed/part-1.parquet", "parquet", { schema: await readParquetSchema("gs://data/typed/part-0.parquet") });
+    await empty.close();
+    const got: unknown[] = [];
+    for (const split of await expandInputs("gs://data/typed/*.parquet")) got.push(...(await readAll(split)));
+    expect(got).toEqual([{ id: "a", attributes: { score: 0.5, tags: ["x"] } }]);
+    expect(await readParquetSchema("gs://data/typed/part-1.parquet")).toEqual(schema);
+  });
+
+  it("quarantines rejected lines into an object that appears on close", async () => {
+    await gcsFileSystem().writeAtomic("gs://data/bad/in.jsonl", '{"a":1}\nnot json\n{"a":3}\n');
+    const sink = new QuarantineSink("gs://data/bad/rejects.jsonl");
+    const rows: unknown[] = [];
+    for (const split of await expandInputs("gs://data/bad/in.jsonl")) for await (const b of readSplit(split, { rejects: sink })) rows.push(...b.rows);
+    expect(rows).toEqual([{ a: 1 }, { a: 3 }]);
+    expect(fake.server.getObject("data", "bad/rejects.jsonl")).toBeUndefined();
+    await sink.close();
+    const [quarantined] = await readAll((await expandInputs("gs://data/bad/rejects.jsonl"))[0]);
+    expect(quarantined).toMatchObject({ file: "gs://data/bad/in.jsonl", line: 2, byteOffset: 8, reason: "malformed-json", raw: "not json" });
   });
 });

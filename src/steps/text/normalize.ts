@@ -12,6 +12,7 @@
  * what the text says; that choice belongs to a tokenizer or a quality filter, not to ingestion.
  */
 import { xxh3 } from "@node-rs/xxhash";
+import { INVALID_UTF8_COUNTER } from "../../io/utf8.ts";
 
 /** Where normalization reports what it changed; a step passes `ctx.counters`. */
 export interface CounterSink {
@@ -22,37 +23,17 @@ export interface CounterSink {
 export const TEXT_COUNTERS = {
   whitespaceRunsCapped: "whitespace_runs_capped",
   emptyDropped: "empty_dropped",
-  invalidUtf8Replaced: "invalid_utf8_replaced",
+  invalidUtf8Replaced: INVALID_UTF8_COUNTER,
 } as const;
 
 /** Longest whitespace run kept; longer runs are cut to this many characters. */
 export const MAX_WHITESPACE_RUN = 128;
 
-const REPLACEMENT = 0xfffd;
-
 /**
- * Decodes bytes as UTF-8, replacing each invalid sequence with U+FFFD the way the WHATWG decoder
- * does (one U+FFFD per maximal invalid subpart), and returns how many were replaced. A U+FFFD that
- * was validly encoded in the input (bytes EF BF BD) is kept and not counted. A leading byte order
- * mark is kept as U+FEFF rather than silently removed.
+ * Decodes bytes as UTF-8 with a count of the invalid sequences replaced by U+FFFD (and adds it to
+ * `invalid_utf8_replaced` when given counters). It lives with the file readers in src/io.
  */
-export function decodeUtf8Counting(buf: Uint8Array, counters?: CounterSink): { text: string; replaced: number } {
-  const text = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true }).decode(buf);
-  let inOutput = 0;
-  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === REPLACEMENT) inOutput++;
-  let replaced = 0;
-  if (inOutput > 0) {
-    // EF can never be a continuation byte, so every EF BF BD in the input starts a valid sequence
-    // that decodes to one U+FFFD of its own; the rest of the U+FFFDs are replacements.
-    let encoded = 0;
-    for (let i = 0; i + 2 < buf.length; i++) {
-      if (buf[i] === 0xef && buf[i + 1] === 0xbf && buf[i + 2] === 0xbd) encoded++;
-    }
-    replaced = inOutput - encoded;
-  }
-  if (replaced > 0) counters?.increment(TEXT_COUNTERS.invalidUtf8Replaced, replaced);
-  return { text, replaced };
-}
+export { decodeUtf8Counting } from "../../io/utf8.ts";
 
 // JavaScript's \s covers ASCII whitespace, U+00A0, U+1680, U+2000-U+200A, U+2028, U+2029, U+202F,
 // U+205F, U+3000 and U+FEFF. For deciding that a document is blank, the zero-width characters that

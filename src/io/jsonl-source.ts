@@ -1,0 +1,106 @@
+/**
+ * The bytes a JSONL split is read from: a whole file streamed (so that backends verify its
+ * checksum), a byte range of a plain file plus what it takes to finish its last line, or the
+ * decompressed stream of a whole .zst/.gz file. Storage failures become StorageError and decoder
+ * failures CorruptFileError, both naming the file.
+ */
+import { Readable } from "node:stream";
+import { createGunzip } from "node:zlib";
+import { DecompressStream } from "zstd-napi";
+import { KilnError } from "../errors.ts";
+import { StorageError, type FileSystem } from "./filesystem.ts";
+import { CorruptFileError, type InputSplit } from "./format-types.ts";
+
+const READ_CHUNK = 8 << 20;
+
+function storageFailure(err: unknown, path: string): Error {
+  if (err instanceof KilnError) return err;
+  const detail = err instanceof Error ? err.message : String(err);
+  return new StorageError(`reading ${path} failed: ${detail}`, "check that the file exists and is readable", { cause: err });
+}
+
+/**
+ * Bytes [start, end) of a file of `size` bytes, streamed where the backend can, else read in ranges.
+ * A whole file is streamed without a range, so that backends verify its checksum.
+ */
+function openRange(fs: FileSystem, path: string, start: number, end: number, size: number): Readable {
+  if (fs.readStream) return start === 0 && end >= size ? fs.readStream(path) : fs.readStream(path, { start, end });
+  return Readable.from(
+    (async function* () {
+      for (let pos = start; pos < end; ) {
+        const chunk = await fs.readRange(path, pos, Math.min(READ_CHUNK, end - pos));
+        if (chunk.length === 0) return;
+        yield chunk;
+        pos += chunk.length;
+      }
+    })(),
+  );
+}
+
+async function* streamChunks(stream: Readable, path: string): AsyncGenerator<Buffer> {
+  try {
+    for await (const chunk of stream) yield chunk as Buffer;
+  } catch (err) {
+    throw storageFailure(err, path);
+  } finally {
+    stream.destroy();
+  }
+}
+
+/** Decompressed bytes of a whole .zst/.gz file; decoder failures become CorruptFileError. */
+async function* decompressedChunks(fs: FileSystem, split: InputSplit): AsyncGenerator<Buffer> {
+  const source = openRange(fs, split.path, 0, split.size, split.size);
+  const decoder = split.format === "jsonl.zst" ? new DecompressStream() : createGunzip();
+  let sourceError: unknown;
+  source.on("error", (err) => {
+    sourceError = err;
+    decoder.destroy(err);
+  });
+  source.pipe(decoder);
+  try {
+    for await (const chunk of decoder) yield chunk as Buffer;
+  } catch (err) {
+    if (sourceError !== undefined) throw storageFailure(sourceError, split.path);
+    const kind = split.format === "jsonl.zst" ? "zstd" : "gzip";
+    throw new CorruptFileError(split.path, `${kind} stream: ${(err as Error).message}`, { cause: err });
+  } finally {
+    source.destroy();
+    decoder.destroy();
+  }
+}
+
+/** The bytes a plain split needs: [start-1 or 0, end), then more in growing ranges to finish the last line. */
+async function* plainSplitChunks(fs: FileSystem, split: InputSplit): AsyncGenerator<Buffer> {
+  const from = split.start > 0 ? split.start - 1 : 0;
+  yield* streamChunks(openRange(fs, split.path, from, split.end, split.size), split.path);
+  let pos = split.end;
+  let want = 64 << 10;
+  while (pos < split.size) {
+    let chunk: Buffer;
+    try {
+      chunk = await fs.readRange(split.path, pos, want);
+    } catch (err) {
+      throw storageFailure(err, split.path);
+    }
+    if (chunk.length === 0) return;
+    yield chunk;
+    pos += chunk.length;
+    want = Math.min(want * 2, 4 << 20);
+  }
+}
+
+/** True when the split is a byte range of a plain file rather than a whole file. */
+export function isRanged(split: InputSplit): boolean {
+  return split.format === "jsonl" && (split.start > 0 || split.end < split.size);
+}
+
+/**
+ * The split's bytes, starting at `from`: byte 0 for whole files (decompressed for .zst/.gz), or
+ * start - 1 for a byte range starting past 0 (the reader drops through the first newline, the tail
+ * of a line the previous range owns).
+ */
+export function splitBytes(fs: FileSystem, split: InputSplit): { from: number; chunks: AsyncGenerator<Buffer> } {
+  if (split.format !== "jsonl") return { from: 0, chunks: decompressedChunks(fs, split) };
+  if (isRanged(split)) return { from: split.start > 0 ? split.start - 1 : 0, chunks: plainSplitChunks(fs, split) };
+  return { from: 0, chunks: streamChunks(openRange(fs, split.path, 0, split.size, split.size), split.path) };
+}
