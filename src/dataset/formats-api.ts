@@ -27,6 +27,8 @@ export interface RejectedRecord {
 export interface FormatBatch {
   rows: unknown[];
   firstLine: number;
+  /** Each row's line when the rows are not consecutive lines. */
+  lines?: number[];
   bytes: number;
   /** Records of this batch whose invalid UTF-8 was replaced by U+FFFD. */
   invalidUtf8?: number;
@@ -43,11 +45,24 @@ export interface WriterOptions {
   rowGroupRows?: number;
 }
 
+/** Where a read sends the records it rejects; the quarantine kind keeps them in a file committed on close. */
+export interface RejectSinkLike {
+  reject(r: RejectedRecord): void | Promise<void>;
+  byReason(): Record<string, number>;
+  readonly total: number;
+}
+export interface QuarantineLike extends RejectSinkLike {
+  close(): Promise<unknown>;
+  abort(): Promise<void>;
+}
+
 export interface FormatsApi {
+  RejectCounter: new () => RejectSinkLike;
+  QuarantineSink: new (path: string) => QuarantineLike;
   expandInputs(patterns: string | string[], opts?: { splitBytes?: number }): Promise<InputSplit[]>;
   readSplit(
     split: InputSplit,
-    opts?: { columns?: string[]; filter?: Record<string, unknown>; rejects?: { reject(r: RejectedRecord): void | Promise<void> } },
+    opts?: { columns?: string[]; filter?: Record<string, unknown>; rejects?: RejectSinkLike },
   ): AsyncIterable<FormatBatch>;
   openWriter(path: string, format: "jsonl" | "jsonl.zst" | "parquet", opts?: WriterOptions): FormatWriter;
   expandOutputPattern(pattern: string, shard: number, total: number): string;

@@ -30,6 +30,11 @@ export interface RecordBatch {
    */
   firstLine: number;
   /**
+   * JSONL: the line number of each row, present only when the rows are not consecutive lines (blank
+   * or rejected lines between them); otherwise row i is on line firstLine + i.
+   */
+  lines?: number[];
+  /**
    * Bytes consumed for these rows. JSONL: the lines, uncompressed. Parquet: the compressed size of
    * the column chunks read, counted on the first batch of each row group (0 on the others).
    */

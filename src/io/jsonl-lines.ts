@@ -101,6 +101,8 @@ export interface OverlongLine {
 /** The batch being filled while one split is read, and the line count. */
 export class LineBatcher {
   private rows: unknown[] = [];
+  /** Each row's line, kept once a gap (a blank or rejected line) separates two rows of the batch. */
+  private lines: number[] | undefined;
   private firstLine = 0;
   private bytes = 0;
   private rejected = 0;
@@ -131,8 +133,10 @@ export class LineBatcher {
 
   async take(): Promise<RecordBatch> {
     await Promise.all(this.pending.splice(0));
-    const batch = { rows: this.rows, firstLine: this.firstLine, bytes: this.bytes, rejected: this.rejected, invalidUtf8: this.invalidUtf8 };
+    const batch: RecordBatch = { rows: this.rows, firstLine: this.firstLine, bytes: this.bytes, rejected: this.rejected, invalidUtf8: this.invalidUtf8 };
+    if (this.lines) batch.lines = this.lines;
     this.rows = [];
+    this.lines = undefined;
     this.bytes = this.rejected = this.invalidUtf8 = this.chars = 0;
     return batch;
   }
@@ -250,7 +254,10 @@ export class LineBatcher {
     if (this.requireObjects && (value === null || typeof value !== "object" || Array.isArray(value))) {
       return { reason: "not-an-object", message: `a record must be a JSON object, got ${whatIs(value)}` };
     }
-    if (this.rows.length === 0) this.firstLine = this.line;
+    const n = this.rows.length;
+    if (n === 0) this.firstLine = this.line;
+    else if (this.lines) this.lines.push(this.line);
+    else if (this.line !== this.firstLine + n) this.lines = [...Array.from({ length: n }, (_, i) => this.firstLine + i), this.line];
     this.rows.push(value);
     return undefined;
   }

@@ -111,7 +111,7 @@ describe("shuffle plans as data", () => {
     expect(() => ds.deduplicate(fn(S, byWord), { numShards: 1.5 })).toThrow(/numShards.*not a positive integer/);
     expect(() => ds.groupBy("byWord" as never, fn(S, collectIds))).toThrow(/groupBy #2 key: expected a function/);
     expect(() => ds.sortedMergeJoin(ds.count() as never, { leftKey: fn(S, byId), rightKey: fn(S, byId) })).toThrow(/not a Dataset/);
-    expect(() => ds.sortedMergeJoin(ds, { leftKey: fn(S, byId), rightKey: fn(S, byId), how: "outer" as never })).toThrow(/how "outer"/);
+    expect(() => ds.sortedMergeJoin(ds, { leftKey: fn(S, byId), rightKey: fn(S, byId), how: "full" as never })).toThrow(/how "full"/);
   });
 
   test("row types flow through groupBy, deduplicate, countByKey and sortedMergeJoin", () => {

@@ -11,7 +11,7 @@ import type { FileHandle } from "node:fs/promises";
 import path from "node:path";
 import { Packr } from "msgpackr";
 import { TaskError } from "../errors.ts";
-import type { Cursor } from "../row/runtime.ts";
+import { moveCursor, type Cursor } from "../row/runtime.ts";
 
 export const packr = new Packr({ useRecords: false, moreTypes: false });
 const FRAME_ROWS = 2048;
@@ -126,7 +126,7 @@ export async function* readExchangeFiles(files: string[], cursor: Cursor, onByte
           throw corrupt(file, offset, (err as Error).message);
         }
         if (!Array.isArray(rows)) throw corrupt(file, offset, "frame is not an array of rows");
-        Object.assign(cursor, { source: file, first: row, index: 0, unit: "row", known: true });
+        moveCursor(cursor, { source: file, first: row, unit: "row" });
         yield rows;
         row += rows.length;
         offset += 4 + length;

@@ -3,6 +3,7 @@
  * fixed number of shards in order. Each task gets its slice and the index of its first row, so an
  * error names the row.
  */
+import { moveCursor } from "../row/runtime.ts";
 import type { JsonValue } from "../fn.ts";
 import type { ItemsOp } from "../logical.ts";
 import type { Stage } from "../plan/physical.ts";
@@ -26,7 +27,7 @@ export const itemsOperator = {
   async *open(task: ItemsTask, env: TaskEnv): AsyncIterable<unknown[]> {
     for (let i = 0; i < task.items.length; i += ITEM_BATCH) {
       const rows = task.items.slice(i, i + ITEM_BATCH);
-      Object.assign(env.cursor, { source: `inline items of shard ${env.desc.shard}`, first: task.firstIndex + i + 1, unit: "row", known: true });
+      moveCursor(env.cursor, { source: `inline items of shard ${env.desc.shard}`, first: task.firstIndex + i + 1, unit: "row" });
       env.counters.recordsIn += rows.length;
       yield rows;
     }

@@ -15,7 +15,7 @@ import type { Stage, StageInput, StageOp } from "../plan/physical.ts";
 import { describeFn } from "../plan/describe.ts";
 import type { PlanContext, TaskEnv } from "../exec/context.ts";
 import type { SideInput, TaskInput } from "../exec/task.ts";
-import type { Cursor } from "../row/runtime.ts";
+import { moveCursor, type Cursor } from "../row/runtime.ts";
 import { userError } from "../row/runtime.ts";
 import { assertShuffleKey, compareKeys, type ShuffleKey } from "../../shuffle/index.ts";
 
@@ -164,7 +164,7 @@ class SortedSide {
     this.position++;
     const shard = this.env.desc.shard;
     const cursor = this.env.cursor;
-    Object.assign(cursor, { source: `${this.side} input of ${this.label}, shard ${shard}`, first: this.position, index: 0, unit: "row", known: true });
+    moveCursor(cursor, { source: `${this.side} input of ${this.label}, shard ${shard}`, first: this.position, unit: "row" });
     let key: unknown;
     try {
       key = this.keyOf(this.row, this.env.ctx);

@@ -8,12 +8,13 @@
  * with `"quarantine"` also written (file, line, reason, raw text) to the quarantine folder; with
  * `"fail"` (the default) the first one fails the task without retries.
  */
+import { moveCursor } from "../row/runtime.ts";
 import { DatasetPlanError } from "../errors.ts";
 import type { BadRecordPolicy, ReadOp, Where } from "../logical.ts";
 import type { Stage } from "../plan/physical.ts";
 import type { PlanContext, TaskEnv } from "../exec/context.ts";
 import { displayPath, describeWhere } from "../plan/describe.ts";
-import { loadFormats, type InputSplit, type RejectedRecord } from "../formats-api.ts";
+import { loadFormats, type InputSplit } from "../formats-api.ts";
 
 export type ReadInput = {
   kind: "read";
@@ -88,29 +89,26 @@ export const readOperator = {
     const { split } = task;
     const parquet = split.format === "parquet";
     const counters = env.counters;
-    const quarantine = task.onBadRecord === "quarantine" ? await openQuarantine(task, env) : undefined;
-    const rejects =
-      task.onBadRecord === "fail"
-        ? undefined
-        : {
-            reject: async (r: RejectedRecord) => {
-              const rejected = (counters.rejected ??= {});
-              rejected[r.reason] = (rejected[r.reason] ?? 0) + 1;
-              await quarantine?.write([{ file: r.path, line: r.line, byteOffset: r.byteOffset, reason: r.reason, message: r.message, raw: r.raw }]);
-            },
-          };
+    const quarantine = task.onBadRecord === "quarantine" ? new formats.QuarantineSink(quarantineFile(task, env, formats.expandOutputPattern)) : undefined;
+    const rejects = task.onBadRecord === "skip" ? new formats.RejectCounter() : quarantine;
     const name = split.start > 0 ? `${split.path} (split from byte ${split.start})` : split.path;
     try {
       const opts = { columns: parquet ? task.columns : undefined, filter: parquet && task.where ? toRowFilter(task.where) : undefined, rejects };
       for await (const batch of formats.readSplit(split, opts)) {
         // Parquet batches count rows from 0; JSONL lines from 1.
-        Object.assign(env.cursor, { source: name, first: parquet ? batch.firstLine + 1 : batch.firstLine, unit: parquet ? "row" : "line", known: true });
+        moveCursor(env.cursor, { source: name, first: parquet ? batch.firstLine + 1 : batch.firstLine, unit: parquet ? "row" : "line", lines: batch.lines });
         counters.recordsIn += batch.rows.length;
         counters.bytesIn += batch.bytes;
         if (batch.invalidUtf8) counters.invalidUtf8 = (counters.invalidUtf8 ?? 0) + batch.invalidUtf8;
         yield batch.rows;
       }
-      await quarantine?.close();
+      if (rejects && rejects.total > 0) {
+        const rejected = (counters.rejected ??= {});
+        for (const [reason, n] of Object.entries(rejects.byReason())) if (n > 0) rejected[reason] = (rejected[reason] ?? 0) + n;
+      }
+      // A quarantine file is kept only when it holds something.
+      if (quarantine && quarantine.total > 0) await quarantine.close();
+      else await quarantine?.abort();
     } catch (err) {
       await quarantine?.abort();
       throw err;
@@ -126,26 +124,10 @@ export const readOperator = {
   },
 };
 
-/** The quarantine file of one task: `<folder>/shard-NNNNN.jsonl`, committed only if something was set aside. */
-async function openQuarantine(task: SplitTask, env: TaskEnv) {
-  const formats = await loadFormats();
+/** The quarantine file of one task: `<folder>/shard-NNNNN.jsonl`. */
+function quarantineFile(task: SplitTask, env: TaskEnv, expand: (pattern: string, shard: number, total: number) => string): string {
   const folder = (task.quarantine ?? "").replace(/\/+$/, "");
-  const file = `${folder}/${formats.expandOutputPattern("shard-{shard}.jsonl", env.desc.shard, env.desc.shardCount)}`;
-  let writer: ReturnType<typeof formats.openWriter> | undefined;
-  let rows = 0;
-  return {
-    async write(records: unknown[]): Promise<void> {
-      writer ??= formats.openWriter(file, "jsonl");
-      rows += records.length;
-      await writer.write(records);
-    },
-    async close(): Promise<void> {
-      if (writer && rows > 0) await writer.close();
-    },
-    async abort(): Promise<void> {
-      await writer?.abort();
-    },
-  };
+  return `${folder}/${expand("shard-{shard}.jsonl", env.desc.shard, env.desc.shardCount)}`;
 }
 
 /** `where` predicates in the reader's filter language (all must hold). */

@@ -17,7 +17,7 @@ import type { Stage } from "../plan/physical.ts";
 import { describeFn } from "../plan/describe.ts";
 import type { PlanContext, TaskEnv } from "../exec/context.ts";
 import type { TaskSuccess } from "../exec/task.ts";
-import { userError } from "../row/runtime.ts";
+import { userError, moveCursor } from "../row/runtime.ts";
 import { ScatterWriter, ShuffleKeyError, ShuffleReader, keepFirst } from "../../shuffle/index.ts";
 
 /** What a reduce task does with the merged groups of its partition. */
@@ -190,7 +190,7 @@ export const shuffleOperator = {
       let out: unknown[] = [];
       for await (const group of reader.groups()) {
         const values = countValues(group.values, env);
-        Object.assign(cursor, { source: `${label} partition ${task.partition} of shard ${env.desc.shard}, group key ${JSON.stringify(group.key)}`, first: 1, index: 0, unit: "row", known: true });
+        moveCursor(cursor, { source: `${label} partition ${task.partition} of shard ${env.desc.shard}, group key ${JSON.stringify(group.key)}`, first: 1, unit: "row" });
         let row: unknown;
         try {
           row = await reducer(group.key, values, env.ctx);

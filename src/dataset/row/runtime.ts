@@ -12,13 +12,14 @@ import type { AnyFunction, FnSpec, UserContext } from "../fn.ts";
 /** Resolves a function slot of the plan to a callable; `label` names the operator in errors. */
 export type Resolver = (spec: FnSpec, label: string) => Promise<AnyFunction>;
 
-/** The input record being processed: `first + index` is its number (1-based). */
+/** The input record being processed: `first + index` is its number (1-based), or `lines[index]` when the batch has gaps. */
 export interface Cursor {
   source: string;
   first: number;
   index: number;
   unit: "line" | "row";
   known: boolean;
+  lines?: readonly number[];
 }
 
 export interface ChainEnv {
@@ -41,8 +42,19 @@ export interface SegmentState {
 /** A row operator, ready to be linked in front of the next sink. */
 export type RowOperator = (next: Sink, state: SegmentState) => Sink;
 
+/** Points the cursor at the first record of a new batch (index 0); `lines` when its records are not consecutive. */
+export function moveCursor(cursor: Cursor, at: { source: string; first: number; unit: "line" | "row"; lines?: readonly number[] }): void {
+  cursor.source = at.source;
+  cursor.first = at.first;
+  cursor.unit = at.unit;
+  cursor.lines = at.lines;
+  cursor.index = 0;
+  cursor.known = true;
+}
+
 export function positionOf(cursor: Cursor): RecordPosition | undefined {
-  return cursor.known ? { source: cursor.source, record: cursor.first + cursor.index, unit: cursor.unit } : undefined;
+  if (!cursor.known) return undefined;
+  return { source: cursor.source, record: cursor.lines?.[cursor.index] ?? cursor.first + cursor.index, unit: cursor.unit };
 }
 
 export function userError(env: ChainEnv, label: string, err: unknown): Error {

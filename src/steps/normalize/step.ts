@@ -21,7 +21,7 @@ import { Dataset, fn, runDataset, type Terminal, type WrittenFile } from "../../
 import { step, type InputSpec } from "../../graph/step.ts";
 import { versioned } from "../../graph/versioned.ts";
 import { joinPath } from "../../io/index.ts";
-import { expandInputs, expandOutputPattern, formatOf } from "../../io/formats.ts";
+import { INVALID_UTF8_COUNTER, expandInputs, expandOutputPattern, formatOf } from "../../io/formats.ts";
 import { partitionOf } from "../../shuffle/index.ts";
 import { NormalizeError, NothingLeftError } from "./errors.ts";
 import { copyOrder, markDuplicates, NORMALIZE_FUNCTIONS, normalizeRecords, recordId, routeRecord, STAGES, type DedupMode } from "./records.ts";
@@ -217,8 +217,9 @@ export function normalizeStep(opts: NormalizeOptions) {
       }
       const stageCounters: Record<string, number> = {};
       for (const [name, n] of Object.entries(user)) if (!name.includes(":")) stageCounters[name] = n;
-      const invalid = counters.stages.reduce((s, st) => s + (st.invalidUtf8 ?? 0), 0);
-      if (invalid) stageCounters.invalid_utf8_records = invalid;
+      // U+FFFD replacements: made by the reader in JSONL lines and parquet strings, and by the step in binary text columns.
+      const invalid = counters.stages.reduce((s, st) => s + (st.invalidUtf8 ?? 0), 0) + (user[INVALID_UTF8_COUNTER] ?? 0);
+      if (invalid) stageCounters[INVALID_UTF8_COUNTER] = invalid;
       stageCounters.documents_written = total("kept", "documents");
       stageCounters.duplicates_written = total("duplicates", "documents");
       const files = Array.from({ length: partitions }, (_, p) => normalizedPartName("main", p, partitions));
