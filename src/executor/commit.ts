@@ -16,7 +16,7 @@ import pLimit from "p-limit";
 import { KilnError } from "../errors.ts";
 import { joinPath, schemeOf, type FileSystem } from "../io/index.ts";
 import { MARKER_DIR } from "./markers.ts";
-import { COMMIT_MARKER, entriesOf } from "./staging.ts";
+import { COMMIT_MARKER, entriesOf, errnoCode } from "./staging.ts";
 
 /** The check that this attempt still holds the step's lease; throws LeaseLostError when not. */
 export interface Fence {
@@ -45,7 +45,6 @@ export class CommitCollisionError extends KilnError {
 
 const isTemporary = (p: string): boolean => p.includes(".kiln-tmp-");
 const toLocal = (p: string): string => (p.startsWith("file://") ? fileURLToPath(p) : p);
-const codeOf = (err: unknown): string | undefined => (err as NodeJS.ErrnoException | null)?.code;
 
 export interface CommitOptions {
   fs: FileSystem;
@@ -62,7 +61,7 @@ export interface CommitOptions {
 /** Moves everything staged into `out` (after clearing all of `out` but its markers). */
 export async function commitStaged(opts: CommitOptions): Promise<void> {
   const { fs, staging, out, fence } = opts;
-  for (const f of await fs.list(staging)) if (isTemporary(f.path)) await fs.delete(f.path);
+  await dropTemporaries(fs, staging);
   const entries = (await entriesOf(fs, staging)).filter((n) => n !== COMMIT_MARKER && !isTemporary(n));
   if (entries.includes(MARKER_DIR)) throw new ReservedOutputError(opts.step, staging);
   await fence.verify();
@@ -86,6 +85,20 @@ async function moveLocalEntries(staging: string, out: string, fence: Fence, rech
     }
     await moveLocalEntry(path.join(staging, entry.name), path.join(out, entry.name), entry.isDirectory(), fence);
   }
+}
+
+/** Removes the temporary files writers left in the staging folder (names only: no stat per file). */
+async function dropTemporaries(fs: FileSystem, staging: string): Promise<void> {
+  if (schemeOf(staging) !== "file") {
+    for (const f of await fs.list(staging)) if (isTemporary(f.path)) await fs.delete(f.path);
+    return;
+  }
+  const root = toLocal(staging);
+  const names = await fsp.readdir(root, { recursive: true }).catch((err: unknown) => {
+    if (errnoCode(err) === "ENOENT") return [];
+    throw err;
+  });
+  for (const name of names) if (isTemporary(path.basename(name))) await fsp.rm(path.join(root, name), { force: true });
 }
 
 /** Removes everything in the output folder except its markers. */
@@ -112,7 +125,7 @@ async function moveLocalEntry(source: string, target: string, isDirectory: boole
       await fsp.unlink(source);
     }
   } catch (err) {
-    const code = codeOf(err);
+    const code = errnoCode(err);
     if (code === "EEXIST" || code === "ENOTEMPTY") {
       await fence.verify(); // a lost lease explains it best
       throw new CommitCollisionError(target);

@@ -3,13 +3,13 @@
  * beats every watched lease on its own event loop, so a step that blocks its thread (a long
  * synchronous loop, a huge JSON.parse) keeps its lease. The thread is started on the first watch
  * and kept for the process; it never keeps the process alive by itself. It reports a lost lease
- * as soon as a beat finds it, and answers "beat now" (a commit renews its lease first) and "stop"
- * (after which no beat of that lease is in flight, so the lease file can be released safely).
+ * as soon as a beat finds it, and answers "stop" once no beat of that lease is in flight any more,
+ * so that the lease file can be released safely.
  */
 import { Worker } from "node:worker_threads";
 import { KilnError } from "../errors.ts";
 import type { GcsOptions } from "../io/index.ts";
-import type { BeatOutcome, LeaseRecord } from "./lease.ts";
+import type { LeaseRecord } from "./lease.ts";
 
 const WORKER_ENTRY = new URL("./heartbeat-worker.mjs", import.meta.url);
 
@@ -22,14 +22,12 @@ export interface WatchSpec {
   gcs?: GcsOptions;
 }
 
-export type ToHeartbeat =
-  | { type: "watch"; id: number; spec: WatchSpec }
-  | { type: "beat-now"; id: number; request: number }
-  | { type: "unwatch"; id: number; request: number };
+export type ToHeartbeat = { type: "watch"; id: number; spec: WatchSpec } | { type: "unwatch"; id: number; request: number };
 
 export type FromHeartbeat =
+  | { type: "ready" }
   | { type: "lost"; id: number; holder: LeaseRecord | null }
-  | { type: "reply"; request: number; outcome?: BeatOutcome; error?: string };
+  | { type: "stopped"; request: number };
 
 export class HeartbeatThreadError extends KilnError {
   constructor(detail: string, cause?: unknown) {
@@ -45,14 +43,12 @@ export class HeartbeatThreadError extends KilnError {
 export type WatchEvent = { holder: LeaseRecord | null } | { error: KilnError };
 
 export interface LeaseWatch {
-  /** Beats now (after any beat in flight) and reports whether the lease is still held. */
-  beatNow(): Promise<BeatOutcome>;
   /** Stops beating; resolves when no beat of this lease is in flight. */
   stop(): Promise<void>;
 }
 
 interface Pending {
-  resolve(outcome: BeatOutcome | undefined): void;
+  resolve(): void;
   reject(err: Error): void;
 }
 
@@ -62,6 +58,8 @@ class HeartbeatThread {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private failure: KilnError | undefined;
+  /** Set once the thread has loaded and serves messages. */
+  private ready = false;
 
   constructor(private readonly onDead: () => void) {
     this.worker = new Worker(WORKER_ENTRY);
@@ -72,6 +70,10 @@ class HeartbeatThread {
   }
 
   private receive(msg: FromHeartbeat): void {
+    if (msg.type === "ready") {
+      this.ready = true;
+      return;
+    }
     if (msg.type === "lost") {
       this.watchers.get(msg.id)?.({ holder: msg.holder });
       return;
@@ -80,8 +82,7 @@ class HeartbeatThread {
     if (!waiting) return;
     this.pending.delete(msg.request);
     this.refreshRef();
-    if (msg.error !== undefined) waiting.reject(new HeartbeatThreadError(msg.error));
-    else waiting.resolve(msg.outcome);
+    waiting.resolve();
   }
 
   private fail(err: KilnError): void {
@@ -100,7 +101,7 @@ class HeartbeatThread {
     else this.worker.unref();
   }
 
-  private ask(message: ToHeartbeat & { request: number }): Promise<BeatOutcome | undefined> {
+  private ask(message: ToHeartbeat & { request: number }): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
     return new Promise((resolve, reject) => {
       this.pending.set(message.request, { resolve, reject });
@@ -115,16 +116,14 @@ class HeartbeatThread {
     this.worker.postMessage({ type: "watch", id, spec } satisfies ToHeartbeat);
     let stopped: Promise<void> | undefined;
     return {
-      beatNow: async () => {
-        const outcome = await this.ask({ type: "beat-now", id, request: this.nextId++ });
-        if (!outcome) throw new HeartbeatThreadError(`no answer to a beat of ${spec.path}`);
-        return outcome;
-      },
       stop: () => {
         stopped ??= (async () => {
           this.watchers.delete(id);
           if (this.failure) return;
-          await this.ask({ type: "unwatch", id, request: this.nextId++ });
+          const stopping = this.ask({ type: "unwatch", id, request: this.nextId++ });
+          // A thread still loading has not beaten yet; it reads "watch" and "unwatch" in order.
+          if (this.ready) await stopping;
+          else stopping.catch(() => undefined);
         })();
         return stopped;
       },

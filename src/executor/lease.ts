@@ -206,11 +206,16 @@ export class Lease {
     });
   }
 
-  /** Beats now and waits for it (a commit starts with a freshly renewed lease); throws if the lease is lost. */
+  /**
+   * Beats from this thread and waits for it, so that a commit starts with a fresh lease (a full
+   * stale interval before anyone may take it over); throws if the lease is lost. The heartbeat
+   * thread may beat at the same time: both write this attempt's token, and each retries a replace
+   * that the other's write overtook.
+   */
   async renew(): Promise<void> {
     if (this.lost) throw this.lost;
     if (!this.held) throw new LeaseLostError(this.path, null);
-    const outcome = this.watch ? await this.watch.beatNow() : await heartbeatOnce(this.fs, this.path, this.held);
+    const outcome = await heartbeatOnce(this.fs, this.path, this.held);
     if (!outcome.held) this.lost ??= new LeaseLostError(this.path, outcome.holder);
     if (this.lost) throw this.lost;
   }

@@ -30,13 +30,19 @@ export function newAttemptId(): string {
   return `a-${HOST_TAG}-${process.pid}-${randomBytes(4).toString("hex")}`;
 }
 
-/** True when `name` (an attempt folder, scratch folder or attempt id) belongs to another process alive on this host. */
-export function attemptIsAlive(name: string): boolean {
+/** The owner an attempt folder, scratch folder or attempt id names, if it is one. */
+function ownerOf(name: string): { host: string; pid: number } | null {
   const m = ATTEMPT_RE.exec(name);
-  if (!m || m[1] !== HOST_TAG) return false;
-  const pid = Number(m[2]);
-  return pid !== process.pid && processIsAlive(pid);
+  return m ? { host: m[1], pid: Number(m[2]) } : null;
 }
+
+/** True when `name` belongs to another process alive on this host. */
+export function attemptIsAlive(name: string): boolean {
+  const owner = ownerOf(name);
+  return owner !== null && owner.host === HOST_TAG && owner.pid !== process.pid && processIsAlive(owner.pid);
+}
+
+export const errnoCode = (err: unknown): string | undefined => (err as NodeJS.ErrnoException | null)?.code;
 
 export interface AttemptLayout {
   readonly id: string;
@@ -68,7 +74,7 @@ export async function entriesOf(fs: FileSystem, folder: string): Promise<string[
     try {
       return (await fsp.readdir(toLocalPath(folder))).sort();
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
+      if (errnoCode(err) === "ENOENT") return [];
       throw err;
     }
   }
@@ -102,10 +108,10 @@ export async function removeDeadAttempts(fs: FileSystem, layout: AttemptLayout, 
 /** Removes scratch folders under `root` (default the OS temp folder) left by dead processes on this host. */
 export async function removeDeadWorkDirs(root = os.tmpdir()): Promise<string[]> {
   const removed: string[] = [];
-  for (const name of await fsp.readdir(root).catch(() => [] as string[])) {
-    const m = WORK_DIR_RE.exec(name);
-    if (!m || !ATTEMPT_RE.test(m[1]) || !m[1].startsWith(`a-${HOST_TAG}-`) || attemptIsAlive(m[1])) continue;
-    if (m[1].startsWith(`a-${HOST_TAG}-${process.pid}-`)) continue;
+  for (const name of await fsp.readdir(root).catch((): string[] => [])) {
+    const owner = ownerOf(WORK_DIR_RE.exec(name)?.[1] ?? "");
+    // Only this host's dead processes: our own pid's folders may be in use by concurrent steps.
+    if (!owner || owner.host !== HOST_TAG || owner.pid === process.pid || processIsAlive(owner.pid)) continue;
     await fsp.rm(path.join(root, name), { recursive: true, force: true });
     removed.push(path.join(root, name));
   }
@@ -131,7 +137,7 @@ async function makeFolder(dir: string): Promise<void> {
       await fsp.mkdir(dir, { recursive: true });
       return;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "ENOENT" || tries >= 5) throw err;
+      if (errnoCode(err) !== "ENOENT" || tries >= 5) throw err;
     }
   }
 }
