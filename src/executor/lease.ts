@@ -1,20 +1,28 @@
 /**
  * Step leases: who is running a step right now. A lease is `.kiln/lease` holding
- * `{owner, host, pid, heartbeatAt}`, created with a conditional create, refreshed every heartbeat
- * interval by a conditional replace, and considered stale after the stale interval (or at once
- * when its holder is a dead process on this host). A stale lease is taken over with a conditional
- * replace on the generation that was seen, so only one contender wins. A holder whose heartbeat
- * finds the lease gone or owned by someone else has lost it; that is fatal for its step.
+ * `{owner, host, pid, token, epoch, heartbeatAt, acquiredAt}`, created with a conditional create,
+ * refreshed every heartbeat interval by a conditional replace (from the heartbeat thread, see
+ * heartbeat.ts), and considered stale after the stale interval (or at once when its holder is a
+ * dead process on this host). A stale lease is taken over with a conditional replace on the
+ * generation that was seen, so only one contender wins; the winner's epoch is one more than the
+ * loser's. The token is unique to one attempt: it is the fencing token a commit checks before it
+ * touches the output folder. A holder that finds the lease gone or holding another token has lost it.
  */
+import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { KilnError } from "../errors.ts";
-import type { FileSystem } from "../io/filesystem.ts";
+import { GcsFileSystem, isNotFound, type FileSystem, type GcsOptions } from "../io/index.ts";
 import { processIsAlive } from "../util/process.ts";
+import { watchLease, type LeaseWatch } from "./heartbeat.ts";
 
 export interface LeaseRecord {
   owner: string;
   host: string;
   pid: number;
+  /** Unique to one attempt of the step; the fencing token its commit checks. */
+  token: string;
+  /** 1 for a lease created fresh, the previous holder's epoch + 1 for a take-over. */
+  epoch: number;
   heartbeatAt: number;
   acquiredAt: number;
 }
@@ -31,15 +39,49 @@ export class LeaseLostError extends KilnError {
     super(
       "KILN_LEASE_LOST",
       holder
-        ? `lost the lease ${path}: it is now held by ${holder.owner} on ${holder.host} (pid ${holder.pid})`
+        ? `lost the lease ${path}: it is now held by ${holder.owner} on ${holder.host} (pid ${holder.pid}, epoch ${holder.epoch})`
         : `lost the lease ${path}: the lease file disappeared`,
-      "another run took the step over because this one stopped heartbeating (paused process or a clock far off); rerun to let the owner finish",
+      "another run took the step over because this one stopped heartbeating (paused process or a clock far off); nothing of this attempt reached the output folder; rerun to let the owner finish",
     );
   }
 }
 
 const THIS_HOST = hostname();
 
+const text = (v: unknown, fallback: string): string => (typeof v === "string" ? v : fallback);
+const num = (v: unknown, fallback: number): number => (typeof v === "number" && Number.isFinite(v) ? v : fallback);
+
+/** Parses a lease file; null when it is not a lease record. Fields older kiln versions did not write get neutral values. */
+export function parseLeaseRecord(data: Buffer | string): LeaseRecord | null {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(data.toString());
+  } catch {
+    return null;
+  }
+  if (!raw || typeof raw !== "object" || Array.isArray(raw)) return null;
+  const r: Record<string, unknown> = { ...raw };
+  if (typeof r.heartbeatAt !== "number" || typeof r.owner !== "string") return null;
+  return {
+    owner: r.owner,
+    host: text(r.host, "unknown"),
+    pid: num(r.pid, 0),
+    token: text(r.token, ""),
+    epoch: num(r.epoch, 0),
+    heartbeatAt: r.heartbeatAt,
+    acquiredAt: num(r.acquiredAt, r.heartbeatAt),
+  };
+}
+
+/** The lease's current record; null when there is no lease file or it cannot be parsed. */
+export async function readLeaseRecord(fs: FileSystem, path: string): Promise<LeaseRecord | null> {
+  try {
+    return parseLeaseRecord(await fs.read(path));
+  } catch (err) {
+    if (isNotFound(err)) return null;
+    throw err;
+  }
+}
 
 export type LeaseView =
   | { state: "absent" }
@@ -52,15 +94,19 @@ export async function inspectLease(fs: FileSystem, path: string, timing: LeaseTi
   if (!st) return { state: "absent" };
   let holder: LeaseRecord | null = null;
   try {
-    holder = JSON.parse((await fs.read(path)).toString("utf8")) as LeaseRecord;
+    holder = parseLeaseRecord(await fs.read(path));
   } catch {
-    // Unreadable (vanished or corrupt): judge by the file's age alone.
-    if (!(await fs.stat(path))) return { state: "absent" };
+    // Vanished between stat and read: judged below by the file's existence.
   }
-  if (!holder || typeof holder.heartbeatAt !== "number") {
+  if (!holder) {
+    if (!(await fs.stat(path))) return { state: "absent" };
     return now - st.mtimeMs > timing.staleMs
       ? { state: "stale", holder: null, generation: st.generation, reason: "unreadable lease file" }
-      : { state: "live", holder: { owner: "unknown", host: "unknown", pid: 0, heartbeatAt: st.mtimeMs, acquiredAt: st.mtimeMs }, generation: st.generation };
+      : {
+          state: "live",
+          holder: { owner: "unknown", host: "unknown", pid: 0, token: "", epoch: 0, heartbeatAt: st.mtimeMs, acquiredAt: st.mtimeMs },
+          generation: st.generation,
+        };
   }
   if (holder.host === THIS_HOST && holder.pid !== process.pid && !processIsAlive(holder.pid)) {
     return { state: "stale", holder, generation: st.generation, reason: `holder pid ${holder.pid} on this host is dead` };
@@ -72,10 +118,44 @@ export async function inspectLease(fs: FileSystem, path: string, timing: LeaseTi
   return { state: "live", holder, generation: st.generation };
 }
 
+export type BeatOutcome = { held: true } | { held: false; holder: LeaseRecord | null };
+
+/**
+ * One heartbeat: rewrites the lease with a fresh `heartbeatAt` if it still holds `mine.token`.
+ * Storage errors are thrown (the caller decides whether they are transient).
+ */
+export async function heartbeatOnce(fs: FileSystem, path: string, mine: LeaseRecord): Promise<BeatOutcome> {
+  for (let tries = 0; tries < 5; tries++) {
+    const st = await fs.stat(path);
+    const holder = st ? await readLeaseRecord(fs, path) : null;
+    if (!st || !holder || holder.token !== mine.token) return { held: false, holder };
+    const fresh: LeaseRecord = { ...mine, heartbeatAt: Date.now() };
+    if (await fs.replaceIf(path, JSON.stringify(fresh), st.generation)) return { held: true };
+    // The generation moved between stat and replace: look again.
+  }
+  const holder = await readLeaseRecord(fs, path);
+  return holder?.token === mine.token ? { held: true } : { held: false, holder };
+}
+
+/** The GCS client settings the heartbeat thread needs to reach the same endpoint as this thread. */
+async function gcsSettingsFor(fs: FileSystem): Promise<GcsOptions | undefined> {
+  if (!(fs instanceof GcsFileSystem)) return undefined;
+  const storage = await fs.client();
+  const maxRetries = storage.retryOptions?.maxRetries;
+  return {
+    ...(storage.customEndpoint ? { apiEndpoint: storage.apiEndpoint, projectId: storage.projectId } : {}),
+    ...(maxRetries !== undefined ? { maxRetries } : {}),
+  };
+}
+
+export type AcquireResult = { acquired: true; epoch: number; tookOver?: string } | { acquired: false; view: LeaseView };
+
 export class Lease {
-  private timer: NodeJS.Timeout | undefined;
-  private lost: LeaseLostError | undefined;
-  private beating: Promise<void> | undefined;
+  /** This attempt's fencing token. */
+  readonly token = randomBytes(8).toString("hex");
+  private held: LeaseRecord | undefined;
+  private watch: LeaseWatch | undefined;
+  private lost: KilnError | undefined;
 
   constructor(
     private readonly fs: FileSystem,
@@ -84,71 +164,92 @@ export class Lease {
     private readonly timing: LeaseTiming,
   ) {}
 
-  private record(acquiredAt = Date.now()): string {
-    const rec: LeaseRecord = { owner: this.owner, host: THIS_HOST, pid: process.pid, heartbeatAt: Date.now(), acquiredAt };
-    return JSON.stringify(rec);
+  private record(epoch: number): LeaseRecord {
+    const now = Date.now();
+    return { owner: this.owner, host: THIS_HOST, pid: process.pid, token: this.token, epoch, heartbeatAt: now, acquiredAt: now };
+  }
+
+  /** The epoch this lease was acquired with (0 before it is acquired). */
+  get epoch(): number {
+    return this.held?.epoch ?? 0;
   }
 
   /** One attempt to take the lease: create it, or take over a stale one. */
-  async tryAcquire(): Promise<{ acquired: true; tookOver?: string } | { acquired: false; view: LeaseView }> {
-    if (await this.fs.createExclusive(this.path, this.record())) return { acquired: true };
+  async tryAcquire(): Promise<AcquireResult> {
+    const fresh = this.record(1);
+    if (await this.fs.createExclusive(this.path, JSON.stringify(fresh))) {
+      this.held = fresh;
+      return { acquired: true, epoch: fresh.epoch };
+    }
     const view = await inspectLease(this.fs, this.path, this.timing);
     if (view.state === "stale") {
-      if (await this.fs.replaceIf(this.path, this.record(), view.generation)) {
-        return { acquired: true, tookOver: view.reason };
+      const next = this.record((view.holder?.epoch ?? 0) + 1);
+      if (await this.fs.replaceIf(this.path, JSON.stringify(next), view.generation)) {
+        this.held = next;
+        return { acquired: true, epoch: next.epoch, tookOver: view.reason };
       }
     }
     return { acquired: false, view };
   }
 
-  /** Starts heartbeating; `onLost` is called once if the lease is found taken or gone. */
-  startHeartbeat(onLost: (err: LeaseLostError) => void): void {
-    const beat = async (): Promise<void> => {
-      try {
-        const st = await this.fs.stat(this.path);
-        const holder = st ? (JSON.parse((await this.fs.read(this.path)).toString("utf8")) as LeaseRecord) : null;
-        if (!st || !holder || holder.owner !== this.owner) {
-          this.lost = new LeaseLostError(this.path, holder);
-        } else if (!(await this.fs.replaceIf(this.path, this.record(holder.acquiredAt), st.generation))) {
-          const now = await inspectLease(this.fs, this.path, this.timing);
-          if (now.state === "absent" || now.holder?.owner !== this.owner) {
-            this.lost = new LeaseLostError(this.path, now.state === "absent" ? null : now.holder);
-          }
-        }
-      } catch {
-        // A failed heartbeat (transient storage error) is retried at the next tick; staleness
-        // protects the others if it never recovers.
-      }
-      if (this.lost) {
-        this.stopHeartbeat();
-        onLost(this.lost);
-      }
-    };
-    this.timer = setInterval(() => {
-      if (!this.beating) this.beating = beat().finally(() => (this.beating = undefined));
-    }, this.timing.heartbeatMs);
-    this.timer.unref();
+  /**
+   * Starts heartbeating on the heartbeat thread, whose event loop keeps beating while this one is
+   * busy. `onLost` is called once if the lease is found taken or gone, or the heartbeat thread dies.
+   */
+  async startHeartbeat(onLost: (err: KilnError) => void): Promise<void> {
+    if (!this.held) throw new Error(`startHeartbeat before the lease ${this.path} was acquired`);
+    const spec = { path: this.path, record: this.held, heartbeatMs: this.timing.heartbeatMs, gcs: await gcsSettingsFor(this.fs) };
+    this.watch = watchLease(spec, (event) => {
+      if (this.lost) return;
+      this.lost = "error" in event ? event.error : new LeaseLostError(this.path, event.holder);
+      onLost(this.lost);
+    });
   }
 
-  stopHeartbeat(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
+  /**
+   * Beats from this thread and waits for it, so that a commit starts with a fresh lease (a full
+   * stale interval before anyone may take it over); throws if the lease is lost. The heartbeat
+   * thread may beat at the same time: both write this attempt's token, and each retries a replace
+   * that the other's write overtook.
+   */
+  async renew(): Promise<void> {
+    if (this.lost) throw this.lost;
+    if (!this.held) throw new LeaseLostError(this.path, null);
+    const outcome = await heartbeatOnce(this.fs, this.path, this.held);
+    if (!outcome.held) this.lost ??= new LeaseLostError(this.path, outcome.holder);
+    if (this.lost) throw this.lost;
   }
 
-  get lostError(): LeaseLostError | undefined {
+  /** Reads the lease and throws LeaseLostError unless it still holds this attempt's token. */
+  async verify(): Promise<void> {
+    if (this.lost) throw this.lost;
+    const holder = await readLeaseRecord(this.fs, this.path);
+    if (!holder || holder.token !== this.token) {
+      this.lost = new LeaseLostError(this.path, holder);
+      throw this.lost;
+    }
+  }
+
+  /** Stops heartbeating; resolves once no heartbeat is in flight any more. */
+  async stopHeartbeat(): Promise<void> {
+    const watch = this.watch;
+    this.watch = undefined;
+    await watch?.stop();
+  }
+
+  get lostError(): KilnError | undefined {
     return this.lost;
   }
 
   /** Stops heartbeating and removes the lease if it is still ours. */
   async release(): Promise<void> {
-    this.stopHeartbeat();
-    await this.beating;
-    if (this.lost) return;
+    await this.stopHeartbeat().catch(() => undefined);
+    if (this.lost || !this.held) return;
     try {
-      const holder = JSON.parse((await this.fs.read(this.path)).toString("utf8")) as LeaseRecord;
-      if (holder.owner === this.owner) await this.fs.delete(this.path);
+      const holder = await readLeaseRecord(this.fs, this.path);
+      if (holder?.token === this.token) await this.fs.delete(this.path);
     } catch {
-      // Already gone.
+      // Unreachable storage: the lease goes stale on its own.
     }
   }
 }

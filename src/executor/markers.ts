@@ -2,7 +2,7 @@
  * The marker files kept next to every step's output, exactly as DESIGN.md fixes them:
  * `<output>/.kiln/status` (SUCCESS | FAILED | RUNNING | DEP_FAILED), `<output>/.kiln/lease` and
  * `<output>/.kiln/info.json`. Every write is atomic; SUCCESS is only ever written after the
- * outputs and info.json, so its presence means the step is complete.
+ * outputs were committed and info.json written, so its presence means the step is complete.
  */
 import { isNotFound, joinPath, type FileSystem } from "../io/index.ts";
 
@@ -55,6 +55,8 @@ export interface StepInfo {
   counters: Record<string, number>;
   result?: unknown;
   error?: { message: string; code?: string; stack?: string };
+  /** The attempt that wrote this: its id (names its host and pid) and its lease epoch. */
+  attempt?: { id: string; epoch: number };
   /** Set when the output was copied from (or is read in) another storage region. */
   provenance?: { region: string; sourcePath: string; bytes: number; files: number; copiedAt: string; mode: "copy" | "read" };
 }

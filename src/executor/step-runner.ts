@@ -1,7 +1,11 @@
 /**
  * Runs one step of the DAG: skip it when its SUCCESS marker exists, reuse it from another region,
- * or take its lease, re-read its status, write RUNNING, call `run(ctx)`, and write info.json and
- * then SUCCESS (or FAILED). Also answers the dry-run question "what would happen to this step".
+ * or take its lease, re-read its status, write RUNNING and call `run(ctx)` with `ctx.outputPath`
+ * pointing at an attempt's own staging folder (see staging.ts). When `run` succeeds, the staged
+ * files are committed into the output folder under the lease's fencing token (commit.ts), then
+ * info.json and SUCCESS are written; when it fails, info.json and FAILED. An attempt that lost its
+ * lease writes nothing into the output folder. Also answers the dry-run question "what would
+ * happen to this step".
  */
 import { createHash, randomBytes } from "node:crypto";
 import { hostname } from "node:os";
@@ -10,10 +14,12 @@ import { toCanonicalValue } from "../graph/canonical-json.ts";
 import type { StepNode } from "../graph/dag.ts";
 import type { Input, StepContext } from "../graph/step.ts";
 import { fileSystemFor, joinPath, type FileSystem } from "../io/index.ts";
+import { commitStaged } from "./commit.ts";
 import { CounterSet } from "./counters.ts";
 import { inspectLease, Lease, type LeaseTiming } from "./lease.ts";
-import { markerPaths, readInfo, readStatus, writeInfo, writeStatus, MARKER_DIR, type StepInfo } from "./markers.ts";
+import { markerPaths, readInfo, readStatus, writeInfo, writeStatus, type StepInfo } from "./markers.ts";
 import { copyOutput, findInRegions, formatBytes, listOutputFiles, TransferBudget, TransferBudgetError, type RegionPolicy } from "./regions.ts";
+import { attemptLayout, COMMIT_MARKER, finishAttempt, prepareAttempt, type AttemptLayout } from "./staging.ts";
 
 export type OutcomeState = "skipped" | "ran" | "copied" | "read-in-place" | "failed" | "dep-failed";
 
@@ -107,160 +113,236 @@ async function pathExists(path: string): Promise<boolean> {
   return (await fs.exists(path)) || (await fs.list(path)).length > 0;
 }
 
-/** Removes what an earlier, unfinished attempt left in the output folder (markers excepted). */
-async function clearOldOutputs(fs: FileSystem, out: string): Promise<void> {
-  const markers = joinPath(out, MARKER_DIR) + "/";
-  for (const f of await fs.list(out)) if (!f.path.startsWith(markers)) await fs.delete(f.path);
+/** What every phase of one step's execution needs. */
+interface StepScope {
+  node: StepNode;
+  env: RunEnvironment;
+  out: string;
+  fs: FileSystem;
+  forced: boolean;
+  started: number;
+  done(state: OutcomeState, extra?: Partial<StepOutcome>): StepOutcome;
 }
 
-/** Removes temporary files a step's writers left behind, so a finished output holds final files only. */
-async function sweepTemporaries(fs: FileSystem, out: string): Promise<void> {
-  for (const f of await fs.list(out)) if (f.path.includes(".kiln-tmp-")) await fs.delete(f.path);
+type BaseInfo = Omit<StepInfo, "endedAt" | "durationMs" | "counters">;
+
+/** The outcome decided by the markers alone (SUCCESS: skip; FAILED without --force-failed: fail), or null. */
+async function outcomeFromMarkers(s: StepScope): Promise<StepOutcome | null> {
+  if (s.forced) return null;
+  const status = await readStatus(s.fs, s.out);
+  if (status === "SUCCESS") return s.done("skipped", { result: (await readInfo(s.fs, s.out))?.result });
+  if (status === "FAILED" && !s.env.forceFailed) {
+    return s.done("failed", { error: new StepFailedEarlierError(s.out, (await readInfo(s.fs, s.out))?.error?.message) });
+  }
+  return null;
+}
+
+/** Takes the step's lease, waiting while another live owner holds it; returns an outcome if the step got decided meanwhile. */
+async function acquireLease(s: StepScope, lease: Lease): Promise<StepOutcome | null> {
+  let announced = false;
+  for (;;) {
+    const attempt = await lease.tryAcquire();
+    if (attempt.acquired) {
+      if (attempt.tookOver) s.env.log(`take over ${s.node.name}: stale lease (${attempt.tookOver}), epoch ${attempt.epoch}`);
+      return null;
+    }
+    if (!announced && attempt.view.state !== "absent") {
+      const h = attempt.view.holder;
+      s.env.log(`wait ${s.node.name}: running under ${h?.owner ?? "unknown"} (pid ${h?.pid ?? "?"} on ${h?.host ?? "?"})`);
+      announced = true;
+    }
+    await sleep(s.env.pollMs);
+    const decided = await outcomeFromMarkers(s);
+    if (decided) return decided;
+  }
 }
 
 export async function executeStep(node: StepNode, deps: ReadonlyMap<StepNode, StepOutcome>, env: RunEnvironment): Promise<StepOutcome> {
   const started = Date.now();
   const out = joinPath(env.prefix, node.relPath);
-  const fs = fileSystemFor(out);
-  const forced = env.isForced(node);
-  const done = (state: OutcomeState, extra: Partial<StepOutcome> = {}): StepOutcome => ({
-    node, state, outputPath: out, durationMs: Date.now() - started, ...extra,
-  });
-  const skip = async (): Promise<StepOutcome> => done("skipped", { result: (await readInfo(fs, out))?.result });
-  const failedEarlier = async (): Promise<StepOutcome> =>
-    done("failed", { error: new StepFailedEarlierError(out, (await readInfo(fs, out))?.error?.message) });
-
-  let region: { region: string; path: string } | null = null;
-  if (!forced) {
-    const status = await readStatus(fs, out);
-    if (status === "SUCCESS") return skip();
-    if (status === "FAILED" && !env.forceFailed) return failedEarlier();
-    region = await findInRegions(env.regions, node.relPath);
-    if (region && env.regionPolicy === "read") {
-      const info = await readInfo(fileSystemFor(region.path), region.path);
-      env.log(`reuse ${node.name}: reading in place from region ${region.region}`);
-      return done("read-in-place", { outputPath: region.path, result: info?.result, detail: region.region });
-    }
+  const s: StepScope = {
+    node, env, out, fs: fileSystemFor(out), forced: env.isForced(node), started,
+    done: (state, extra = {}) => ({ node, state, outputPath: out, durationMs: Date.now() - started, ...extra }),
+  };
+  const early = await outcomeFromMarkers(s);
+  if (early) return early;
+  const region = s.forced ? null : await findInRegions(env.regions, node.relPath);
+  if (region && env.regionPolicy === "read") {
+    const info = await readInfo(fileSystemFor(region.path), region.path);
+    env.log(`reuse ${node.name}: reading in place from region ${region.region}`);
+    return s.done("read-in-place", { outputPath: region.path, result: info?.result, detail: region.region });
   }
 
-  const lease = new Lease(fs, markerPaths(out).lease, env.owner, env.timing);
-  let announced = false;
-  for (;;) {
-    const attempt = await lease.tryAcquire();
-    if (attempt.acquired) {
-      if (attempt.tookOver) env.log(`take over ${node.name}: stale lease (${attempt.tookOver})`);
-      break;
-    }
-    if (!announced && attempt.view.state !== "absent") {
-      const h = attempt.view.holder;
-      env.log(`wait ${node.name}: running under ${h?.owner ?? "unknown"} (pid ${h?.pid ?? "?"} on ${h?.host ?? "?"})`);
-      announced = true;
-    }
-    await sleep(env.pollMs);
-    if (!forced) {
-      const status = await readStatus(fs, out);
-      if (status === "SUCCESS") return skip();
-      if (status === "FAILED" && !env.forceFailed) return failedEarlier();
-    }
-  }
-
+  const lease = new Lease(s.fs, markerPaths(out).lease, env.owner, env.timing);
+  const decided = await acquireLease(s, lease);
+  if (decided) return decided;
   try {
-    if (!forced) {
-      const status = await readStatus(fs, out);
-      if (status === "SUCCESS") return await skip();
-      if (status === "FAILED" && !env.forceFailed) return await failedEarlier();
-    }
-    const inputs = resolveInputs(node, deps);
-    const base = {
-      name: node.name, version: node.version, outputPath: out, versionedConfig: node.versionedConfig, config: node.config,
-      dependencies: Object.fromEntries(node.deps.map((d) => [d.input, { path: inputs[d.input].path, version: d.node.version }])),
-      codeFingerprint: codeFingerprint(node), gitCommit: env.gitCommit, host: hostname(), pid: process.pid,
-      startedAt: new Date(started).toISOString(),
-    };
-    if (region) return await copyFromRegion(node, region, fs, out, base, env, done);
-
-    await writeStatus(fs, out, "RUNNING");
-    if (!node.step.resumable || forced) await clearOldOutputs(fs, out);
-    const counters = new CounterSet();
-    const abort = new AbortController();
-    lease.startHeartbeat((err) => abort.abort(err));
-    env.log(`run ${node.name} -> ${out}`);
-    let result: unknown;
-    let error: unknown;
-    try {
-      for (const edge of node.deps) {
-        if (edge.subPath && !(await pathExists(inputs[edge.input].path))) throw new MissingInputError(node.name, edge.input, inputs[edge.input].path);
-      }
-      const ctx: StepContext<any, any> = {
-        name: node.name, version: node.version, outputPath: out, config: node.config, inputs, fs, counters,
-        signal: abort.signal,
-        log: (message) => env.log(`  ${node.name}: ${message}`),
-        path: (relative) => joinPath(out, relative),
-        writeFile: (relative, data) => fs.writeAtomic(joinPath(out, relative), data),
-      };
-      result = await node.step.run(ctx);
-      if (result !== undefined) {
-        try {
-          toCanonicalValue(result, "result");
-        } catch (err) {
-          throw new StepResultError(node.name, err);
-        }
-      }
-    } catch (err) {
-      error = err;
-    }
-    lease.stopHeartbeat();
-    if (lease.lostError) return done("failed", { error: lease.lostError });
-    const ended = Date.now();
-    const info: StepInfo = {
-      ...base, endedAt: new Date(ended).toISOString(), durationMs: ended - started, counters: counters.snapshot(),
-      ...(error === undefined ? { result } : { error: errorInfo(error) }),
-    };
-    if (error === undefined) await sweepTemporaries(fs, out);
-    await writeInfo(fs, out, info);
-    if (error !== undefined) {
-      await writeStatus(fs, out, "FAILED");
-      return done("failed", { error });
-    }
-    await writeStatus(fs, out, "SUCCESS");
-    return done("ran", { result });
+    // Another owner may have finished the step between our last look and taking the lease.
+    const finished = await outcomeFromMarkers(s);
+    if (finished) return finished;
+    return await runAttempt(s, deps, lease, region);
   } finally {
     await lease.release();
   }
 }
 
-async function copyFromRegion(
-  node: StepNode,
-  region: { region: string; path: string },
-  fs: FileSystem,
-  out: string,
-  base: Omit<StepInfo, "endedAt" | "durationMs" | "counters">,
-  env: RunEnvironment,
-  done: (state: OutcomeState, extra?: Partial<StepOutcome>) => StepOutcome,
+/** One attempt under the lease: staging and scratch folders, heartbeat, run or region copy, cleanup. */
+async function runAttempt(s: StepScope, deps: ReadonlyMap<StepNode, StepOutcome>, lease: Lease, region: { region: string; path: string } | null): Promise<StepOutcome> {
+  const { node, env } = s;
+  // A region copy never resumes: it stages into a folder of its own.
+  const layout = attemptLayout(env.prefix, node.relPath, node.step.resumable && !region);
+  const removed = await prepareAttempt(s.fs, layout, s.forced);
+  if (removed.length) env.log(`clean ${node.name}: removed ${removed.length} folder(s) left by dead attempts`);
+  const abort = new AbortController();
+  let committed = false;
+  try {
+    await lease.startHeartbeat((err) => abort.abort(err));
+    const inputs = resolveInputs(node, deps);
+    const base: BaseInfo = {
+      name: node.name, version: node.version, outputPath: s.out, versionedConfig: node.versionedConfig, config: node.config,
+      dependencies: Object.fromEntries(node.deps.map((d) => [d.input, { path: inputs[d.input].path, version: d.node.version }])),
+      codeFingerprint: codeFingerprint(node), gitCommit: env.gitCommit, host: hostname(), pid: process.pid,
+      startedAt: new Date(s.started).toISOString(), attempt: { id: layout.id, epoch: lease.epoch },
+    };
+    const outcome = region
+      ? await copyFromRegion(s, region, base, lease, layout)
+      : await runAndCommit(s, inputs, base, lease, layout, abort.signal);
+    committed = outcome.state === "ran" || outcome.state === "copied";
+    return outcome;
+  } finally {
+    await lease.stopHeartbeat().catch(() => undefined);
+    // A resumable attempt that did not commit keeps its staging folder for the next one (or for
+    // the owner that took the lease over, which is using it now).
+    await finishAttempt(s.fs, layout, layout.resumable && !committed);
+  }
+}
+
+/** Renews the lease, then moves the staged files into the output folder under the fencing token. */
+async function commitAttempt(s: StepScope, lease: Lease, layout: AttemptLayout): Promise<void> {
+  await lease.renew();
+  if (layout.resumable) await s.fs.writeAtomic(joinPath(layout.staging, COMMIT_MARKER), `${layout.id}\n`);
+  await commitStaged({ fs: s.fs, step: s.node.name, staging: layout.staging, out: s.out, fence: lease });
+}
+
+/** Writes info.json and then the final status, checking the fencing token before each. */
+async function writeFinalMarkers(s: StepScope, lease: Lease, info: StepInfo, state: "SUCCESS" | "FAILED"): Promise<void> {
+  await lease.verify();
+  await writeInfo(s.fs, s.out, info);
+  await lease.verify();
+  await writeStatus(s.fs, s.out, state);
+}
+
+function finalInfo(s: StepScope, base: BaseInfo, counters: CounterSet, end: { result: unknown } | { error: unknown }): StepInfo {
+  const ended = Date.now();
+  return {
+    ...base, endedAt: new Date(ended).toISOString(), durationMs: ended - s.started, counters: counters.snapshot(),
+    ...("error" in end ? { error: errorInfo(end.error) } : { result: end.result }),
+  };
+}
+
+async function callRun(s: StepScope, ctx: StepContext<any, any>): Promise<unknown> {
+  for (const edge of s.node.deps) {
+    const input = ctx.inputs[edge.input];
+    if (edge.subPath && !(await pathExists(input.path))) throw new MissingInputError(s.node.name, edge.input, input.path);
+  }
+  const result = await s.node.step.run(ctx);
+  if (result !== undefined) {
+    try {
+      toCanonicalValue(result, "result");
+    } catch (err) {
+      throw new StepResultError(s.node.name, err);
+    }
+  }
+  return result;
+}
+
+async function runAndCommit(
+  s: StepScope,
+  inputs: Record<string, Input<unknown>>,
+  base: BaseInfo,
+  lease: Lease,
+  layout: AttemptLayout,
+  signal: AbortSignal,
 ): Promise<StepOutcome> {
+  const { node, env, fs } = s;
+  await writeStatus(fs, s.out, "RUNNING");
+  env.log(`run ${node.name} -> ${s.out}`);
+  const counters = new CounterSet();
+  const ctx: StepContext<any, any> = {
+    name: node.name, version: node.version, outputPath: layout.staging, workDir: layout.workDir, config: node.config, inputs, fs, counters,
+    signal,
+    log: (message) => env.log(`  ${node.name}: ${message}`),
+    path: (relative) => joinPath(layout.staging, relative),
+    writeFile: (relative, data) => fs.writeAtomic(joinPath(layout.staging, relative), data),
+  };
+  let end: { result: unknown } | { error: unknown };
+  try {
+    end = { result: await callRun(s, ctx) };
+  } catch (error) {
+    end = { error };
+  }
+  if (lease.lostError) return s.done("failed", { error: lease.lostError });
+  try {
+    if ("result" in end) {
+      await commitAttempt(s, lease, layout);
+      await writeFinalMarkers(s, lease, finalInfo(s, base, counters, end), "SUCCESS");
+      return s.done("ran", { result: end.result });
+    }
+  } catch (error) {
+    if (lease.lostError) return s.done("failed", { error: lease.lostError });
+    end = { error };
+  }
+  try {
+    await writeFinalMarkers(s, lease, finalInfo(s, base, counters, end), "FAILED");
+  } catch (err) {
+    if (lease.lostError) return s.done("failed", { error: lease.lostError });
+    throw err;
+  }
+  return s.done("failed", { error: end.error });
+}
+
+/** Copies a step finished in another region into staging and commits it into home; info.json then points into home. */
+async function copyFromRegion(
+  s: StepScope,
+  region: { region: string; path: string },
+  base: BaseInfo,
+  lease: Lease,
+  layout: AttemptLayout,
+): Promise<StepOutcome> {
+  const { node, env } = s;
   const files = await listOutputFiles(region.path);
-  const bytes = files.reduce((s, f) => s + f.size, 0);
+  const bytes = files.reduce((sum, f) => sum + f.size, 0);
   if (!env.budget.tryReserve(bytes)) {
-    return done("failed", { error: new TransferBudgetError(node.name, region.region, bytes, env.budget.left) });
+    return s.done("failed", { error: new TransferBudgetError(node.name, region.region, bytes, env.budget.left) });
   }
   env.log(`copy ${node.name}: ${files.length} files, ${formatBytes(bytes)} from region ${region.region}`);
-  await writeStatus(fs, out, "RUNNING");
-  await clearOldOutputs(fs, out);
-  await copyOutput(region.path, out, files);
+  await writeStatus(s.fs, s.out, "RUNNING");
+  await copyOutput(region.path, layout.staging, files);
   const source = await readInfo(fileSystemFor(region.path), region.path);
+  try {
+    await commitAttempt(s, lease, layout);
+  } catch (err) {
+    return s.done("failed", { error: lease.lostError ?? err });
+  }
   const ended = Date.now();
   const info: StepInfo = {
     ...base,
     ...(source ?? {}),
-    outputPath: out,
+    // The copy's own facts: where it lives now, what it read from home, which attempt wrote it.
+    outputPath: s.out,
+    dependencies: base.dependencies,
+    attempt: base.attempt,
     endedAt: source?.endedAt ?? new Date(ended).toISOString(),
     durationMs: source?.durationMs ?? 0,
     counters: source?.counters ?? {},
     provenance: { region: region.region, sourcePath: region.path, bytes, files: files.length, copiedAt: new Date(ended).toISOString(), mode: "copy" },
   };
-  await writeInfo(fs, out, info);
-  await writeStatus(fs, out, "SUCCESS");
-  return done("copied", { result: source?.result, detail: region.region });
+  try {
+    await writeFinalMarkers(s, lease, info, "SUCCESS");
+  } catch (err) {
+    return s.done("failed", { error: lease.lostError ?? err });
+  }
+  return s.done("copied", { result: source?.result, detail: region.region });
 }
 
 export type PlanAction = "skip" | "run" | "wait" | "blocked";

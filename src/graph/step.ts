@@ -53,11 +53,19 @@ export interface Counters {
 export interface StepContext<C = unknown, I = {}> {
   readonly name: string;
   readonly version: string;
-  /** This step's output folder; everything the step writes goes below it. */
+  /**
+   * Where the step writes during its run; committed into the output folder when the step
+   * succeeds. It is not the final output path: store relative paths in results.
+   */
   readonly outputPath: string;
+  /**
+   * A scratch folder on local disk (even when the output lives in an object store), unique to this
+   * attempt, removed when the attempt ends. For exchange, shuffle and spill files.
+   */
+  readonly workDir: string;
   readonly config: Unversioned<C>;
   readonly inputs: ResolvedInputs<I>;
-  /** The file system of `outputPath`. */
+  /** The file system of `outputPath` (and of the output folder). */
   readonly fs: FileSystem;
   readonly counters: Counters;
   /** Aborted when the step's lease is lost or the run is being stopped. */
@@ -77,8 +85,9 @@ export interface StepSpec<C, I extends InputsSpec, R> {
   config?: C;
   inputs?: I;
   /**
-   * Keep what an unfinished earlier attempt left in the output folder (checkpoints, say) instead of
-   * clearing it before `run`; the step then resumes from it. Default false.
+   * Write into one stable staging folder that a killed or failed attempt leaves behind, so the next
+   * attempt finds what it wrote (checkpoints, say) under `ctx.outputPath` and resumes from it,
+   * instead of a fresh folder per attempt. Default false.
    */
   resumable?: boolean;
   run: (ctx: StepContext<C, I>) => Promise<R> | R;

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { fixturePipeline, runKiln, startKiln, tempDir } from "../support/kiln-cli.ts";
+import { filesBelow, fixturePipeline, runKiln, startKiln, tempDir, waitFor } from "../support/kiln-cli.ts";
 
 const pipelineFile = fixturePipeline("counting.ts");
 
@@ -13,21 +13,6 @@ function stepDir(prefix: string, name: string): string {
   const hit = readdirSync(prefix).find((d) => d.startsWith(`${name}-`));
   if (!hit) throw new Error(`no output folder for ${name} in ${prefix}`);
   return path.join(prefix, hit);
-}
-
-function filesBelow(dir: string): string[] {
-  return readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter((e) => e.isFile())
-    .map((e) => path.relative(dir, path.join(e.parentPath, e.name)))
-    .sort();
-}
-
-async function waitFor(pred: () => boolean, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error("timed out waiting");
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 describe("kiln run (child processes)", () => {
@@ -58,7 +43,7 @@ describe("kiln run (child processes)", () => {
     const log = path.join(dir, "calls");
     const env = { KILN_TEST_CALLS: log, KILN_TEST_SALT: "kill", KILN_TEST_SLOW_STEP: "b", KILN_TEST_SLOW_MS: "30000" };
     const { child, done } = startKiln(["run", pipelineFile, "--prefix", prefix, "--max-concurrent", "1"], env);
-    await waitFor(() => calls(log).includes("b:started"));
+    await waitFor("step b to start", () => calls(log).includes("b:started"), { timeoutMs: 20_000 });
     child.kill("SIGKILL");
     const killed = await done;
     expect(killed.signal).toBe("SIGKILL");
@@ -66,7 +51,11 @@ describe("kiln run (child processes)", () => {
     const bDir = stepDir(prefix, "b");
     expect(readFileSync(path.join(bDir, ".kiln/status"), "utf8").trim()).toBe("RUNNING");
     expect(existsSync(path.join(bDir, "big.txt"))).toBe(false);
-    expect(filesBelow(bDir).some((f) => f.includes(".kiln-tmp-"))).toBe(true);
+    // The killed attempt wrote into its staging folder only, outside the output folder.
+    expect(filesBelow(bDir)).toEqual([".kiln/lease", ".kiln/status"]);
+    const staged = filesBelow(path.join(prefix, ".kiln-staging", path.basename(bDir)));
+    expect(staged.some((f) => f.endsWith("/part-0.txt"))).toBe(true);
+    expect(staged.some((f) => f.includes(".kiln-tmp-"))).toBe(true);
 
     const again = await runKiln(["run", pipelineFile, "--prefix", prefix], { ...env, KILN_TEST_SLOW_MS: "10" });
     expect(again.code, again.stderr).toBe(0);
@@ -76,6 +65,7 @@ describe("kiln run (child processes)", () => {
     expect(readFileSync(path.join(bDir, ".kiln/status"), "utf8").trim()).toBe("SUCCESS");
     expect(readFileSync(path.join(bDir, "big.txt"), "utf8")).toHaveLength(1 << 17);
     expect(filesBelow(bDir)).toEqual([".kiln/info.json", ".kiln/status", "big.txt", "part-0.txt"]);
+    expect(existsSync(path.join(prefix, ".kiln-staging"))).toBe(false);
   });
 
   it("two runs of one pipeline at once run every step body exactly once", async () => {

@@ -40,6 +40,31 @@ describe("step markers and leases on gs://", () => {
     expect(calls).toEqual(["remote"]);
   });
 
+  it("the heartbeat thread refreshes a gs:// lease (its own GCS client reaches the same endpoint)", async () => {
+    // The fake server runs on this thread, so the step waits without blocking it; blocking the
+    // step's thread is tested on local files (fencing.test.ts).
+    let out = "";
+    const s = step({
+      name: "beating",
+      config: { k: versioned(Math.random()) },
+      run: async (ctx) => {
+        const started = Date.now();
+        const beats = new Set<number>();
+        while (beats.size < 3 && Date.now() - started < 15_000) {
+          const view = await inspectLease(ctx.fs, markerPaths(out).lease, fast);
+          if (view.state === "live" && view.holder.heartbeatAt > started) beats.add(view.holder.heartbeatAt);
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        return { beats: beats.size };
+      },
+    });
+    const graph = buildGraph([s]);
+    out = `gs://bucket-a/kiln/${graph.nodes[0].relPath}`;
+    const summary = await runGraph(graph, { prefix: "gs://bucket-a/kiln", lease: fast });
+    expect(summary.ok, String((summary.failed[0]?.error as Error)?.message)).toBe(true);
+    expect(summary.outcomes[0].result).toEqual({ beats: 3 });
+  });
+
   it("conditional lease creation lets exactly one contender win, and a stale lease is taken over once", async () => {
     const path = "gs://bucket-a/leases/one/.kiln/lease";
     const fs = fileSystemFor(path);

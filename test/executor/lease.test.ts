@@ -1,4 +1,4 @@
-import { readFileSync, existsSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { buildGraph } from "../../src/graph/dag.ts";
@@ -79,25 +79,30 @@ describe("leases", () => {
     expect(summary.outcomes[0].result).toEqual({ ok: "from the other owner" });
   });
 
-  it("losing the lease mid-step fails the step and writes no SUCCESS", async () => {
+  it("losing the lease mid-step fails the step, writes no marker and nothing of the attempt into the output", async () => {
     const prefix = tempDir();
+    let out = "";
     const s = step({
       name: "loser",
       config: { k: versioned(Math.random()) },
       run: async (ctx) => {
-        await localFileSystem.writeAtomic(markerPaths(ctx.outputPath).lease, leaseRecord({ owner: "thief" }));
+        await ctx.writeFile("data/part-0.txt", "from the attempt that loses");
+        await localFileSystem.writeAtomic(markerPaths(out).lease, leaseRecord({ owner: "thief", epoch: 7 }));
         await new Promise((r) => setTimeout(r, 300));
+        expect(ctx.signal.aborted).toBe(true);
         return 1;
       },
     });
     const graph = buildGraph([s]);
+    out = path.join(prefix, graph.nodes[0].relPath);
     const summary = await runGraph(graph, { prefix, lease: fast });
     expect(summary.ok).toBe(false);
     expect((summary.failed[0].error as { code: string }).code).toBe("KILN_LEASE_LOST");
-    expect((summary.failed[0].error as Error).message).toContain("now held by thief on another-host");
-    const out = path.join(prefix, graph.nodes[0].relPath);
+    expect((summary.failed[0].error as Error).message).toContain("now held by thief on another-host (pid 1, epoch 7)");
     expect(readFileSync(markerPaths(out).status, "utf8").trim()).toBe("RUNNING");
     expect(JSON.parse(readFileSync(markerPaths(out).lease, "utf8")).owner).toBe("thief");
+    expect(readdirSync(out)).toEqual([".kiln"]);
+    expect(existsSync(path.join(prefix, ".kiln-staging"))).toBe(false);
   });
 
   it("only one of many concurrent take-overs of the same stale lease wins", async () => {

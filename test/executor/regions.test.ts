@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { buildGraph } from "../../src/graph/dag.ts";
@@ -60,6 +60,28 @@ describe("regions", () => {
     // Now home has it: a further run neither copies nor runs.
     const again = await runGraph(buildGraph([twoSteps(calls, salt).consume]), { prefix: home, regions: [regionB] });
     expect(again.outcomes.map((o) => o.state)).toEqual(["skipped", "skipped"]);
+  });
+
+  it("a copied step's info.json points into home (its output and its dependencies); the origin stays in provenance", async () => {
+    const regionB = tempDir();
+    const home = tempDir();
+    const calls: string[] = [];
+    const salt = Math.random();
+    const inB = await runGraph(buildGraph([twoSteps(calls, salt).consume]), { prefix: regionB });
+    expect(inB.ok).toBe(true);
+    const summary = await runGraph(buildGraph([twoSteps(calls, salt).consume]), { prefix: home, regions: [regionB] });
+    expect(summary.outcomes.map((o) => o.state)).toEqual(["copied", "copied"]);
+    expect(calls).toEqual(["produce", "consume"]);
+    const [produced, consumed] = summary.outcomes.map((o) => path.relative(home, o.outputPath));
+    const info = JSON.parse(readFileSync(path.join(home, consumed, ".kiln/info.json"), "utf8"));
+    const origin = JSON.parse(readFileSync(path.join(regionB, consumed, ".kiln/info.json"), "utf8"));
+    expect(origin.outputPath).toBe(path.join(regionB, consumed));
+    expect(origin.dependencies.data.path).toBe(path.join(regionB, produced, "data"));
+    expect(info.outputPath).toBe(path.join(home, consumed));
+    expect(info.dependencies).toEqual({ data: { path: path.join(home, produced, "data"), version: origin.dependencies.data.version } });
+    expect(info.provenance).toMatchObject({ region: regionB, sourcePath: path.join(regionB, consumed), mode: "copy" });
+    expect(info.result).toEqual(origin.result);
+    expect(readdirSync(home).sort()).toEqual([consumed, produced].sort());
   });
 
   it("reads in place by policy, writing nothing into home for that step", async () => {

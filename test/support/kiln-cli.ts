@@ -3,7 +3,7 @@
  * temporary directories that are removed after the test file.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -43,4 +43,21 @@ export function tempDir(label = "kiln-test-"): string {
   const dir = mkdtempSync(path.join(tmpdir(), label));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   return dir;
+}
+
+/** Every file below `dir`, relative to it, sorted. */
+export function filesBelow(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => path.relative(dir, path.join(e.parentPath, e.name)))
+    .sort();
+}
+
+/** Polls `pred` every `everyMs` until it holds; fails naming `what` after `timeoutMs`. */
+export async function waitFor(what: string, pred: () => boolean, { timeoutMs = 30_000, everyMs = 20 } = {}): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!pred()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
 }

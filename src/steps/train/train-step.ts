@@ -1,9 +1,11 @@
 /**
  * The `train` and `eval` steps: they turn tokenized steps into the JSON configs of the Python
  * package in kernels/ and run it as a child process. Training is resumable: its checkpoints stay in
- * the output folder when a run is killed, and the next run continues from the last one. Progress
- * events become log lines and counters; the final metrics become the step's result.
+ * the step's resumable staging folder when a run is killed, and the next run continues from the
+ * last one. Progress events become log lines and counters; the final metrics become the step's
+ * result.
  */
+import { readFile, rename, writeFile } from "node:fs/promises";
 import * as path from "node:path";
 import cliProgress from "cli-progress";
 import { step, type Step } from "../../graph/step.ts";
@@ -127,6 +129,7 @@ export function trainStep(opts: TrainOptions) {
         bar?.stop();
       }
       if (!done) throw new Error("the trainer exited without a 'done' event");
+      await relativizeSummary(ctx.outputPath);
       const { torch } = pythonWithTorch();
       return {
         steps: Number(done.step),
@@ -141,6 +144,25 @@ export function trainStep(opts: TrainOptions) {
       };
     },
   });
+}
+
+const SUMMARY_FILE = "summary.json";
+const SUMMARY_PATH_FIELDS = ["model_path", "checkpoint_path", "metrics_path"];
+
+/**
+ * The trainer's summary.json names its files by absolute path, and the trainer writes into the
+ * step's staging folder, which is not where the files end up: rewrite them relative to the output.
+ */
+async function relativizeSummary(outputDir: string): Promise<void> {
+  const file = path.join(outputDir, SUMMARY_FILE);
+  const summary: Record<string, unknown> = JSON.parse(await readFile(file, "utf8"));
+  for (const field of SUMMARY_PATH_FIELDS) {
+    const value = summary[field];
+    if (typeof value === "string" && path.isAbsolute(value)) summary[field] = path.relative(outputDir, value);
+  }
+  const tmp = `${file}.kiln-tmp-${process.pid}`;
+  await writeFile(tmp, JSON.stringify(summary, null, 2) + "\n");
+  await rename(tmp, file);
 }
 
 export interface EvalOptions {

@@ -14,6 +14,7 @@ export function contextFor(step: AnyStep, outputPath: string, signal = new Abort
     name: step.name,
     version: "test",
     outputPath,
+    workDir: `${outputPath}.work`,
     config: splitConfig(step.config).resolved,
     inputs: {},
     fs,

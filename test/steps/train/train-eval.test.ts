@@ -41,7 +41,9 @@ describe("train and eval steps (real Python child processes)", () => {
       if (Date.now() > deadline) throw new Error("no checkpoint appeared");
       try {
         trainDir = outputOf(prefix, "train/tiny-moe");
-        if (readdirSync(trainDir).some((f) => f.startsWith("checkpoint"))) break;
+        // The attempt writes into its resumable staging folder until it commits.
+        const resume = path.join(prefix, ".kiln-staging", path.relative(prefix, trainDir), "resume");
+        if (readdirSync(resume).some((f) => f.startsWith("checkpoint"))) break;
       } catch {}
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -55,6 +57,9 @@ describe("train and eval steps (real Python child processes)", () => {
     const info = JSON.parse(readFileSync(path.join(trainDir, ".kiln/info.json"), "utf8"));
     expect(info.result.steps).toBe(24);
     expect(info.counters.train_steps).toBeLessThan(24);
+    const summary = JSON.parse(readFileSync(path.join(trainDir, "summary.json"), "utf8"));
+    expect([summary.model_path, summary.checkpoint_path, summary.metrics_path]).toEqual(["model.pt", "checkpoint.pt", "metrics.jsonl"]);
+    expect(existsSync(path.join(prefix, ".kiln-staging"))).toBe(false);
   });
 
   it("fails with what to install when the interpreter has no PyTorch", async () => {
