@@ -70,8 +70,6 @@ export interface StepContext<C = unknown, I = {}> {
   readonly counters: Counters;
   /** Aborted when the step's lease is lost or the run is being stopped. */
   readonly signal: AbortSignal;
-  /** A local scratch folder for this attempt's temporary files (removed when the attempt ends), when the runner provides one. */
-  readonly workDir?: string;
   log(message: string): void;
   /** `outputPath` joined with a relative path. */
   path(relative: string): string;

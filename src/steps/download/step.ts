@@ -104,6 +104,7 @@ export function downloadStep(options: DownloadOptions): Step<DownloadConfig, Dow
         counters: ctx.counters,
         log: (m) => ctx.log(m),
         signal: ctx.signal,
+        workDir: ctx.workDir,
       }),
   });
 }
@@ -115,6 +116,8 @@ export interface RunDownloadInput extends DownloadSettings {
   counters?: CounterSink;
   log?: (message: string) => void;
   signal?: AbortSignal;
+  /** Local folder where remote outputs are assembled before upload (default: one in the OS temp folder). */
+  workDir?: string;
 }
 
 interface FileTask {
@@ -139,7 +142,7 @@ export async function runDownload(input: RunDownloadInput): Promise<DownloadResu
   // Remote outputs are assembled in a local staging folder (so partial files can resume), then uploaded.
   const workDir = isLocal
     ? toLocalPath(input.outputPath)
-    : path.join(os.tmpdir(), "kiln-download", createHash("sha256").update(input.outputPath).digest("hex").slice(0, 16));
+    : path.join(input.workDir ?? os.tmpdir(), "kiln-download", createHash("sha256").update(input.outputPath).digest("hex").slice(0, 16));
   const files: DownloadedFileEntry[] = [];
 
   const tasks: FileTask[] = [];

@@ -15,9 +15,8 @@
  * `dup_cluster_id` is its id. `memoryBudgetBytes` is one task's budget, divided by the engine.
  */
 import { mkdtemp, rm } from "node:fs/promises";
-import os from "node:os";
 import path from "node:path";
-import { Dataset, fn, runDataset, type OutputSchema, type StageCounters } from "../../dataset/index.ts";
+import { Dataset, fn, runDataset, type DatasetStepContext, type OutputSchema, type StageCounters } from "../../dataset/index.ts";
 import { step, type InputSpec } from "../../graph/step.ts";
 import { versioned } from "../../graph/versioned.ts";
 import { DEFAULT_MEMORY_BUDGET } from "../../shuffle/index.ts";
@@ -138,7 +137,7 @@ export function minhashDedupStep(opts: MinHashDedupOptions) {
       const totalParts = sources.reduce((s, src) => s + src.numParts, 0);
       const partitions = cfg.partitions ?? Math.max(1, totalParts);
       const run = { threads: cfg.threads ?? undefined, memoryBudgetBytes: cfg.memoryBudgetBytes };
-      const scratch = await mkdtemp(path.join(ctx.workDir ?? os.tmpdir(), "minhash-labels-"));
+      const scratch = await mkdtemp(path.join(ctx.workDir, "minhash-labels-"));
       try {
         ctx.log(`signatures of ${totalParts} part(s) from ${sources.length} source(s), ${partitions} partition(s)`);
         const verify = cfg.verifyThreshold;
@@ -197,7 +196,7 @@ export function minhashDedupStep(opts: MinHashDedupOptions) {
 
 /** One source's attribute files: its labels partitioned like its parts and checked against their ids. */
 async function writeAttributes(
-  ctx: Parameters<typeof runDataset>[0] & { outputPath: string },
+  ctx: DatasetStepContext & { outputPath: string },
   src: NormalizedSource,
   index: number,
   labelsDir: string,
