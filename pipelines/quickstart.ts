@@ -153,7 +153,9 @@ const sources = chosenSources();
 /** KILN_QUICKSTART_TRAIN_STEPS and KILN_QUICKSTART_EVAL_TOKENS shrink the model part (tests use them). */
 const trainSteps = Number(process.env.KILN_QUICKSTART_TRAIN_STEPS ?? 150);
 const evalTokens = Number(process.env.KILN_QUICKSTART_EVAL_TOKENS ?? 16_384);
-export const steps = datakitSteps({ sources });
+/** KILN_QUICKSTART_THREADS sets the data steps' worker threads (0: every task on the step's own thread). */
+const threads = process.env.KILN_QUICKSTART_THREADS === undefined ? undefined : Number(process.env.KILN_QUICKSTART_THREADS);
+export const steps = datakitSteps({ sources, threads });
 export const model = modelSteps(steps.consolidated, trainSteps, evalTokens);
 
 export default pipeline({
