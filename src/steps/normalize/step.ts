@@ -21,7 +21,7 @@ import { Dataset, fn, runDataset, type Terminal, type WrittenFile } from "../../
 import { step, type InputSpec } from "../../graph/step.ts";
 import { versioned } from "../../graph/versioned.ts";
 import { joinPath } from "../../io/index.ts";
-import { INVALID_UTF8_COUNTER, expandInputs, expandOutputPattern, formatOf } from "../../io/formats.ts";
+import { INVALID_UTF8_COUNTER, expandInputs, expandOutputPattern, formatOf, openWriter, readParquetSchema } from "../../io/formats.ts";
 import { partitionOf } from "../../shuffle/index.ts";
 import { NormalizeError, NothingLeftError } from "./errors.ts";
 import { copyOrder, markDuplicates, NORMALIZE_FUNCTIONS, normalizeRecords, recordId, routeRecord, STAGES, type DedupMode } from "./records.ts";
@@ -169,6 +169,19 @@ function bySourceOf(user: Record<string, number>): Record<string, SourceStages> 
   return Object.fromEntries(Object.entries(out).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
+/**
+ * When no document had a copy, every dups part is empty and the engine had no sibling to take their
+ * schema from: give them the main parts' columns plus the two naming the kept copy, so that a glob over
+ * the folder reads in DuckDB or pandas.
+ */
+async function giveEmptyDupsTheirSchema(files: WrittenFile[]): Promise<void> {
+  const dups = files.filter((f) => f.tag === "dups");
+  const main = files.find((f) => f.tag === "main" && f.rows > 0);
+  if (dups.length === 0 || dups.some((f) => f.rows > 0) || !main) return;
+  const schema = { ...(await readParquetSchema(main.path)), kept_source: "string" as const, kept_source_id: "string" as const };
+  for (const f of dups) await openWriter(f.path, "parquet", { schema }).close();
+}
+
 /** Defines a normalize step (see the file header for its output layout). */
 export function normalizeStep(opts: NormalizeOptions) {
   const dedup: DedupMode = opts.dedup ?? "exact";
@@ -205,7 +218,8 @@ export function normalizeStep(opts: NormalizeOptions) {
         cfg.dedup === "exact"
           ? normalized.write({ main, dups: ctx.path("outputs/dups/part-{shard}-of-{total}.parquet") }, { route: fn(NORMALIZE_FUNCTIONS, routeRecord) })
           : normalized.write(main);
-      const { counters } = await runDataset(ctx, write, { threads: cfg.threads ?? undefined, memoryBudgetBytes: cfg.memoryBudgetBytes, label: "normalize" });
+      const { counters, files: written } = await runDataset(ctx, write, { threads: cfg.threads ?? undefined, memoryBudgetBytes: cfg.memoryBudgetBytes, label: "normalize" });
+      await giveEmptyDupsTheirSchema(written);
       const bySource = bySourceOf(counters.user);
       const total = (which: "kept" | "duplicates" | "normalized", field: keyof DocBytes) => Object.values(bySource).reduce((s, v) => s + v[which][field], 0);
       const user = counters.user;

@@ -3,9 +3,13 @@
  * subset of the embedded sources and with a few training steps so it stays quick: the first run
  * executes every step (download → normalize → MinHash dedup and quality → consolidate → tokenize →
  * train → eval) and prints the stage, filter and model tables; the second run skips every step and
- * prints the same tables. The numbers are checked against the steps' stored results.
+ * prints the same tables. The numbers are checked against the steps' stored results. DuckDB reads
+ * every folder of parquet files the run wrote with one glob each (empty parts included), and counts
+ * the rows kiln's reader counts.
  */
 import { readFileSync, readdirSync } from "node:fs";
+import { DuckDBInstance } from "@duckdb/node-api";
+import { hashRows } from "../../support/row-hash.ts";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { runKiln, tempDir } from "../../support/kiln-cli.ts";
@@ -69,6 +73,22 @@ describe("quickstart pipeline", () => {
     }
     expect(first.stdout).toMatch(new RegExp(`macro average\\s+${evalResult.macroBpb.toFixed(4)}`));
     expect(first.stdout).toMatch(/model: 4 steps, \d+ tokens, final loss \d+\.\d+/);
+
+    // Every parquet folder reads in DuckDB with one glob, with the rows kiln reads.
+    const folders = new Set<string>();
+    const walk = (dir: string) => {
+      for (const e of readdirSync(dir, { withFileTypes: true })) {
+        if (e.isDirectory()) walk(path.join(dir, e.name));
+        else if (e.name.endsWith(".parquet")) folders.add(dir);
+      }
+    };
+    walk(prefix);
+    expect(folders.size).toBeGreaterThanOrEqual(5 * SOURCES.length);
+    const duck = await (await DuckDBInstance.create(":memory:")).connect();
+    for (const folder of folders) {
+      const [[count]] = (await duck.runAndReadAll(`SELECT count(*) FROM read_parquet('${folder}/*.parquet')`)).getRows();
+      expect(Number(count), folder).toBe((await hashRows(folder)).rows);
+    }
 
     const second = await runKiln(["run", "pipelines/quickstart.ts", "--prefix", prefix], env);
     expect(second.code, second.stderr).toBe(0);
