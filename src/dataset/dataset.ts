@@ -14,7 +14,7 @@ import type { AnyFunction, Fn, FnSpec, JsonValue, UserContext } from "./fn.ts";
 import type { BadRecordPolicy, JoinHow, LogicalOp, LogicalPlan, OutputFormat, OutputSchema, Where, WriteOp } from "./logical.ts";
 import type { ShuffleKey } from "../shuffle/index.ts";
 import { explainPlan } from "./plan/explain.ts";
-import type { WrittenFile } from "./physical/write.ts";
+import type { WrittenFile } from "./exec/task.ts";
 
 type Closures = ReadonlyMap<string, AnyFunction>;
 const BUILTINS = new URL("./builtins.ts", import.meta.url).href;

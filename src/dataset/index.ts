@@ -9,7 +9,7 @@ export type { KeyCount } from "./builtins.ts";
 export { fn } from "./fn.ts";
 export type { Fn, FnRef, JsonValue, UserContext } from "./fn.ts";
 export type { LogicalPlan, Where, BadRecordPolicy, ColumnType, OutputSchema, OutputFormat } from "./logical.ts";
-export type { WrittenFile } from "./physical/write.ts";
+export type { WrittenFile } from "./exec/task.ts";
 export { explainPlan } from "./plan/explain.ts";
 export { DatasetPlanError, PlanNotPortableError, UserFunctionError, FunctionResolveError, TaskError, JoinInputError, IterationLimitError } from "./errors.ts";
 export type { RecordPosition } from "./errors.ts";

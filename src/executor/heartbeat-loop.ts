@@ -8,7 +8,7 @@
 import { parentPort } from "node:worker_threads";
 import { configureGcs, fileSystemFor, type FileSystem } from "../io/index.ts";
 import type { FromHeartbeat, ToHeartbeat, WatchSpec } from "./heartbeat.ts";
-import { heartbeatOnce } from "./lease.ts";
+import { heartbeatOnce } from "./lease-record.ts";
 
 interface Watched {
   spec: WatchSpec;

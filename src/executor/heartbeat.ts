@@ -9,7 +9,7 @@
 import { Worker } from "node:worker_threads";
 import { KilnError } from "../errors.ts";
 import type { GcsOptions } from "../io/index.ts";
-import type { LeaseRecord } from "./lease.ts";
+import type { LeaseRecord } from "./lease-record.ts";
 
 const WORKER_ENTRY = new URL("./heartbeat-worker.mjs", import.meta.url);
 

@@ -11,21 +11,12 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { KilnError } from "../errors.ts";
-import { GcsFileSystem, isNotFound, type FileSystem, type GcsOptions } from "../io/index.ts";
+import { GcsFileSystem, type FileSystem, type GcsOptions } from "../io/index.ts";
 import { processIsAlive } from "../util/process.ts";
 import { watchLease, type LeaseWatch } from "./heartbeat.ts";
+import { heartbeatOnce, parseLeaseRecord, readLeaseRecord, type LeaseRecord } from "./lease-record.ts";
 
-export interface LeaseRecord {
-  owner: string;
-  host: string;
-  pid: number;
-  /** Unique to one attempt of the step; the fencing token its commit checks. */
-  token: string;
-  /** 1 for a lease created fresh, the previous holder's epoch + 1 for a take-over. */
-  epoch: number;
-  heartbeatAt: number;
-  acquiredAt: number;
-}
+export { heartbeatOnce, parseLeaseRecord, readLeaseRecord, type BeatOutcome, type LeaseRecord } from "./lease-record.ts";
 
 export interface LeaseTiming {
   heartbeatMs: number;
@@ -47,41 +38,6 @@ export class LeaseLostError extends KilnError {
 }
 
 const THIS_HOST = hostname();
-
-const text = (v: unknown, fallback: string): string => (typeof v === "string" ? v : fallback);
-const num = (v: unknown, fallback: number): number => (typeof v === "number" && Number.isFinite(v) ? v : fallback);
-
-/** Parses a lease file; null when it is not a lease record. Fields older kiln versions did not write get neutral values. */
-export function parseLeaseRecord(data: Buffer | string): LeaseRecord | null {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(data.toString());
-  } catch {
-    return null;
-  }
-  if (!raw || typeof raw !== "object" || Array.isArray(raw)) return null;
-  const r: Record<string, unknown> = { ...raw };
-  if (typeof r.heartbeatAt !== "number" || typeof r.owner !== "string") return null;
-  return {
-    owner: r.owner,
-    host: text(r.host, "unknown"),
-    pid: num(r.pid, 0),
-    token: text(r.token, ""),
-    epoch: num(r.epoch, 0),
-    heartbeatAt: r.heartbeatAt,
-    acquiredAt: num(r.acquiredAt, r.heartbeatAt),
-  };
-}
-
-/** The lease's current record; null when there is no lease file or it cannot be parsed. */
-export async function readLeaseRecord(fs: FileSystem, path: string): Promise<LeaseRecord | null> {
-  try {
-    return parseLeaseRecord(await fs.read(path));
-  } catch (err) {
-    if (isNotFound(err)) return null;
-    throw err;
-  }
-}
 
 export type LeaseView =
   | { state: "absent" }
@@ -116,25 +72,6 @@ export async function inspectLease(fs: FileSystem, path: string, timing: LeaseTi
     return { state: "stale", holder, generation: st.generation, reason: `no heartbeat for ${Math.round(age / 1000)} s` };
   }
   return { state: "live", holder, generation: st.generation };
-}
-
-export type BeatOutcome = { held: true } | { held: false; holder: LeaseRecord | null };
-
-/**
- * One heartbeat: rewrites the lease with a fresh `heartbeatAt` if it still holds `mine.token`.
- * Storage errors are thrown (the caller decides whether they are transient).
- */
-export async function heartbeatOnce(fs: FileSystem, path: string, mine: LeaseRecord): Promise<BeatOutcome> {
-  for (let tries = 0; tries < 5; tries++) {
-    const st = await fs.stat(path);
-    const holder = st ? await readLeaseRecord(fs, path) : null;
-    if (!st || !holder || holder.token !== mine.token) return { held: false, holder };
-    const fresh: LeaseRecord = { ...mine, heartbeatAt: Date.now() };
-    if (await fs.replaceIf(path, JSON.stringify(fresh), st.generation)) return { held: true };
-    // The generation moved between stat and replace: look again.
-  }
-  const holder = await readLeaseRecord(fs, path);
-  return holder?.token === mine.token ? { held: true } : { held: false, holder };
 }
 
 /** The GCS client settings the heartbeat thread needs to reach the same endpoint as this thread. */

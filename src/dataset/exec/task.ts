@@ -10,13 +10,59 @@
 import { KilnError, isRetryable } from "../../errors.ts";
 import { TaskError, UserFunctionError } from "../errors.ts";
 import type { RecordPosition } from "../errors.ts";
-import type { StageOp } from "../plan/physical.ts";
-import type { ExchangeTask, ExchangeTaskOutput } from "../physical/exchange.ts";
-import type { ItemsTask } from "../physical/items.ts";
-import type { SplitTask } from "../physical/read.ts";
-import type { ScatterTaskOutput, ShuffleTask } from "../physical/shuffle.ts";
-import type { CollectOutput, CountOutput, FoldTaskOutput } from "../physical/gather.ts";
-import type { WriteTaskOutput, WrittenFile } from "../physical/write.ts";
+import type { FnSpec, JsonValue } from "../fn.ts";
+import type { InputSplit } from "../formats-api.ts";
+import type { BadRecordPolicy, Where } from "../logical.ts";
+import type { Partitioning, ShuffleReduce, StageOp, WriteSettings, CollectOutput, CountOutput } from "../plan/physical.ts";
+
+// --- task inputs and outputs: what one shard of a stage reads and writes ---------------------------
+
+export type SplitTask = { kind: "split"; split: InputSplit; columns?: string[]; where?: Where[]; onBadRecord: BadRecordPolicy; quarantine?: string };
+
+export type ItemsTask = { kind: "items"; items: JsonValue[]; firstIndex: number };
+
+export type ExchangeTaskOutput = { kind: "exchange"; dir: string; partitioning: Partitioning; partitions: number };
+
+export type ExchangeTask = { kind: "exchange"; files: string[] };
+
+export type ScatterTaskOutput = {
+  kind: "scatter";
+  /** Shuffle folder of the stage; each attempt writes into its own sub-folder. */
+  dir: string;
+  operator: string;
+  partitions: number;
+  key: FnSpec;
+  sortBy?: FnSpec;
+  combiner?: FnSpec;
+  keepFirst?: boolean;
+  memoryBudgetBytes: number;
+};
+
+export type ShuffleTask = {
+  kind: "shuffle";
+  /** The winning attempt's committed sidecar of every map task, in map-task order. */
+  sidecars: string[];
+  partition: number;
+  operator: string;
+  reduce: ShuffleReduce;
+  memoryBudgetBytes: number;
+  /** Local folder under which the reader spills sorted runs. */
+  spillDir: string;
+};
+
+export type FoldTaskOutput = { kind: "fold"; opId: number; initial: JsonValue; fold: FnSpec };
+
+export type WriteTaskOutput = { kind: "write"; opId: number; files: Array<{ tag: string; path: string }> } & WriteSettings;
+
+/** A file a write task committed; `rows` is -1 when the shard was skipped because its files existed. */
+export interface WrittenFile {
+  tag: string;
+  path: string;
+  rows: number;
+  bytes: number;
+  /** An empty parquet file still to be written with its target's schema (see `finish`). */
+  deferred?: boolean;
+}
 
 export type TaskInput = SplitTask | ItemsTask | ExchangeTask | ShuffleTask;
 export type TaskOutput = ExchangeTaskOutput | ScatterTaskOutput | CollectOutput | CountOutput | FoldTaskOutput | WriteTaskOutput;

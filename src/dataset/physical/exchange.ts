@@ -10,18 +10,12 @@
  * Files are msgpack frames, written under attempt-unique names and committed by rename
  * (exec/exchange-files.ts).
  */
-import type { Stage } from "../plan/physical.ts";
 import type { PlanContext, TaskEnv } from "../exec/context.ts";
 import { ExchangeWriter, readExchangeFiles } from "../exec/exchange-files.ts";
-import type { TaskSuccess } from "../exec/task.ts";
+import type { Partitioning, ExchangeOutput, ExchangeInput, Stage } from "../plan/physical.ts";
+import type { ExchangeTaskOutput, ExchangeTask, TaskSuccess } from "../exec/task.ts";
 
-export type Partitioning = "round-robin" | "single" | "aligned";
 
-/** `operator` names the logical operator the exchange serves (take, reshard, sortedMergeJoin, iterate). */
-export type ExchangeOutput = { kind: "exchange"; partitioning: Partitioning; partitions: number | "aligned"; opId: number; operator: string };
-export type ExchangeInput = { kind: "exchange"; fromStage: number; partitioning: Partitioning; partitions: number | "aligned" };
-export type ExchangeTaskOutput = { kind: "exchange"; dir: string; partitioning: Partitioning; partitions: number };
-export type ExchangeTask = { kind: "exchange"; files: string[] };
 
 export const exchangeOperator = {
   /** Closes `current` with an exchange and returns the input and shard count of the stage that reads it. */

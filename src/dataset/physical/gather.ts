@@ -8,14 +8,11 @@ import type { JsonValue, FnSpec, UserContext } from "../fn.ts";
 import { describeFn } from "../plan/describe.ts";
 import type { TaskEnv } from "../exec/context.ts";
 import { packr } from "../exec/exchange-files.ts";
-import type { TaskSuccess } from "../exec/task.ts";
 import type { Resolver } from "../row/runtime.ts";
 import { userError } from "../row/runtime.ts";
+import type { CountOutput, FoldOutput } from "../plan/physical.ts";
+import type { FoldTaskOutput, TaskSuccess } from "../exec/task.ts";
 
-export type CollectOutput = { kind: "collect" };
-export type CountOutput = { kind: "count"; opId: number };
-export type FoldOutput = { kind: "fold"; opId: number; initial: JsonValue; fold: FnSpec; combine: FnSpec };
-export type FoldTaskOutput = { kind: "fold"; opId: number; initial: JsonValue; fold: FnSpec };
 
 export const collectOperator = {
   async run(batches: AsyncIterable<unknown[]>, env: TaskEnv): Promise<TaskSuccess> {

@@ -4,9 +4,7 @@
  * output, what runs after a stage, and how EXPLAIN prints them. Every operator's logic lives in its
  * own file; this is the only place that switches over the kinds.
  */
-import type { PhysicalPlan, Stage, StageInput, StageOutput } from "../plan/physical.ts";
 import type { PlanContext, TaskEnv } from "../exec/context.ts";
-import type { TaskInput, TaskOutput, TaskSuccess } from "../exec/task.ts";
 import { exchangeOperator } from "./exchange.ts";
 import { collectOperator, countOperator, foldOperator } from "./gather.ts";
 import { itemsOperator } from "./items.ts";
@@ -14,6 +12,8 @@ import { loopOperator } from "./loop.ts";
 import { readOperator } from "./read.ts";
 import { shuffleOperator } from "./shuffle.ts";
 import { writeOperator } from "./write.ts";
+import type { Stage, StageInput, StageOutput, PhysicalPlan } from "../plan/physical.ts";
+import type { TaskInput, TaskOutput, TaskSuccess } from "../exec/task.ts";
 
 /** One task input per shard of `stage`. */
 export async function inputTasks(stage: Stage, ctx: PlanContext): Promise<TaskInput[]> {

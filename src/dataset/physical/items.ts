@@ -6,11 +6,10 @@
 import { moveCursor } from "../row/runtime.ts";
 import type { JsonValue } from "../fn.ts";
 import type { ItemsOp } from "../logical.ts";
-import type { Stage } from "../plan/physical.ts";
 import type { TaskEnv } from "../exec/context.ts";
+import type { ItemsInput, Stage } from "../plan/physical.ts";
+import type { ItemsTask } from "../exec/task.ts";
 
-export type ItemsInput = { kind: "items"; items: JsonValue[]; shards: number };
-export type ItemsTask = { kind: "items"; items: JsonValue[]; firstIndex: number };
 
 const ITEM_BATCH = 1024;
 

@@ -11,17 +11,14 @@
 import { JoinInputError } from "../errors.ts";
 import type { AnyFunction, FnSpec } from "../fn.ts";
 import type { JoinHow, JoinOp } from "../logical.ts";
-import type { Stage, StageInput, StageOp } from "../plan/physical.ts";
 import { describeFn } from "../plan/describe.ts";
 import type { PlanContext, TaskEnv } from "../exec/context.ts";
-import type { SideInput, TaskInput } from "../exec/task.ts";
 import { moveCursor, type Cursor } from "../row/runtime.ts";
 import { userError } from "../row/runtime.ts";
 import { assertShuffleKey, compareKeys, type ShuffleKey } from "../../shuffle/index.ts";
+import type { JoinSide, JoinStageOp, Stage, StageInput, StageOp } from "../plan/physical.ts";
+import type { SideInput, TaskInput } from "../exec/task.ts";
 
-/** Where a join's right rows come from: read directly by each task, or the aligned files of an earlier stage. */
-export type JoinSide = { kind: "direct"; input: StageInput; ops: StageOp[] } | { kind: "stage"; stage: number };
-export type JoinStageOp = { id: number; kind: "join"; leftKey: FnSpec; rightKey: FnSpec; how: JoinHow; right: JoinSide };
 
 const OUT_BATCH = 1024;
 

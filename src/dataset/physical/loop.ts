@@ -10,21 +10,10 @@
  */
 import { DatasetPlanError, IterationLimitError } from "../errors.ts";
 import type { IterateOp, LogicalOp } from "../logical.ts";
-import type { Stage } from "../plan/physical.ts";
 import type { PlanContext } from "../exec/context.ts";
-import type { ExchangeTask } from "./exchange.ts";
+import type { LoopSpec, LoopInput, Stage } from "../plan/physical.ts";
+import type { ExchangeTask } from "../exec/task.ts";
 
-export type LoopSpec = {
-  opId: number;
-  /** The first and last stage of the body. */
-  first: number;
-  last: number;
-  /** The stage whose aligned files feed round 0. */
-  from: number;
-  until: string;
-  maxRounds: number;
-};
-export type LoopInput = { kind: "loop"; loop: number };
 
 /** Plans a body's operators into stages and returns its still open last stage. */
 type PlanBody = (ops: LogicalOp[]) => Stage;

@@ -11,23 +11,13 @@
 import { moveCursor } from "../row/runtime.ts";
 import { DatasetPlanError } from "../errors.ts";
 import type { BadRecordPolicy, ReadOp, Where } from "../logical.ts";
-import type { Stage } from "../plan/physical.ts";
 import type { PlanContext, TaskEnv } from "../exec/context.ts";
 import { displayPath, describeWhere } from "../plan/describe.ts";
 import { loadFormats, type InputSplit } from "../formats-api.ts";
+import type { ReadInput, Stage } from "../plan/physical.ts";
+import type { SplitTask } from "../exec/task.ts";
 
-export type ReadInput = {
-  kind: "read";
-  patterns: string[];
-  splitBytes?: number;
-  format: "parquet" | "by-extension";
-  columns?: string[];
-  where?: Where[];
-  onBadRecord: BadRecordPolicy;
-  quarantine?: string;
-};
 
-export type SplitTask = { kind: "split"; split: InputSplit; columns?: string[]; where?: Where[]; onBadRecord: BadRecordPolicy; quarantine?: string };
 
 export const readOperator = {
   /** The open stage a read starts. */

@@ -13,51 +13,15 @@ import { readdir, rm } from "node:fs/promises";
 import path from "node:path";
 import type { AnyFunction, FnSpec } from "../fn.ts";
 import type { DeduplicateOp, GroupByOp, PartitionByOp } from "../logical.ts";
-import type { Stage } from "../plan/physical.ts";
 import { describeFn } from "../plan/describe.ts";
 import type { PlanContext, TaskEnv } from "../exec/context.ts";
-import type { TaskSuccess } from "../exec/task.ts";
 import { userError, moveCursor } from "../row/runtime.ts";
 import { ScatterWriter, ShuffleKeyError, ShuffleReader, keepFirst } from "../../shuffle/index.ts";
+import type { ShuffleReduce, ScatterOutput, ShuffleInput, Stage } from "../plan/physical.ts";
+import type { ScatterTaskOutput, ShuffleTask, TaskSuccess } from "../exec/task.ts";
 
-/** What a reduce task does with the merged groups of its partition. */
-export type ShuffleReduce = { kind: "groupBy"; reducer: FnSpec; combiner?: FnSpec } | { kind: "deduplicate" } | { kind: "partitionBy" };
 
-export type ScatterOutput = {
-  kind: "scatter";
-  opId: number;
-  operator: "groupBy" | "deduplicate" | "partitionBy";
-  key: FnSpec;
-  sortBy?: FnSpec;
-  combiner?: FnSpec;
-  keepFirst?: true;
-  partitions: number | "map-tasks";
-};
-export type ShuffleInput = { kind: "shuffle"; fromStage: number; opId: number; reduce: ShuffleReduce };
 
-export type ScatterTaskOutput = {
-  kind: "scatter";
-  /** Shuffle folder of the stage; each attempt writes into its own sub-folder. */
-  dir: string;
-  operator: string;
-  partitions: number;
-  key: FnSpec;
-  sortBy?: FnSpec;
-  combiner?: FnSpec;
-  keepFirst?: boolean;
-  memoryBudgetBytes: number;
-};
-export type ShuffleTask = {
-  kind: "shuffle";
-  /** The winning attempt's committed sidecar of every map task, in map-task order. */
-  sidecars: string[];
-  partition: number;
-  operator: string;
-  reduce: ShuffleReduce;
-  memoryBudgetBytes: number;
-  /** Local folder under which the reader spills sorted runs. */
-  spillDir: string;
-};
 
 const OUT_BATCH = 1024;
 

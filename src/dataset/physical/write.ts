@@ -14,28 +14,16 @@ import path from "node:path";
 import { DatasetPlanError, TaskError } from "../errors.ts";
 import type { FnSpec } from "../fn.ts";
 import type { WriteOp, WriteTarget } from "../logical.ts";
-import type { Stage } from "../plan/physical.ts";
 import { describeFn, displayPath } from "../plan/describe.ts";
 import type { PlanContext, TaskEnv } from "../exec/context.ts";
-import type { TaskSuccess } from "../exec/task.ts";
 import { userError } from "../row/runtime.ts";
 import { loadFormats } from "../formats-api.ts";
 import { fileSystemFor, schemeOf } from "../../io/index.ts";
 import { TokenShardWriter } from "../../io/token-shards.ts";
+import type { WriteOutput, WriteSettings } from "../plan/physical.ts";
+import type { WriteTaskOutput, WrittenFile, TaskSuccess } from "../exec/task.ts";
 
-type WriteSettings = Omit<WriteOp, "id" | "kind" | "targets">;
-export type WriteOutput = { kind: "write"; opId: number; targets: WriteTarget[] } & WriteSettings;
-export type WriteTaskOutput = { kind: "write"; opId: number; files: Array<{ tag: string; path: string }> } & WriteSettings;
 
-/** A file a write task committed; `rows` is -1 when the shard was skipped because its files existed. */
-export interface WrittenFile {
-  tag: string;
-  path: string;
-  rows: number;
-  bytes: number;
-  /** An empty parquet file still to be written with its target's schema (see `finish`). */
-  deferred?: boolean;
-}
 
 interface OpenFile {
   write(rows: unknown[]): Promise<void>;

@@ -8,8 +8,8 @@ import { joinOperator } from "../physical/join.ts";
 import { loopOperator } from "../physical/loop.ts";
 import type { LogicalOp, LogicalPlan } from "../logical.ts";
 import { describeFn, describeShards, describeStageOp, describeWhere, displayPath } from "./describe.ts";
-import type { PhysicalPlan, StageOp } from "./physical.ts";
 import { planPhysical } from "./planner.ts";
+import type { StageOp, PhysicalPlan } from "./physical.ts";
 
 /** Text form of both plans. */
 export function explainPlan(logical: LogicalPlan): string {

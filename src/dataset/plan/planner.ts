@@ -12,12 +12,11 @@ import type { LogicalOp, LogicalPlan } from "../logical.ts";
 import { exchangeOperator } from "../physical/exchange.ts";
 import { joinOperator } from "../physical/join.ts";
 import { loopOperator } from "../physical/loop.ts";
-import type { LoopSpec } from "../physical/loop.ts";
 import { readOperator } from "../physical/read.ts";
 import { itemsOperator } from "../physical/items.ts";
 import { shuffleOperator } from "../physical/shuffle.ts";
 import { writeOperator } from "../physical/write.ts";
-import type { PhysicalPlan, Stage } from "./physical.ts";
+import type { LoopSpec, Stage, PhysicalPlan } from "./physical.ts";
 
 export function planPhysical(logical: LogicalPlan): PhysicalPlan {
   const planner = new Planner();
