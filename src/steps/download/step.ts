@@ -97,8 +97,11 @@ export function downloadStep(options: DownloadOptions): Step<DownloadConfig, Dow
     config,
     run: (ctx) =>
       runDownload({
-        ...(ctx.config as DownloadSettings),
-        sources: ctx.config.sources as SourceSpec[],
+        concurrency: ctx.config.concurrency,
+        maxFileBytes: ctx.config.maxFileBytes,
+        retry: ctx.config.retry,
+        idleTimeoutMs: ctx.config.idleTimeoutMs,
+        sources: ctx.config.sources,
         outputPath: ctx.outputPath,
         fs: ctx.fs,
         counters: ctx.counters,

@@ -56,27 +56,30 @@ function roundUp(n: number, to: number): number {
 
 export function trainStep(opts: TrainOptions) {
   const names = Object.keys(opts.data).sort();
+  const weights: Record<string, number> = Object.fromEntries(names.map((n) => [n, opts.weights?.[n] ?? 1]));
+  const maxTokens: Record<string, number> = opts.maxTokens ?? {};
+  const hyperparameters: TrainHyperparameters = opts.hyperparameters ?? {};
   return step({
     name: opts.name,
     resumable: true,
     config: {
-      weights: versioned(Object.fromEntries(names.map((n) => [n, opts.weights?.[n] ?? 1]))),
-      maxTokens: versioned(opts.maxTokens ?? {}),
-      hyperparameters: versioned(opts.hyperparameters ?? {}),
+      weights: versioned(weights),
+      maxTokens: versioned(maxTokens),
+      hyperparameters: versioned(hyperparameters),
       threads: opts.threads ?? null,
       device: opts.device ?? "auto",
       logEvery: opts.logEvery ?? 25,
     },
     inputs: opts.data,
     run: async (ctx): Promise<TrainResult> => {
-      const inputs = ctx.inputs as Record<string, { stepPath: string; result: TokenizedResult }>;
+      const inputs = ctx.inputs;
       const first = inputs[names[0]].result.tokenizer;
       for (const n of names) {
         if (inputs[n].result.tokenizer.name !== first.name) {
           throw new Error(`source '${n}' was tokenized with ${inputs[n].result.tokenizer.name}, but '${names[0]}' with ${first.name}; train on one tokenizer`);
         }
       }
-      const hp = ctx.config.hyperparameters as TrainHyperparameters;
+      const hp = ctx.config.hyperparameters;
       const seqLen = hp.seq_len ?? 256;
       const config = {
         data: {
@@ -84,8 +87,8 @@ export function trainStep(opts: TrainOptions) {
           sources: names.map((n) => ({
             name: n,
             shards: inputs[n].result.splits.train.shards.map((s) => path.join(inputs[n].stepPath, s)),
-            weight: (ctx.config.weights as Record<string, number>)[n],
-            ...((ctx.config.maxTokens as Record<string, number>)[n] ? { max_tokens: (ctx.config.maxTokens as Record<string, number>)[n] } : {}),
+            weight: ctx.config.weights[n],
+            ...(ctx.config.maxTokens[n] ? { max_tokens: ctx.config.maxTokens[n] } : {}),
           })),
         },
         model: { max_seq_len: seqLen, ...hp.model, vocab_size: roundUp(first.vocabSize, 64) },
@@ -115,7 +118,7 @@ export function trainStep(opts: TrainOptions) {
               ctx.counters.increment("train_steps");
               const s = Number(e.step);
               bar?.update(s, { loss: Number(e.loss).toFixed(4), tps: Math.round(Number(e.tokens_per_s)) });
-              if (!bar && (s % (ctx.config.logEvery as number) === 0 || s === total)) {
+              if (!bar && (s % ctx.config.logEvery === 0 || s === total)) {
                 ctx.log(`step ${s}/${total} loss ${Number(e.loss).toFixed(4)} lr ${Number(e.lr).toExponential(2)} ${Math.round(Number(e.tokens_per_s))} tok/s`);
               }
             } else if (e.event === "checkpoint") {
@@ -182,8 +185,16 @@ export interface EvalResult {
   sources: Record<string, { bpb: number; tokens: number; bytes: number }>;
 }
 
+/** The eval step's input holding the model; the others are the tokenized sources by name. */
+const MODEL_INPUT = "__model";
+
+function isTrainResult(r: TrainResult | TokenizedResult): r is TrainResult {
+  return "model" in r && typeof r.model === "string";
+}
+
 export function evalStep(opts: EvalOptions) {
   const names = Object.keys(opts.data).sort();
+  const evalInputs: Record<string, Step<any, TrainResult | TokenizedResult, any>> = { ...opts.data, [MODEL_INPUT]: opts.model };
   return step({
     name: opts.name,
     config: {
@@ -192,17 +203,21 @@ export function evalStep(opts: EvalOptions) {
       maxTokens: versioned(opts.maxTokens ?? null),
       threads: opts.threads ?? null,
     },
-    inputs: { ...opts.data, __model: opts.model } as Record<string, Step<any, any, any>>,
+    inputs: evalInputs,
     run: async (ctx): Promise<EvalResult> => {
-      const inputs = ctx.inputs as Record<string, { stepPath: string; result: any }>;
-      const model = inputs.__model as { stepPath: string; result: TrainResult };
+      const inputs = ctx.inputs;
+      const model = inputs[MODEL_INPUT];
+      const trained = model.result;
+      if (!isTrainResult(trained)) throw new Error(`input '${MODEL_INPUT}' of ${ctx.name} is not a train step's result`);
       const config = {
-        model: path.join(model.stepPath, model.result.model),
+        model: path.join(model.stepPath, trained.model),
         sources: names.map((n) => {
-          const v = (inputs[n].result as TokenizedResult).splits.validation;
+          const tokenized = inputs[n].result;
+          if (isTrainResult(tokenized)) throw new Error(`input '${n}' of ${ctx.name} is a train step, not a tokenize step`);
+          const v = tokenized.splits.validation;
           return { name: n, shards: v.shards.map((s) => path.join(inputs[n].stepPath, s)), bytes: v.bytes };
         }),
-        eos_id: model.result.eosId,
+        eos_id: trained.eosId,
         ...(ctx.config.seqLen ? { seq_len: ctx.config.seqLen } : {}),
         ...(ctx.config.stride ? { stride: ctx.config.stride } : {}),
         ...(ctx.config.maxTokens ? { max_tokens: ctx.config.maxTokens } : {}),
