@@ -62,7 +62,15 @@ export function datakitSteps(opts: DatakitOptions) {
     positive.length && negative.length
       ? qualityStep({ name: "quality/classifier", sources: normalized, positive, negative, threads: opts.threads })
       : undefined;
-  const filters = (opts.filters ?? QUICKSTART_FILTERS).filter((f) => quality || !["word_count", "duplicate_line_char_fraction", "quality_score"].includes(f.attribute));
+  const allFilters = opts.filters ?? QUICKSTART_FILTERS;
+  const filters = allFilters.filter((f) => quality || !["word_count", "duplicate_line_char_fraction", "quality_score"].includes(f.attribute));
+  // Said in the report: without both classes the classifier cannot be trained, and the filters on its attributes go too.
+  const notes = quality
+    ? []
+    : [
+        `the quality step is left out: it needs a positive source (${positive.length ? positive.join(", ") : "brown-*, none chosen"}) and a negative one (${negative.length ? negative.join(", ") : "spam-assassin-spam, not chosen"})`,
+        `so these consolidate filters are off: ${allFilters.filter((f) => !filters.includes(f)).map((f) => f.name ?? f.attribute).join(", ")}`,
+      ];
   const consolidated = Object.fromEntries(
     opts.sources.map((s) => [
       s,
@@ -75,7 +83,7 @@ export function datakitSteps(opts: DatakitOptions) {
       }),
     ]),
   );
-  return { download, normalized, fuzzy, quality, consolidated, filters };
+  return { download, normalized, fuzzy, quality, consolidated, filters, notes };
 }
 
 /** Tokenize every consolidated source, train one small MoE LM on all of them, and evaluate it per source. */
@@ -83,7 +91,8 @@ export function modelSteps(consolidated: Record<string, ReturnType<typeof consol
   const tokenized = Object.fromEntries(
     Object.entries(consolidated).map(([s, step]) => [
       s,
-      tokenizeStep({ name: `tokenized/${s}`, input: step, files: "outputs/main/*.parquet", tokenizer: "gpt2", validationFraction: 0.05 }),
+      // At least ~40 held-out documents per source (a small source would otherwise be scored from one or two).
+      tokenizeStep({ name: `tokenized/${s}`, input: step, files: "outputs/main/*.parquet", tokenizer: "gpt2", validationFraction: 0.05, minValidationDocuments: 40 }),
     ]),
   );
   const model = trainStep({
@@ -164,6 +173,8 @@ export default pipeline({
   report: (run) => {
     const download = run.resultOf(steps.download);
     console.log(`\nquickstart: ${sources.length} sources, ${download?.files.length ?? 0} downloaded files (bytes = UTF-8 text bytes)\n`);
+    for (const note of steps.notes) console.log(`note: ${note}`);
+    if (steps.notes.length) console.log("");
     console.log(formatStageTable(stageRows(sources, steps, run)));
     console.log("\ndocuments removed by each consolidate filter (first filter that rejects a document)\n");
     console.log(formatFilterTable(sources, steps, run));

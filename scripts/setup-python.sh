@@ -6,7 +6,9 @@
 # (directory from $KILN_TORCH_WHEELS, else $PIP_FIND_LINKS, else /opt/wheels). Torch's optional
 # dependencies (filelock, fsspec, sympy, networkx, jinja2) are not needed by kiln_kernels, which only
 # uses torch.nn, autograd and F.scaled_dot_product_attention. Idempotent: when
-# `.venv/bin/python -c "import torch"` already works it only reports and exits.
+# `.venv/bin/python -c "import torch"` already works it only reports and exits. pip's own output
+# (its retries against an unreachable index included) goes to .venv/pip-install.log; the script says
+# in one line where torch came from: the file or URL pip actually installed.
 set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -32,17 +34,32 @@ else
   say "reusing $venv (torch missing or broken)"
 fi
 
-pip_quiet=(--disable-pip-version-check --no-input)
-if "$venv/bin/python" -m pip install "${pip_quiet[@]}" --timeout 15 --retries 1 torch; then
-  say "installed torch with pip from the configured index"
+pip_quiet=(--disable-pip-version-check --no-input --progress-bar off)
+pip_log="$venv/pip-install.log"
+: > "$pip_log"
+
+# Where pip took torch from, as its log says: a local file it processed, or a URL it downloaded.
+torch_origin() {
+  { grep -Eo '(Processing|Downloading) [^ ]*torch-[^ ]*\.whl' "$pip_log" || true; } | tail -n 1 | cut -d' ' -f2
+}
+
+say "installing CPU torch with pip (its output: $pip_log)"
+if "$venv/bin/python" -m pip install "${pip_quiet[@]}" --timeout 15 --retries 1 torch >>"$pip_log" 2>&1; then
+  origin="$(torch_origin)"
+  say "installed torch with pip from ${origin:-an already cached or installed copy}"
 else
-  say "pip install torch failed (no index reachable?); falling back to local wheels in $wheel_dir"
+  say "pip could not install torch from the configured indexes (see $pip_log); trying local wheels in $wheel_dir"
   if ! ls "$wheel_dir"/torch-*.whl >/dev/null 2>&1; then
     say "ERROR: no torch wheel in $wheel_dir; set KILN_TORCH_WHEELS to a folder holding a CPU torch wheel"
     exit 1
   fi
-  "$venv/bin/python" -m pip install "${pip_quiet[@]}" --no-index --find-links "$wheel_dir" --no-deps torch
-  say "installed torch from $wheel_dir without dependencies"
+  if ! "$venv/bin/python" -m pip install "${pip_quiet[@]}" --no-index --find-links "$wheel_dir" --no-deps torch >>"$pip_log" 2>&1; then
+    say "ERROR: installing the local wheel failed; the last lines of $pip_log:"
+    tail -n 20 "$pip_log"
+    exit 1
+  fi
+  origin="$(torch_origin)"
+  say "installed torch from ${origin:-$wheel_dir} without dependencies"
 fi
 
 if version="$(torch_works)"; then

@@ -13,7 +13,7 @@ import { planRun, runGraph, selectSteps, type RunOptions } from "../executor/sch
 import { stepStatusTable } from "../executor/status.ts";
 import { describeRunFailures, runReportHook } from "./run-output.ts";
 import { registerReportCommands, resolvePrefixOption } from "./report-commands.ts";
-import { writeRunReport } from "../report/index.ts";
+import { openRunLog, type RunLog } from "./run-log.ts";
 import { closeSharedPools } from "../dataset/exec/pool.ts";
 import { formatTable } from "./table.ts";
 
@@ -113,7 +113,13 @@ function addRunFlags(cmd: Command): Command {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const log = (line: string) => process.stderr.write(`[kiln ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
+  // Everything the run prints on stderr also goes to its log under the prefix, once one is open.
+  let runLog: RunLog | undefined;
+  const err = (text: string) => {
+    process.stderr.write(text);
+    runLog?.write(text);
+  };
+  const log = (line: string) => err(`[kiln ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
   const program = new Command("kiln")
     .description("Declarative dataflow engine for LLM data pipelines")
     .version(packageVersion(), "-V, --version", "print kiln's version")
@@ -135,17 +141,21 @@ export async function main(argv: string[]): Promise<number> {
         process.stdout.write(`${formatTable(["step", "action", "reason", "output"], plans.map((p) => [p.node.name, p.action, p.reason, p.outputPath]))}\n`);
         return;
       }
-      log(`pipeline ${pipeline.name}: ${selectSteps(graph, opts).length} steps, prefix ${opts.prefix}`);
+      runLog = openRunLog(opts.prefix, pipeline.name);
+      log(`pipeline ${pipeline.name}: ${selectSteps(graph, opts).length} steps, prefix ${opts.prefix}, log ${runLog.path}`);
       const summary = await runGraph(graph, opts).finally(() => closeSharedPools());
       const count = (s: string) => summary.outcomes.filter((o) => o.state === s).length;
       log(`ran ${count("ran")}, skipped ${count("skipped")}, copied ${count("copied")}, read in place ${count("read-in-place")}, failed ${count("failed")}, not run (dependency failed) ${count("dep-failed")}`);
-      const reported = await runReportHook(pipeline, summary, (text) => process.stderr.write(text));
+      const reported = await runReportHook(pipeline, summary, err);
+      // The report module is loaded only now: every other command starts without it.
+      const { writeRunReport } = await import("../report/index.ts");
       await writeRunReport({ pipeline, graph, prefix: opts.prefix, regions: opts.regions }).then(
         (file) => log(`run report: ${file}`),
         (err: unknown) => log(`could not write the run report: ${describeError(err)}`),
       );
-      if (!summary.ok) process.stderr.write(await describeRunFailures(summary));
+      if (!summary.ok) err(await describeRunFailures(summary));
       if (!summary.ok || !reported) exitCode = 1;
+      await runLog.close().catch((e: unknown) => process.stderr.write(`could not upload the run log: ${describeError(e)}\n`));
     });
 
   addRunFlags(program.command("status <pipeline>").description("show each step's state, output path and duration")).action(

@@ -11,8 +11,10 @@ import type { Command } from "commander";
 import { buildGraph, type Graph } from "../graph/dag.ts";
 import { loadPipeline, type Pipeline } from "../graph/pipeline.ts";
 import { schemeOf } from "../io/index.ts";
-import { writeRunReport } from "../report/index.ts";
-import { formatLineage, lineageOfPath, lineageOfStep } from "../report/lineage/index.ts";
+
+/** The report modules, loaded when a command needs them (they cost start-up time every other command would pay). */
+const reportModule = () => import("../report/index.ts");
+const lineageModule = () => import("../report/lineage/index.ts");
 
 export interface ReportCommandOutput {
   /** Where results go (default: process.stdout). */
@@ -46,6 +48,7 @@ export function registerReportCommands(program: Command, output: ReportCommandOu
       const pipeline = await loadPipeline(file);
       const prefix = resolvePrefixOption(flags.prefix, pipeline);
       const regions = (flags.region ?? []).map((r) => resolvePrefixOption(r));
+      const { writeRunReport } = await reportModule();
       const report = await writeRunReport({ pipeline, graph: buildGraph(pipeline.steps), prefix, regions });
       write(`${report}\n`);
     });
@@ -57,6 +60,7 @@ export function registerReportCommands(program: Command, output: ReportCommandOu
     .option("--prefix <path>", "prefix to find a named step's output under (default: $KILN_PREFIX, the pipeline's prefix, or ./kiln-output)")
     .option("--pipeline <file>", "pipeline module defining the named step (picks its version)")
     .action(async (target: string, flags: { json?: boolean; prefix?: string; pipeline?: string }) => {
+      const { formatLineage, lineageOfPath, lineageOfStep } = await lineageModule();
       let lineage;
       if (looksLikePath(target)) {
         lineage = await lineageOfPath(target);

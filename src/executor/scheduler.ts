@@ -31,6 +31,8 @@ export interface RunOptions {
   lease?: Partial<LeaseTiming>;
   /** How often a step waiting on another owner's lease looks again (default 1 s). */
   pollMs?: number;
+  /** A running step silent for this long logs that it is still running (default 10 s). */
+  quietMs?: number;
   log?: (line: string) => void;
 }
 
@@ -82,6 +84,7 @@ function environment(opts: RunOptions): RunEnvironment {
     forceFailed: opts.forceFailed ?? false,
     isForced: (node) => force.some((re) => re.test(node.name)),
     gitCommit: gitCommit(),
+    quietMs: opts.quietMs ?? 10_000,
     log: opts.log ?? (() => undefined),
   };
 }
@@ -152,6 +155,8 @@ export async function runGraph(graph: Graph, opts: RunOptions): Promise<RunSumma
   };
 
   const outcomes = new Map<StepNode, Promise<StepOutcome>>();
+  let finished = 0;
+  const progress = () => `[${++finished}/${nodes.length}]`;
   for (const node of nodes) {
     outcomes.set(node, (async () => {
       const depNodes = [...new Set(node.deps.map((d) => d.node))];
@@ -163,9 +168,11 @@ export async function runGraph(graph: Graph, opts: RunOptions): Promise<RunSumma
       try {
         const outcome = await executeStep(node, depResults, env);
         if (outcome.state === "ran" || outcome.state === "copied") {
-          env.log(`${outcome.state === "ran" ? "done" : "copied"} ${node.name} (${(outcome.durationMs / 1000).toFixed(1)} s)`);
+          env.log(`${progress()} ${outcome.state === "ran" ? "done" : "copied"} ${node.name} (${(outcome.durationMs / 1000).toFixed(1)} s)`);
         } else if (outcome.state === "failed") {
-          env.log(`FAILED ${node.name}: ${outcome.error instanceof Error ? outcome.error.message : String(outcome.error)}`);
+          env.log(`${progress()} FAILED ${node.name}: ${outcome.error instanceof Error ? outcome.error.message : String(outcome.error)}`);
+        } else {
+          finished++;
         }
         return outcome;
       } catch (err) {

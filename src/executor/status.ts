@@ -9,6 +9,7 @@ import { DEFAULT_LEASE_TIMING, inspectLease } from "./lease.ts";
 import { markerPaths, readInfo, readStatus } from "./markers.ts";
 import { findInRegions } from "./regions.ts";
 import type { RunOptions } from "./scheduler.ts";
+import { codeChangeNote } from "./step-runner.ts";
 
 export interface StatusRow {
   name: string;
@@ -37,6 +38,7 @@ export async function stepStatusTable(nodes: readonly StepNode[], opts: RunOptio
         }
       }
       const info = status === "SUCCESS" || status === "FAILED" || state.startsWith("SUCCESS in") ? await readInfo(fileSystemFor(outputPath), outputPath) : null;
+      if (status === "SUCCESS" && codeChangeNote(node, info)) state = "SUCCESS (code changed since: --force reruns it)";
       const duration = info ? `${(info.durationMs / 1000).toFixed(1)} s` : "";
       return { name: node.name, state, outputPath, duration };
     }),

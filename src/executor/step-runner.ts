@@ -45,6 +45,8 @@ export interface RunEnvironment {
   forceFailed: boolean;
   isForced(node: StepNode): boolean;
   gitCommit: string | null;
+  /** A running step that has logged nothing for this long says it is still running (default 10 s). */
+  quietMs: number;
   log(line: string): void;
 }
 
@@ -85,8 +87,17 @@ export function newOwnerId(): string {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function codeFingerprint(node: StepNode): string {
+/** A hash of the step's `run` source: recorded in info.json, compared to warn about stale outputs, never part of the version. */
+export function codeFingerprint(node: StepNode): string {
   return createHash("sha256").update(node.step.run.toString()).digest("hex").slice(0, 16);
+}
+
+/** What to say when a finished step's recorded code differs from the code now; undefined when it is the same (or unknown). */
+export function codeChangeNote(node: StepNode, info: StepInfo | null): string | undefined {
+  const then = info?.codeFingerprint;
+  const now = codeFingerprint(node);
+  if (!then || then === now) return undefined;
+  return `its code changed since it ran (fingerprint ${then}, now ${now}); --force '${node.name}' reruns it`;
 }
 
 function errorInfo(err: unknown): StepInfo["error"] {
@@ -121,6 +132,8 @@ interface StepScope {
   fs: FileSystem;
   forced: boolean;
   started: number;
+  /** Set once this run has warned that the step's finished output came from other code. */
+  warned?: boolean;
   done(state: OutcomeState, extra?: Partial<StepOutcome>): StepOutcome;
 }
 
@@ -130,7 +143,15 @@ type BaseInfo = Omit<StepInfo, "endedAt" | "durationMs" | "counters">;
 async function outcomeFromMarkers(s: StepScope): Promise<StepOutcome | null> {
   if (s.forced) return null;
   const status = await readStatus(s.fs, s.out);
-  if (status === "SUCCESS") return s.done("skipped", { result: (await readInfo(s.fs, s.out))?.result });
+  if (status === "SUCCESS") {
+    const info = await readInfo(s.fs, s.out);
+    const changed = codeChangeNote(s.node, info);
+    if (changed && !s.warned) {
+      s.warned = true;
+      s.env.log(`warning: ${s.node.name} is finished but ${changed}`);
+    }
+    return s.done("skipped", { result: info?.result });
+  }
   if (status === "FAILED" && !s.env.forceFailed) {
     return s.done("failed", { error: new StepFailedEarlierError(s.out, (await readInfo(s.fs, s.out))?.error?.message) });
   }
@@ -256,6 +277,24 @@ async function callRun(s: StepScope, ctx: StepContext<any, any>): Promise<unknow
   return result;
 }
 
+/**
+ * The step's log, with a watch that says the step is still running when it has been silent for
+ * `env.quietMs` (a step that prints nothing for minutes looks hung otherwise).
+ */
+function quietWatch(name: string, env: RunEnvironment): { log(message: string): void; stop(): void } {
+  const started = Date.now();
+  let last = started;
+  const log = (message: string): void => {
+    last = Date.now();
+    env.log(`  ${name}: ${message}`);
+  };
+  const timer = setInterval(() => {
+    if (Date.now() - last >= env.quietMs) log(`still running (${Math.round((Date.now() - started) / 1000)} s)`);
+  }, Math.max(50, Math.min(1000, env.quietMs / 4)));
+  timer.unref();
+  return { log, stop: () => clearInterval(timer) };
+}
+
 async function runAndCommit(
   s: StepScope,
   inputs: Record<string, Input<unknown>>,
@@ -268,10 +307,11 @@ async function runAndCommit(
   await writeStatus(fs, s.out, "RUNNING");
   env.log(`run ${node.name} -> ${s.out}`);
   const counters = new CounterSet();
+  const quiet = quietWatch(node.name, env);
   const ctx: StepContext<any, any> = {
     name: node.name, version: node.version, outputPath: layout.staging, workDir: layout.workDir, config: node.config, inputs, fs, counters,
     signal,
-    log: (message) => env.log(`  ${node.name}: ${message}`),
+    log: quiet.log,
     path: (relative) => joinPath(layout.staging, relative),
     writeFile: (relative, data) => fs.writeAtomic(joinPath(layout.staging, relative), data),
   };
@@ -280,6 +320,8 @@ async function runAndCommit(
     end = { result: await callRun(s, ctx) };
   } catch (error) {
     end = { error };
+  } finally {
+    quiet.stop();
   }
   if (lease.lostError) return s.done("failed", { error: lease.lostError });
   try {
@@ -353,7 +395,10 @@ export async function planStep(node: StepNode, env: RunEnvironment): Promise<{ a
   const fs = fileSystemFor(out);
   if (env.isForced(node)) return { action: "run", reason: "forced by --force" };
   const status = await readStatus(fs, out);
-  if (status === "SUCCESS") return { action: "skip", reason: "SUCCESS marker present" };
+  if (status === "SUCCESS") {
+    const changed = codeChangeNote(node, await readInfo(fs, out));
+    return { action: "skip", reason: changed ? `SUCCESS marker present, but ${changed}` : "SUCCESS marker present" };
+  }
   if (status === "FAILED" && !env.forceFailed) return { action: "blocked", reason: "FAILED in an earlier run; --force-failed reruns it" };
   const region = await findInRegions(env.regions, node.relPath);
   if (region) {

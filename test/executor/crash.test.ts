@@ -99,8 +99,8 @@ describe("SIGKILLed attempts (child processes)", () => {
     expect(existsSync(aWork)).toBe(false);
     expect(existsSync(bWork)).toBe(false);
     const fs = fileSystemFor(prefix);
-    // Everything but the run report, which `kiln run` writes under the prefix too.
-    const listed = (await fs.list(prefix)).map((f) => f.path.slice(prefix.length + 1)).filter((p) => !p.startsWith("reports/"));
+    // Everything but the run report and the run log, which `kiln run` writes under the prefix too.
+    const listed = (await fs.list(prefix)).map((f) => f.path.slice(prefix.length + 1)).filter((p) => !p.startsWith("reports/") && !p.startsWith("logs/"));
     const out = listed[0].split("/")[0];
     expect(listed.some((p) => p.startsWith(".kiln-staging/"))).toBe(false);
     expect(listed).toEqual([".kiln/info.json", ".kiln/status", "checkpoint.txt", "data/second-B.txt", "first-B.txt"].map((f) => `${out}/${f}`));

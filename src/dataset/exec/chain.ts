@@ -50,6 +50,9 @@ async function openSide(side: SideInput | undefined, env: TaskEnv): Promise<{ ro
   return { rows: await buildChain(side.ops, openInput(side.input, sideEnv), sideEnv, {}), cursor };
 }
 
+/** Rows a segment hands on at once at most: a flatMap that multiplies rows does not hold a whole batch's output. */
+const OUT_BATCH = 4096;
+
 async function* rowSegment(operators: RowOperator[], input: Batches, env: TaskEnv, tracksCursor: boolean): Batches {
   const out: unknown[] = [];
   const state: SegmentState = { stopped: false };
@@ -62,6 +65,7 @@ async function* rowSegment(operators: RowOperator[], input: Batches, env: TaskEn
         if (tracksCursor) cursor.index = i;
         head.push(batch[i]);
         if (state.stopped) break;
+        if (out.length >= OUT_BATCH) yield out.splice(0, out.length);
       }
       if (out.length) yield out.splice(0, out.length);
       if (state.stopped) break;

@@ -115,7 +115,8 @@ export async function executeDataset(ds: Dataset<unknown> | Terminal<unknown>, o
   };
   const stageCounters = physical.stages.map((s) => newStageCounters(s.id, 0));
   const loopRounds: Array<{ opId: number; rounds: number }> = [];
-  const env = { runner, log, progress, ctx, label, signal: opts.signal, maxAttempts: MAX_ATTEMPTS };
+  const single = !inline && runner.inProcess ? createInlineRunner(ds.closures) : undefined;
+  const env = { runner, single, log, progress, ctx, label, signal: opts.signal, maxAttempts: MAX_ATTEMPTS };
   try {
     for (let i = 0; i < physical.stages.length; ) {
       const loop = physical.loops.find((l) => l.first === i);

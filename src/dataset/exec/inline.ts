@@ -11,6 +11,11 @@ import type { TaskDescriptor, TaskResult } from "./task.ts";
 /** What the coordinator needs from an executor. Errors come back as results, not rejections. */
 export interface TaskRunner {
   readonly concurrency: number;
+  /**
+   * The runner's tasks run in this process (worker threads): a stage of one task then runs on the
+   * coordinator's own thread instead, saving the hop and a second copy of whatever its functions load.
+   */
+  readonly inProcess?: boolean;
   /** `thrown`: the original error when the task ran in this thread (richer than the serialized one). */
   run(desc: TaskDescriptor): Promise<TaskResult & { thrown?: unknown }>;
   close(): Promise<void>;

@@ -20,6 +20,7 @@ export function createPoolRunner(opts: { threads?: number; keepThreads?: boolean
   const pool = new Piscina({ filename: WORKER_ENTRY, minThreads: opts.keepThreads === false ? 0 : threads, maxThreads: threads, idleTimeout: 60_000 });
   return {
     concurrency: threads,
+    inProcess: true,
     async run(desc) {
       let encoded: unknown;
       try {
@@ -45,7 +46,7 @@ export function sharedPoolRunner(threads = os.availableParallelism()): TaskRunne
   let entry = shared.get(size);
   if (!entry) {
     const pool = createPoolRunner({ threads: size, keepThreads: false });
-    entry = { runner: { concurrency: pool.concurrency, run: (desc) => pool.run(desc), close: async () => {} }, close: () => pool.close() };
+    entry = { runner: { concurrency: pool.concurrency, inProcess: true, run: (desc) => pool.run(desc), close: async () => {} }, close: () => pool.close() };
     shared.set(size, entry);
   }
   return entry.runner;

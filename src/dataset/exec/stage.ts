@@ -2,8 +2,10 @@
  * Running one stage: turn it into task descriptors (input, output and join sides per shard, from
  * its physical operators), run them on the task runner with bounded concurrency and retries, fold
  * their counters, and let the output's operator finish (remove losing shuffle attempts, write empty
- * parquet files with their schema). A task is tried up to `maxAttempts` times; an error that cannot
- * pass on a retry fails at once. Once a shard has failed for good, queued tasks do not start and
+ * parquet files with their schema). A stage of one task over inline rows or one input split of at
+ * most 32 MiB runs on the coordinator's thread when the runner's tasks would run in this process
+ * anyway (no thread hop, no second copy of a tokenizer or model its functions load). A task is tried up to `maxAttempts` times; an
+ * error that cannot pass on a retry fails at once. Once a shard has failed for good, queued tasks do not start and
  * running ones do not retry.
  */
 import pLimit from "p-limit";
@@ -22,6 +24,8 @@ import type { SideInput, TaskDescriptor, TaskSuccess } from "./task.ts";
 
 export interface StageEnv {
   runner: TaskRunner;
+  /** Runs a stage of a single task on this thread (set when `runner` runs tasks in this process anyway). */
+  single?: TaskRunner;
   log(line: string): void;
   progress: ProgressReporter;
   ctx: PlanContext;
@@ -34,13 +38,14 @@ export async function runStage(stage: Stage, counters: StageCounters, env: Stage
   const started = performance.now();
   const tasks = await stageTasks(stage, env.ctx, env.label);
   counters.shards = tasks.length;
+  const runner = env.single && isSmallLoneTask(tasks) ? env.single : env.runner;
   env.progress.stageStarted(stage.id, tasks.length);
-  const limit = pLimit(Math.max(1, env.runner.concurrency));
+  const limit = pLimit(Math.max(1, runner.concurrency));
   const failure = { failed: false };
   const results = await Promise.all(
     tasks.map((task) =>
       limit(async () => {
-        const result = await runWithRetries(task, counters, env, failure);
+        const result = await runWithRetries(task, counters, { ...env, runner }, failure);
         addTaskCounters(counters, result.counters);
         if (result.skipped) counters.skipped++;
         env.progress.taskFinished(stage.id, result.counters);
@@ -52,6 +57,16 @@ export async function runStage(stage: Stage, counters: StageCounters, env: Stage
   counters.wallMs = (counters.wallMs ?? 0) + Math.round(performance.now() - started);
   env.progress.stageFinished(stage.id);
   return results;
+}
+
+/** Input bytes up to which a stage's only task runs on the coordinator's thread (a longer one would keep it busy). */
+const INLINE_MAX_BYTES = 32 * 1024 * 1024;
+
+/** A stage of one task over inline rows or one small input split. */
+function isSmallLoneTask(tasks: TaskDescriptor[]): boolean {
+  if (tasks.length !== 1) return false;
+  const input = tasks[0].input;
+  return input.kind === "items" || (input.kind === "split" && input.split.end - input.split.start <= INLINE_MAX_BYTES);
 }
 
 /** One descriptor per shard of `stage` (attempt filled in when run). */

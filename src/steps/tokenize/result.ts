@@ -12,5 +12,7 @@ export interface TokenSplit {
 
 export interface TokenizedResult {
   tokenizer: { name: string; vocabSize: number; eosId: number };
+  /** The share of documents held out for validation (raised from the configured one on small inputs). */
+  validationFraction?: number;
   splits: { train: TokenSplit; validation: TokenSplit };
 }

@@ -34,6 +34,11 @@ export interface TokenizeOptions {
   tokenizer: string | Step<any, TrainedTokenizerResult, any>;
   /** Share of documents (by id hash) in the validation split; default 0.05. */
   validationFraction?: number;
+  /**
+   * Hold out at least about this many documents (default 0): on a small input the share is raised,
+   * up to half of the documents, so that a source is not scored from one or two documents.
+   */
+  minValidationDocuments?: number;
   textField?: string;
   idField?: string;
   /** Worker threads (default: the run's shared pool of every core); 0 runs in the step's thread. */
@@ -48,6 +53,7 @@ export function tokenizeStep(opts: TokenizeOptions) {
       files: versioned(opts.files ?? "**/*.parquet"),
       tokenizer: versioned(typeof opts.tokenizer === "string" ? opts.tokenizer : "trained"),
       validationFraction: versioned(opts.validationFraction ?? 0.05),
+      minValidationDocuments: versioned(opts.minValidationDocuments ?? 0),
       textField: versioned(opts.textField ?? "text"),
       idField: versioned(opts.idField ?? "id"),
       format: versioned("kiln-token-shards-v1"),
@@ -66,10 +72,11 @@ export function tokenizeStep(opts: TokenizeOptions) {
       const eosId = tokenizer.eosId;
       if (eosId === undefined) throw new TokenizeInputError(`tokenizer ${tokenizer.name} has no end-of-text token to separate documents`);
       const files = joinPath(inputs.documents.path, cfg.files);
-      ctx.log(`tokenizing ${files} with ${tokenizer.name}`);
+      const validationFraction = await heldOutShare(ctx, files, cfg.validationFraction, cfg.minValidationDocuments);
+      ctx.log(`tokenizing ${files} with ${tokenizer.name}, holding out ${(validationFraction * 100).toFixed(1)}% of the documents`);
       const encoded = Dataset.read(files)
         .select(cfg.idField, cfg.textField)
-        .flatMap(fn(F, encodeDocuments, { tokenizer: spec, textField: cfg.textField, idField: cfg.idField, validationFraction: cfg.validationFraction }))
+        .flatMap(fn(F, encodeDocuments, { tokenizer: spec, textField: cfg.textField, idField: cfg.idField, validationFraction }))
         .write(
           { train: ctx.path("train/part-{shard}.bin"), validation: ctx.path("validation/part-{shard}.bin") },
           { route: fn(F, splitOf), format: "tokens", vocabSize: tokenizer.vocabSize, omitEmpty: true },
@@ -98,9 +105,17 @@ export function tokenizeStep(opts: TokenizeOptions) {
       await ctx.writeFile("index.json", JSON.stringify(index, null, 2));
       const strip = ({ shards: _s, ...rest }: TokenSplit) => rest;
       await ctx.writeFile("stats.json", JSON.stringify({ train: strip(train), validation: strip(validation), empty_documents: empty }, null, 2));
-      return { tokenizer: { name: tokenizer.name, vocabSize: tokenizer.vocabSize, eosId }, splits: { train, validation } };
+      return { tokenizer: { name: tokenizer.name, vocabSize: tokenizer.vocabSize, eosId }, validationFraction, splits: { train, validation } };
     },
   });
+}
+
+/** The validation share: `fraction`, raised so that about `minDocuments` are held out (at most half), counting the documents first when needed. */
+async function heldOutShare(ctx: Parameters<typeof runDataset>[0], files: string, fraction: number, minDocuments: number): Promise<number> {
+  if (minDocuments <= 0) return fraction;
+  const { value: documents } = await runDataset(ctx, Dataset.read(files).count(), { label: "count", progress: false });
+  if (documents === 0) return fraction;
+  return Math.max(fraction, Math.min(0.5, minDocuments / documents));
 }
 
 export interface TrainTokenizerOptions extends BpeTrainingOptions {
