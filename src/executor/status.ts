@@ -9,7 +9,7 @@ import { DEFAULT_LEASE_TIMING, inspectLease } from "./lease.ts";
 import { markerPaths, readInfo, readStatus } from "./markers.ts";
 import { findInRegions } from "./regions.ts";
 import type { RunOptions } from "./scheduler.ts";
-import { codeChangeNote } from "./step-runner.ts";
+import { codeChangeNote } from "./step-notes.ts";
 
 export interface StatusRow {
   name: string;

@@ -7,7 +7,7 @@
  * lease writes nothing into the output folder. Also answers the dry-run question "what would
  * happen to this step".
  */
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { KilnError } from "../errors.ts";
 import { toCanonicalValue } from "../graph/canonical-json.ts";
@@ -18,6 +18,7 @@ import { commitStaged } from "./commit.ts";
 import { CounterSet } from "./counters.ts";
 import { inspectLease, Lease, type LeaseTiming } from "./lease.ts";
 import { markerPaths, readInfo, readStatus, writeInfo, writeStatus, type StepInfo } from "./markers.ts";
+import { codeChangeNote, codeFingerprint, quietWatch } from "./step-notes.ts";
 import { copyOutput, findInRegions, formatBytes, listOutputFiles, TransferBudget, TransferBudgetError, type RegionPolicy } from "./regions.ts";
 import { attemptLayout, COMMIT_MARKER, finishAttempt, prepareAttempt, type AttemptLayout } from "./staging.ts";
 
@@ -86,19 +87,6 @@ export function newOwnerId(): string {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** A hash of the step's `run` source: recorded in info.json, compared to warn about stale outputs, never part of the version. */
-export function codeFingerprint(node: StepNode): string {
-  return createHash("sha256").update(node.step.run.toString()).digest("hex").slice(0, 16);
-}
-
-/** What to say when a finished step's recorded code differs from the code now; undefined when it is the same (or unknown). */
-export function codeChangeNote(node: StepNode, info: StepInfo | null): string | undefined {
-  const then = info?.codeFingerprint;
-  const now = codeFingerprint(node);
-  if (!then || then === now) return undefined;
-  return `its code changed since it ran (fingerprint ${then}, now ${now}); --force '${node.name}' reruns it`;
-}
 
 function errorInfo(err: unknown): StepInfo["error"] {
   if (err instanceof Error) return { message: err.message, code: (err as KilnError).code, stack: err.stack };
@@ -275,24 +263,6 @@ async function callRun(s: StepScope, ctx: StepContext<any, any>): Promise<unknow
     }
   }
   return result;
-}
-
-/**
- * The step's log, with a watch that says the step is still running when it has been silent for
- * `env.quietMs` (a step that prints nothing for minutes looks hung otherwise).
- */
-function quietWatch(name: string, env: RunEnvironment): { log(message: string): void; stop(): void } {
-  const started = Date.now();
-  let last = started;
-  const log = (message: string): void => {
-    last = Date.now();
-    env.log(`  ${name}: ${message}`);
-  };
-  const timer = setInterval(() => {
-    if (Date.now() - last >= env.quietMs) log(`still running (${Math.round((Date.now() - started) / 1000)} s)`);
-  }, Math.max(50, Math.min(1000, env.quietMs / 4)));
-  timer.unref();
-  return { log, stop: () => clearInterval(timer) };
 }
 
 async function runAndCommit(
