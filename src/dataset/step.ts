@@ -7,7 +7,8 @@
  * info.json. `threads: 0` runs the tasks on the step's own thread (the inline executor).
  */
 import type { Dataset, Terminal } from "./dataset.ts";
-import { executeDataset, type ExecuteOptions, type ExecutionResult } from "./exec/execute.ts";
+import { availableParallelism } from "node:os";
+import { defaultMemoryBudget, executeDataset, type ExecuteOptions, type ExecutionResult } from "./exec/execute.ts";
 import { flattenCounters } from "./exec/counters.ts";
 import type { TaskRunner } from "./exec/inline.ts";
 import { sharedPoolRunner } from "./exec/pool.ts";
@@ -41,7 +42,9 @@ export function runDataset<R>(ctx: DatasetStepContext, ds: Terminal<R>, opts?: R
 export async function runDataset(ctx: DatasetStepContext, ds: Dataset<unknown> | Terminal<unknown>, opts: RunDatasetOptions = {}): Promise<ExecutionResult<Record<string, unknown>>> {
   const { label, threads, ...rest } = opts;
   const inline = threads === 0 || rest.executor === "inline";
-  const runner = rest.runner ?? (inline ? undefined : (defaultRunner?.(threads) ?? sharedPoolRunner(threads)));
+  // The shared pool's workers get a heap limit that follows the task budget (see exec/pool.ts).
+  const budget = rest.memoryBudgetBytes ?? defaultMemoryBudget(threads ?? availableParallelism());
+  const runner = rest.runner ?? (inline ? undefined : (defaultRunner?.(threads) ?? sharedPoolRunner(threads, budget)));
   const result = await executeDataset(ds, {
     log: (l) => ctx.log(l),
     tmpDir: ctx.workDir,

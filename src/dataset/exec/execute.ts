@@ -92,8 +92,9 @@ export async function executeDataset(ds: Dataset<unknown> | Terminal<unknown>, o
   if (opts.tmpDir === undefined) await sweepDeadTmpDirs(parent);
   const tmpDir = path.join(parent, `${TMP_PREFIX}${process.pid}-${executionId}`);
   await mkdir(tmpDir, { recursive: true });
-  const runner: TaskRunner = opts.runner ?? (inline ? createInlineRunner(ds.closures) : createPoolRunner({ threads: opts.threads }));
-  const budget = opts.memoryBudgetBytes ?? defaultMemoryBudget(runner.concurrency);
+  const threads = Math.max(1, opts.threads ?? os.availableParallelism());
+  const budget = opts.memoryBudgetBytes ?? defaultMemoryBudget(opts.runner?.concurrency ?? (inline ? 1 : threads));
+  const runner: TaskRunner = opts.runner ?? (inline ? createInlineRunner(ds.closures) : createPoolRunner({ threads, budgetBytes: budget }));
   const progress = createProgress({ mode: progressMode, log, label: opts.label });
   const results = new Map<number, TaskSuccess[]>();
   let round = 0;

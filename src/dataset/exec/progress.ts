@@ -1,7 +1,7 @@
 /**
  * Progress of a Dataset execution. On a terminal: one live cli-progress bar per stage (shards
  * done/total, records/s, MB/s, ETA). Off a terminal: a plain log line per running stage at least
- * every `intervalMs` (10 s by default, from a timer, so a stage of long tasks is never silent) and
+ * every `intervalMs` (8 s by default, from a timer, so a stage of long tasks is never silent) and
  * when the stage ends (cli-progress would print nothing there without `noTTYOutput`, and bars in
  * log files are noise). Rates are counted from finished tasks; the ETA from shards done so far.
  */
@@ -39,7 +39,8 @@ export function createProgress(opts: ProgressOptions = {}): ProgressReporter {
   const stream = opts.stream ?? process.stderr;
   const mode = opts.mode === "auto" || opts.mode === undefined ? (stream.isTTY ? "bars" : "log") : opts.mode;
   const log = opts.log ?? ((line: string) => stream.write(line + "\n"));
-  const interval = opts.intervalMs ?? 10_000;
+  // 8 s: under the 10 s after which the step runner says a silent step is still running.
+  const interval = opts.intervalMs ?? 8_000;
   const prefix = opts.label ? `${opts.label}: ` : "";
   const stages = new Map<number, StageState>();
   const multi =

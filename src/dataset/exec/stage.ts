@@ -19,7 +19,7 @@ import { addTaskCounters } from "./counters.ts";
 import type { StageCounters } from "./counters.ts";
 import type { TaskRunner } from "./inline.ts";
 import type { ProgressReporter } from "./progress.ts";
-import { deserializeError } from "./task.ts";
+import { deserializeError, emptyCounters } from "./task.ts";
 import type { SideInput, TaskDescriptor, TaskSuccess } from "./task.ts";
 
 export interface StageEnv {
@@ -42,20 +42,50 @@ export async function runStage(stage: Stage, counters: StageCounters, env: Stage
   env.progress.stageStarted(stage.id, tasks.length);
   const limit = pLimit(Math.max(1, runner.concurrency));
   const failure = { failed: false };
-  const results = await Promise.all(
-    tasks.map((task) =>
-      limit(async () => {
-        const result = await runWithRetries(task, counters, { ...env, runner }, failure);
-        addTaskCounters(counters, result.counters);
-        if (result.skipped) counters.skipped++;
-        env.progress.taskFinished(stage.id, result.counters);
-        return result;
-      }),
-    ),
-  );
+  const run = (batch: TaskDescriptor[]) =>
+    Promise.all(
+      batch.map((task) =>
+        limit(async () => {
+          const result = await runWithRetries(task, counters, { ...env, runner }, failure);
+          addTaskCounters(counters, result.counters);
+          if (result.skipped) counters.skipped++;
+          env.progress.taskFinished(stage.id, result.counters);
+          return result;
+        }),
+      ),
+    );
+  const wanted = rowsWanted(stage);
+  const results = wanted === undefined ? await run(tasks) : await runUntil(tasks, wanted, run, runner.concurrency);
   await finishStage(stage, results, env.ctx);
   counters.wallMs = (counters.wallMs ?? 0) + Math.round(performance.now() - started);
   env.progress.stageFinished(stage.id);
+  return results;
+}
+
+/** The rows a stage needs in all, when it feeds take(n)'s gather: its tasks can stop once they have them. */
+function rowsWanted(stage: Stage): number | undefined {
+  const last = stage.ops[stage.ops.length - 1];
+  return stage.output.kind === "exchange" && stage.output.partitioning === "single" && last?.kind === "limit" ? last.n : undefined;
+}
+
+/**
+ * Runs the tasks of a take's stage in shard order, in waves that double from the runner's
+ * concurrency, until the rows produced reach `wanted`; the shards not run yield nothing (take keeps
+ * the first rows in shard order, so they could not contribute). A sample of a large input reads only
+ * as many shards as it needs.
+ */
+async function runUntil(tasks: TaskDescriptor[], wanted: number, run: (batch: TaskDescriptor[]) => Promise<TaskSuccess[]>, concurrency: number): Promise<TaskSuccess[]> {
+  const results: TaskSuccess[] = [];
+  let produced = 0;
+  for (let next = 0, wave = Math.max(1, concurrency); next < tasks.length; next += wave, wave *= 2) {
+    if (produced >= wanted) {
+      results.push(...tasks.slice(next).map((): TaskSuccess => ({ ok: true, counters: emptyCounters(), exchangeFiles: [] })));
+      break;
+    }
+    const done = await run(tasks.slice(next, next + wave));
+    produced += done.reduce((s, r) => s + r.counters.recordsOut, 0);
+    results.push(...done);
+  }
   return results;
 }
 

@@ -75,5 +75,6 @@ export function filesByShard(input: { partitioning: Partitioning; partitions: nu
   const files = upstream.map((r) => r.exchangeFiles ?? []);
   if (input.partitioning === "aligned") return files.map((f) => [f[0]]);
   const n = input.partitions === "aligned" ? 1 : input.partitions;
-  return Array.from({ length: n }, (_, p) => files.map((f) => f[p]));
+  // An upstream task that was not needed (take stops early) wrote no files.
+  return Array.from({ length: n }, (_, p) => files.flatMap((f) => (f[p] === undefined ? [] : [f[p]])));
 }
