@@ -127,12 +127,13 @@ describe("task descriptors", () => {
     const viaJson = await executeDataset(ds, { runner: jsonRunner, progress: false });
     const reference = await executeDataset(ds, inline);
     expect(viaJson.rows).toEqual(reference.rows);
+    // take(20) runs its shards in waves of the runner's concurrency: the first two shards already
+    // give 20 rows, so the third is never run.
     expect(received.map((d) => [d.stageId, d.shard, d.shardCount, d.input.kind, d.output.kind])).toEqual([
       [0, 0, 2, "split", "exchange"],
       [0, 1, 2, "split", "exchange"],
       [1, 0, 3, "exchange", "exchange"],
       [1, 1, 3, "exchange", "exchange"],
-      [1, 2, 3, "exchange", "exchange"],
       [2, 0, 1, "exchange", "collect"],
     ]);
   });
