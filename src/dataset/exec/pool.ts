@@ -1,6 +1,8 @@
 /**
- * The worker-thread executor (piscina). Each worker loads the TypeScript task runner through
- * worker.mjs; tasks are sent as plain-JSON descriptors and results come back as one moved buffer.
+ * The worker-thread executor (piscina), both sides: the pool on the coordinator and what each worker
+ * runs (`runTaskInWorker`, loaded through worker.mjs). Tasks are sent as plain-JSON descriptors and
+ * results come back msgpack-encoded in one buffer that is moved (transferred), not copied; errors
+ * come back serialized so that the coordinator rebuilds the same typed error.
  * A worker that dies in a task (an exit, a crash, its heap limit) makes that attempt fail with a
  * retryable error. Each worker's V8 old generation is capped at the task memory budget plus 256 MiB
  * (at least 384 MiB): without a cap V8 lets a busy worker's heap grow with garbage far beyond what it
@@ -10,14 +12,32 @@
  * workers exit after a minute and do not keep the process alive.
  */
 import os from "node:os";
-import { Piscina } from "piscina";
+import { Piscina, move } from "piscina";
 import { packr } from "./exchange-files.ts";
 import type { TaskRunner } from "./inline.ts";
+import { createResolver } from "./resolve.ts";
+import { runTask } from "./run-task.ts";
 import { serializeError } from "./task.ts";
-import type { TaskResult } from "./task.ts";
+import type { TaskDescriptor, TaskResult } from "./task.ts";
 
 const WORKER_ENTRY = new URL("./worker.mjs", import.meta.url).href;
+
+let workerResolve: ReturnType<typeof createResolver> | undefined;
+
+/** What a pool worker runs for each task (functions resolved by importing their modules; closures refused). */
+export async function runTaskInWorker(desc: TaskDescriptor): Promise<unknown> {
+  workerResolve ??= createResolver();
+  let result: TaskResult;
+  try {
+    result = await runTask(desc, workerResolve);
+  } catch (err) {
+    result = { ok: false, error: serializeError(err) };
+  }
+  return move(new Uint8Array(packr.pack(result)));
+}
 const MiB = 1024 * 1024;
+/** Young generation of a worker: three 16 MiB semi-spaces, as V8 gives an unlimited 64-bit heap. */
+const YOUNG_GENERATION_MB = 48;
 
 /** The heap limit of a worker whose tasks get `budgetBytes` each: the budget plus room for rows, parquet row groups and loaded models. */
 export function workerHeapMb(budgetBytes: number): number {
@@ -40,7 +60,9 @@ export function createPoolRunner(opts: PoolOptions = {}): TaskRunner {
     minThreads: opts.keepThreads === false ? 0 : threads,
     maxThreads: threads,
     idleTimeout: 60_000,
-    ...(heapMb ? { resourceLimits: { maxOldGenerationSizeMb: heapMb } } : {}),
+    // V8 sizes the young generation from the old one when only the latter is given (384 MiB → 3 MiB
+    // semi-spaces, five times the scavenges of a default heap): keep the default's 16 MiB semi-spaces.
+    ...(heapMb ? { resourceLimits: { maxOldGenerationSizeMb: heapMb, maxYoungGenerationSizeMb: YOUNG_GENERATION_MB } } : {}),
   });
   return {
     concurrency: threads,

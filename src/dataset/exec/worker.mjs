@@ -6,6 +6,6 @@
  */
 import { tsImport } from "tsx/esm/api";
 
-const runner = await tsImport("./worker-task.ts", import.meta.url);
+const runner = await tsImport("./pool.ts", import.meta.url);
 
 export default runner.runTaskInWorker;

@@ -145,7 +145,7 @@ export function minhashDedupStep(opts: MinHashDedupOptions) {
           .select("id", "text")
           .flatMap(fn(F, bandEntries, { params: cfg.params, verify: verify !== null, dirs: sources.map((s) => s.dir) }))
           .partitionBy(fn(F, bandKeyOf), { sortBy: fn(F, nodeOf), numShards: partitions })
-          .mapShard(fn(F, bucketEdges, { verifyThreshold: verify }))
+          .flatMap(fn(F, bucketEdges, { verifyThreshold: verify }))
           .groupBy(fn(F, nodeOf), fn(F, firstState), { combiner: fn(F, mergeAdjacency), numShards: partitions })
           .iterate((round) => round.flatMap(fn(F, stateMessages)).groupBy(fn(F, messageTo), fn(F, applyMessages), { numShards: partitions }), { until: "changed", maxRounds: cfg.maxRounds })
           .flatMap(fn(F, clusterLabels))

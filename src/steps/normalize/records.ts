@@ -107,24 +107,22 @@ export function copyOrder(entry: ShuffledRecord): [string, string, string, numbe
 }
 
 /**
- * Factory of the mapShard function over a partition sorted by (id, copy order): with exact dedup the
- * first record of each id is kept and the others become duplicates naming it (`kept_source`,
- * `kept_source_id`); with "none" every record is kept.
+ * Factory of the flatMap over a partition sorted by (id, copy order): with exact dedup the first
+ * record of each id is kept and the others become duplicates naming it (`kept_source`,
+ * `kept_source_id`); with "none" every record is kept. It keeps the last kept record across rows
+ * (one factory per task, rows in partition order).
  */
-export function markDuplicates(args: { dedup: DedupMode }) {
-  return async function* (entries: AsyncIterable<ShuffledRecord>, ctx: UserContext): AsyncIterable<NormalizedRecord> {
-    let last: NormalizedRecord | undefined;
-    for await (const [record] of entries) {
-      const bytes = Buffer.byteLength(record.text);
-      if (args.dedup === "exact" && last !== undefined && last.id === record.id) {
-        count(ctx.counters, "duplicates", record.source, bytes);
-        yield { ...record, kept_source: last.source, kept_source_id: last.source_id };
-        continue;
-      }
-      last = record;
-      count(ctx.counters, "kept", record.source, bytes);
-      yield record;
+export function markDuplicates(args: { dedup: DedupMode }): (entry: ShuffledRecord, ctx: UserContext) => NormalizedRecord[] {
+  let last: NormalizedRecord | undefined;
+  return ([record], ctx) => {
+    const bytes = Buffer.byteLength(record.text);
+    if (args.dedup === "exact" && last !== undefined && last.id === record.id) {
+      count(ctx.counters, "duplicates", record.source, bytes);
+      return [{ ...record, kept_source: last.source, kept_source_id: last.source_id }];
     }
+    last = record;
+    count(ctx.counters, "kept", record.source, bytes);
+    return [record];
   };
 }
 

@@ -212,7 +212,7 @@ export function normalizeStep(opts: NormalizeOptions) {
       const normalized = Dataset.read(planned.paths, { splitBytes: WHOLE_FILES })
         .flatMap(fn(NORMALIZE_FUNCTIONS, normalizeRecords, { base: planned.base, textField: cfg.textField, keepMetadata: cfg.keepMetadata }))
         .partitionBy(fn(NORMALIZE_FUNCTIONS, recordId), { sortBy: fn(NORMALIZE_FUNCTIONS, copyOrder), numShards: partitions })
-        .mapShard(fn(NORMALIZE_FUNCTIONS, markDuplicates, { dedup: cfg.dedup }));
+        .flatMap(fn(NORMALIZE_FUNCTIONS, markDuplicates, { dedup: cfg.dedup }));
       const main = ctx.path("outputs/main/part-{shard}-of-{total}.parquet");
       const write: Terminal<{ files: WrittenFile[] }> =
         cfg.dedup === "exact"
