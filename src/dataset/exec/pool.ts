@@ -36,8 +36,6 @@ export async function runTaskInWorker(desc: TaskDescriptor): Promise<unknown> {
   return move(new Uint8Array(packr.pack(result)));
 }
 const MiB = 1024 * 1024;
-/** Young generation of a worker: three 16 MiB semi-spaces, as V8 gives an unlimited 64-bit heap. */
-const YOUNG_GENERATION_MB = 48;
 
 /** The heap limit of a worker whose tasks get `budgetBytes` each: the budget plus room for rows, parquet row groups and loaded models. */
 export function workerHeapMb(budgetBytes: number): number {
@@ -60,9 +58,7 @@ export function createPoolRunner(opts: PoolOptions = {}): TaskRunner {
     minThreads: opts.keepThreads === false ? 0 : threads,
     maxThreads: threads,
     idleTimeout: 60_000,
-    // V8 sizes the young generation from the old one when only the latter is given (384 MiB → 3 MiB
-    // semi-spaces, five times the scavenges of a default heap): keep the default's 16 MiB semi-spaces.
-    ...(heapMb ? { resourceLimits: { maxOldGenerationSizeMb: heapMb, maxYoungGenerationSizeMb: YOUNG_GENERATION_MB } } : {}),
+    ...(heapMb ? { resourceLimits: { maxOldGenerationSizeMb: heapMb } } : {}),
   });
   return {
     concurrency: threads,
