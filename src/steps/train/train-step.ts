@@ -99,7 +99,11 @@ export function trainStep(opts: TrainOptions) {
       await ctx.writeFile("train-config.json", JSON.stringify(config, null, 2));
       let done: KernelEvent | undefined;
       let total = 0;
-      // On a terminal: a live bar (steps, loss, tokens/s, ETA). Otherwise: a log line every logEvery steps.
+      let startStep = 0;
+      let startedAt = 0;
+      let lastLog = 0;
+      // On a terminal: a live bar (steps, loss, tokens/s, ETA). Otherwise: a log line every logEvery
+      // steps, and at least every LOG_INTERVAL_MS between them, with the ETA from the steps run so far.
       const bar = process.stderr.isTTY
         ? new cliProgress.SingleBar(
             { format: `  ${ctx.name} {bar} {value}/{total} steps | loss {loss} | {tps} tok/s | ETA {eta_formatted}`, stream: process.stderr, hideCursor: true },
@@ -112,14 +116,19 @@ export function trainStep(opts: TrainOptions) {
           onEvent: (e) => {
             if (e.event === "start") {
               total = Number(e.total_steps);
+              startStep = Number(e.step ?? 0);
+              startedAt = lastLog = Date.now();
               ctx.log(`training ${total} steps${e.resumed ? ` (resumed at step ${e.step})` : ""}`);
               bar?.start(total, Number(e.step ?? 0), { loss: "-", tps: 0 });
             } else if (e.event === "step") {
               ctx.counters.increment("train_steps");
               const s = Number(e.step);
               bar?.update(s, { loss: Number(e.loss).toFixed(4), tps: Math.round(Number(e.tokens_per_s)) });
-              if (!bar && (s % ctx.config.logEvery === 0 || s === total)) {
-                ctx.log(`step ${s}/${total} loss ${Number(e.loss).toFixed(4)} lr ${Number(e.lr).toExponential(2)} ${Math.round(Number(e.tokens_per_s))} tok/s`);
+              const now = Date.now();
+              if (!bar && (s % ctx.config.logEvery === 0 || s === total || now - lastLog >= LOG_INTERVAL_MS)) {
+                lastLog = now;
+                const eta = s > startStep ? `, eta ${Math.round(((now - startedAt) / (s - startStep)) * (total - s) / 1000)} s` : "";
+                ctx.log(`step ${s}/${total} loss ${Number(e.loss).toFixed(4)} lr ${Number(e.lr).toExponential(2)} ${Math.round(Number(e.tokens_per_s))} tok/s${eta}`);
               }
             } else if (e.event === "checkpoint") {
               ctx.counters.increment("checkpoints");
@@ -150,6 +159,8 @@ export function trainStep(opts: TrainOptions) {
 }
 
 const SUMMARY_FILE = "summary.json";
+/** Off a terminal, training logs a line at least this often (the run's quiet watch speaks up at 10 s). */
+const LOG_INTERVAL_MS = 8_000;
 const SUMMARY_PATH_FIELDS = ["model_path", "checkpoint_path", "metrics_path"];
 
 /**
