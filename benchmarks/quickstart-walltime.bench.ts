@@ -6,9 +6,21 @@
  * Run: npm run bench:quickstart   (writes benchmarks/results/quickstart-walltime.json)
  */
 import { execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, loadavg, tmpdir } from "node:os";
 import * as path from "node:path";
+
+/** CPU seconds (user + system) of this process's waited-for children, from /proc (Linux; 100 ticks/s). */
+function childCpuSeconds(): number | null {
+  try {
+    const fields = readFileSync("/proc/self/stat", "utf8").split(") ")[1].split(" ");
+    return (Number(fields[13]) + Number(fields[14])) / 100;
+  } catch {
+    return null;
+  }
+}
+
+const round1 = (x: number) => Math.round(x * 10) / 10;
 
 function run(prefix: string): Promise<{ seconds: number; code: number | null; stderr: string; stdout: string }> {
   const started = performance.now();
@@ -24,7 +36,11 @@ function run(prefix: string): Promise<{ seconds: number; code: number | null; st
 
 const dir = mkdtempSync(path.join(tmpdir(), "kiln-quickstart-bench-"));
 try {
+  const loadBefore = loadavg().map(round1);
+  const cpuBefore = childCpuSeconds();
   const first = await run(dir);
+  const cpuAfter = childCpuSeconds();
+  const loadAfter = loadavg().map(round1);
   if (first.code !== 0) throw new Error(`quickstart failed:\n${first.stderr.slice(-3000)}`);
   const stepSeconds: Record<string, number> = {};
   for (const m of first.stderr.matchAll(/done (\S+) \(([\d.]+) s\)/g)) stepSeconds[m[1]] = Number(m[2]);
@@ -40,10 +56,12 @@ try {
     benchmark: "quickstart-walltime",
     commit,
     date: new Date().toISOString(),
-    machine: "2 cores",
+    machine: `${cpus().length} cores, ${cpus()[0]?.model ?? "unknown CPU"}`,
+    load_average_1_5_15: { before_first_run: loadBefore, after_first_run: loadAfter },
+    first_run_cpu_seconds: cpuBefore !== null && cpuAfter !== null ? round1(cpuAfter - cpuBefore) : null,
     node: process.version,
-    first_run_seconds: Math.round(first.seconds * 10) / 10,
-    second_run_seconds: Math.round(second.seconds * 10) / 10,
+    first_run_seconds: round1(first.seconds),
+    second_run_seconds: round1(second.seconds),
     target_seconds: 600,
     train: model ? { steps: Number(model[1]), tokens: Number(model[2]), final_loss: Number(model[3]), tokens_per_s: Number(model[4]) } : null,
     macro_bits_per_byte: macro ? Number(macro[1]) : null,
