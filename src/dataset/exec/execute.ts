@@ -103,6 +103,8 @@ export async function executeDataset(ds: Dataset<unknown> | Terminal<unknown>, o
     results,
     executionId,
     tmpDir,
+    // Spills are a reader's own: on the shared folder of remote workers they would cross machines.
+    spillDir: runner.remote ? undefined : path.join(tmpDir, "spill"),
     get round() {
       return round;
     },

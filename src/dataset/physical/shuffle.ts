@@ -124,9 +124,9 @@ export const shuffleOperator = {
     const scatter = ctx.plan.stages[input.fromStage].output;
     const partitions = scatter.kind === "scatter" && scatter.partitions !== "map-tasks" ? scatter.partitions : upstream.length;
     const operator = `${input.reduce.kind} #${input.opId}`;
-    const spillDir = path.join(ctx.tmpDir, "spill");
+    const spillDir = ctx.spillDir;
     const memoryBudgetBytes = ctx.budgets(stage).shuffleRead;
-    return Array.from({ length: partitions }, (_, partition) => ({ kind: "shuffle", sidecars, partition, operator, reduce: input.reduce, memoryBudgetBytes, spillDir }));
+    return Array.from({ length: partitions }, (_, partition) => ({ kind: "shuffle", sidecars, partition, operator, reduce: input.reduce, memoryBudgetBytes, ...(spillDir ? { spillDir } : {}) }));
   },
 
   /** The rows of one reduce partition: the reducer's output per group, or the first row per key. */
