@@ -24,7 +24,7 @@ export interface RemoteTaskRunnerOptions {
   concurrency?: number;
 }
 
-const describeTask = (d: TaskDescriptor) => `${d.label} stage ${d.stageId}${d.round ? ` round ${d.round}` : ""} shard ${d.shard} attempt ${d.attempt}`;
+export const describeTask = (d: TaskDescriptor) => `${d.label} stage ${d.stageId}${d.round ? ` round ${d.round}` : ""} shard ${d.shard} attempt ${d.attempt}`;
 
 export function taskJobId(owner: string, d: TaskDescriptor): string {
   return `${owner}.${d.executionId}.s${d.stageId}.r${d.round}.p${d.shard}.a${d.attempt}`;

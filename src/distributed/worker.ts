@@ -22,6 +22,7 @@ import { kilnFingerprint } from "./fingerprint.ts";
 import { isStepJob, isTaskJob, type JobAnswer, type RemoteOutcome } from "./payloads.ts";
 import { publishWorker, type WorkerRecord } from "./presence.ts";
 import type { StepThreadInput } from "./step-job.ts";
+import { describeTask } from "./task-runner.ts";
 
 export interface WorkerOptions {
   target: RedisTarget;
@@ -66,14 +67,17 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
     if (await submitterGone(redis, o.target, data.owner)) return answer(started, { dropped: `submitter ${data.submitter} is gone` });
     const refused = await refusal(name, data);
     if (refused) {
-      o.log(`refused task ${data.desc.label} stage ${data.desc.stageId} shard ${data.desc.shard}: ${refused.message}`);
+      o.log(`refused task ${describeTask(data.desc)}: ${refused.message}`);
       return answer(started, { packed: packr.pack({ ok: false, error: serializeError(refused) }).toString("base64") });
     }
     stats.runningTasks++;
     try {
       const result = await tasks.run({ ...data.desc, deliveryTag: randomBytes(3).toString("hex") });
       // A task thread that died is a worker loss, not the task's failure: the queue runs it again.
-      if (!result.ok && result.error.code === "KILN_WORKER_THREAD") throw new Error(result.error.message);
+      if (!result.ok && result.error.code === "KILN_WORKER_THREAD") {
+        o.log(`task ${describeTask(data.desc)}: its thread died (${result.error.message}); back to the queue`);
+        throw new Error(result.error.message);
+      }
       return answer(started, { packed: packr.pack(result).toString("base64") });
     } finally {
       stats.runningTasks--;
