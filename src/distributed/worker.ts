@@ -19,7 +19,7 @@ import { serializeError } from "../dataset/exec/task.ts";
 import { checkLosses, refusal, submitterGone } from "./admission.ts";
 import { BULL_MAX_STALLED, bullConnection, DEFAULT_STALL, openRedis, queueNames, type RedisTarget, type StallSettings } from "./connection.ts";
 import { kilnFingerprint } from "./fingerprint.ts";
-import { isStepJob, isTaskJob, type JobAnswer, type RemoteOutcome } from "./payloads.ts";
+import { isStepJob, isTaskJob, type JobAnswer, type RemoteOutcome, type StepJobData, type TaskJobData } from "./payloads.ts";
 import { publishWorker, type WorkerRecord } from "./presence.ts";
 import type { StepThreadInput } from "./step-job.ts";
 import { describeTask } from "./task-runner.ts";
@@ -59,17 +59,25 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
   const record = (): WorkerRecord => ({ id, host: hostname(), pid: process.pid, kiln: kilnFingerprint(), threads, stepThreads, ...stats, startedAt, heartbeatAt: startedAt });
   const answer = (started: number, extra: Partial<JobAnswer>): JobAnswer => ({ worker: name, startedAt: new Date(started).toISOString(), endedAt: new Date().toISOString(), ...extra });
 
-  async function runTaskJob(job: Job): Promise<JobAnswer> {
+  /** The job's data when this worker may run it; otherwise the answer to give (dropped, or refused with why). */
+  async function admit<D extends TaskJobData | StepJobData>(job: Job, guard: (v: unknown) => v is D, refuse: (data: D, why: Error) => Partial<JobAnswer>): Promise<{ data: D } | { answer: JobAnswer }> {
     const data: unknown = job.data;
-    if (!isTaskJob(data)) throw new Error(`job ${job.id} is not a kiln task job`);
+    if (!guard(data)) throw new Error(`job ${job.id} is not a kiln ${job.name} job`);
     checkLosses(job, data);
     const started = Date.now();
-    if (await submitterGone(redis, o.target, data.owner)) return answer(started, { dropped: `submitter ${data.submitter} is gone` });
+    if (await submitterGone(redis, o.target, data.owner)) return { answer: answer(started, { dropped: `submitter ${data.submitter} is gone` }) };
     const refused = await refusal(name, data);
-    if (refused) {
-      o.log(`refused task ${describeTask(data.desc)}: ${refused.message}`);
-      return answer(started, { packed: packr.pack({ ok: false, error: serializeError(refused) }).toString("base64") });
-    }
+    return refused ? { answer: answer(started, refuse(data, refused)) } : { data };
+  }
+
+  async function runTaskJob(job: Job): Promise<JobAnswer> {
+    const admitted = await admit(job, isTaskJob, (data, why) => {
+      o.log(`refused task ${describeTask(data.desc)}: ${why.message}`);
+      return { packed: packr.pack({ ok: false, error: serializeError(why) }).toString("base64") };
+    });
+    if ("answer" in admitted) return admitted.answer;
+    const { data } = admitted;
+    const started = Date.now();
     stats.runningTasks++;
     try {
       const result = await tasks.run({ ...data.desc, deliveryTag: randomBytes(3).toString("hex") });
@@ -86,17 +94,13 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
   }
 
   async function runStepJob(job: Job): Promise<JobAnswer> {
-    const data: unknown = job.data;
-    if (!isStepJob(data)) throw new Error(`job ${job.id} is not a kiln step job`);
-    checkLosses(job, data);
+    const admitted = await admit(job, isStepJob, (data, why) => {
+      o.log(`refused step ${data.name}: ${why.message}`);
+      return { outcome: { state: "failed", outputPath: data.run.prefix, error: serializeError(why), durationMs: 0 } };
+    });
+    if ("answer" in admitted) return admitted.answer;
+    const { data } = admitted;
     const started = Date.now();
-    if (await submitterGone(redis, o.target, data.owner)) return answer(started, { dropped: `driver ${data.submitter} is gone` });
-    const refused = await refusal(name, data);
-    if (refused) {
-      o.log(`refused step ${data.name}: ${refused.message}`);
-      const outcome: RemoteOutcome = { state: "failed", outputPath: data.run.prefix, error: serializeError(refused), durationMs: 0 };
-      return answer(started, { outcome });
-    }
     o.log(`step ${data.name}: started (from ${data.submitter})`);
     stats.runningSteps++;
     const { port1, port2 } = new MessageChannel();
