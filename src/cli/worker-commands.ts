@@ -7,7 +7,7 @@
  */
 import { Queue } from "bullmq";
 import { InvalidArgumentError, type Command } from "commander";
-import { DEFAULT_MAX_WORKER_LOSSES, DEFAULT_QUEUE, DEFAULT_STALL, bullConnection, openRedis, queueNames, redisTarget } from "../distributed/connection.ts";
+import { DEFAULT_MAX_WORKER_LOSSES, DEFAULT_QUEUE, DEFAULT_STALL, bullConnection, openRedis, queueNames, redisTarget, whenConnected } from "../distributed/connection.ts";
 import { openDriver, type Driver } from "../distributed/driver.ts";
 import { listWorkers } from "../distributed/presence.ts";
 import { startWorker } from "../distributed/worker.ts";
@@ -113,6 +113,7 @@ export function registerWorkerCommands(program: Command, log: (line: string) => 
       const names = queueNames(target);
       const queues = [names.steps, names.tasks].map((n) => new Queue(n, { connection: bullConnection(target) }));
       try {
+        await whenConnected(redis, target, 10_000);
         const workers = await listWorkers(redis, target);
         const depths = await Promise.all(queues.map(async (q) => ({ queue: q.name, counts: await q.getJobCounts("waiting", "active", "delayed", "completed", "failed") })));
         if (flags.json) {

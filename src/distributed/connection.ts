@@ -5,7 +5,7 @@
  * stalled-job settings every worker uses (DESIGN.md gives the numbers and why).
  */
 import { Redis } from "ioredis";
-import { RedisUrlError } from "./errors.ts";
+import { RedisUnavailableError, RedisUrlError } from "./errors.ts";
 
 export interface RedisTarget {
   url: string;
@@ -51,6 +51,19 @@ export function openRedis(target: RedisTarget): Redis {
   // Errors surface through the commands that hit them; an 'error' listener keeps ioredis from printing each reconnect.
   client.on("error", () => undefined);
   return client;
+}
+
+/** Resolves when `redis` is connected; fails after `timeoutMs` naming the URL. */
+export async function whenConnected(redis: Redis, target: RedisTarget, timeoutMs: number): Promise<void> {
+  let lastError = "no answer";
+  redis.on("error", (err: Error) => (lastError = err.message));
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (redis.status === "ready" && (await redis.ping().catch(() => "")) === "PONG") return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  redis.disconnect();
+  throw new RedisUnavailableError(target.url, Math.round(timeoutMs / 1000), lastError);
 }
 
 /**

@@ -7,10 +7,11 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import * as path from "node:path";
+import { pathToFileURL } from "node:url";
 import { fileSystemFor, joinPath } from "../io/index.ts";
 import type { StepExecutor } from "../executor/step-runner.ts";
-import { DEFAULT_MAX_WORKER_LOSSES, openRedis, queueNames, type RedisTarget } from "./connection.ts";
-import { RedisUnavailableError } from "./errors.ts";
+import { DEFAULT_MAX_WORKER_LOSSES, openRedis, queueNames, whenConnected, type RedisTarget } from "./connection.ts";
+import { codeFingerprint } from "./fingerprint.ts";
 import type { PrefixProbe } from "./payloads.ts";
 import { keepPresence, listWorkers } from "./presence.ts";
 import { remoteStepExecutor } from "./step-executor.ts";
@@ -37,22 +38,11 @@ export interface Driver {
 /** Folder under the prefix holding the probes of running drivers. */
 export const PROBE_FOLDER = ".kiln-workers";
 
-/** Resolves when `redis` is connected; fails after `timeoutMs` naming the URL. */
-async function connected(redis: ReturnType<typeof openRedis>, target: RedisTarget, timeoutMs: number): Promise<void> {
-  let lastError = "no answer";
-  redis.on("error", (err: Error) => (lastError = err.message));
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    if (redis.status === "ready" && (await redis.ping().catch(() => "")) === "PONG") return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  redis.disconnect();
-  throw new RedisUnavailableError(target.url, Math.round(timeoutMs / 1000), lastError);
-}
-
 export async function openDriver(o: DriverOptions): Promise<Driver> {
+  // The code as loaded: a pipeline file edited while the run goes on is then refused by the workers.
+  const code = codeFingerprint([pathToFileURL(path.resolve(o.pipelineFile)).href]);
   const redis = openRedis(o.target);
-  await connected(redis, o.target, Math.min(o.redisTimeoutMs ?? 60_000, 10_000));
+  await whenConnected(redis, o.target, Math.min(o.redisTimeoutMs ?? 60_000, 10_000));
   const owner = `${hostname().replace(/[^A-Za-z0-9-]/g, "_")}-${process.pid}-${randomBytes(4).toString("hex")}`;
   const presence = keepPresence(redis, o.target, owner);
   await presence.touch();
@@ -69,10 +59,12 @@ export async function openDriver(o: DriverOptions): Promise<Driver> {
       : `distributed: no worker is live on queue ${o.target.queue} at ${o.target.url} yet; steps wait in the queue until one starts (kiln worker --redis ${o.target.url})`,
   );
   const maxWorkerLosses = o.maxWorkerLosses ?? DEFAULT_MAX_WORKER_LOSSES;
+  const pipelineFile = path.resolve(o.pipelineFile);
   const stepExecutor = remoteStepExecutor({
     submitter,
     owner,
-    pipelineFile: path.resolve(o.pipelineFile),
+    pipelineFile,
+    code,
     probe,
     maxWorkerLosses,
     tasks: { maxWorkerLosses, concurrency: o.taskConcurrency ?? 64, redisTimeoutMs },

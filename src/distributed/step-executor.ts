@@ -14,15 +14,16 @@ import { readStatus } from "../executor/markers.ts";
 import { executeStep, type RunEnvironment, type StepExecutor, type StepOutcome } from "../executor/step-runner.ts";
 import { fileSystemFor, joinPath } from "../io/index.ts";
 import { WorkersKeptDyingError } from "./errors.ts";
-import { codeFingerprint } from "./fingerprint.ts";
+import type { CodeFingerprint } from "./fingerprint.ts";
 import { isJobAnswer, type PrefixProbe, type RemoteOutcome, type RemoteTaskSettings, type StepJobData } from "./payloads.ts";
 import type { JobSubmitter } from "./submitter.ts";
-import { pathToFileURL } from "node:url";
 
 export interface RemoteStepOptions {
   submitter: JobSubmitter;
   owner: string;
   pipelineFile: string;
+  /** Fingerprint of kiln and the pipeline module as the driver loaded them (taken once, at start). */
+  code: CodeFingerprint;
   probe: PrefixProbe;
   maxWorkerLosses: number;
   tasks: RemoteTaskSettings;
@@ -41,7 +42,7 @@ function stepJob(node: StepNode, deps: ReadonlyMap<StepNode, StepOutcome>, env: 
     kind: "step",
     owner: o.owner,
     submitter: `${hostname()}:${process.pid}`,
-    code: codeFingerprint([pathToFileURL(o.pipelineFile).href]),
+    code: o.code,
     probe: o.probe,
     maxWorkerLosses: o.maxWorkerLosses,
     lossesBefore: 0,
