@@ -3,7 +3,7 @@
  * MinHash dedup, quality, consolidate on KILN_QUICKSTART_SOURCES, default three sources) through
  * `kiln run --redis`: one worker process with one task thread against two worker processes with
  * one task thread each, on this 2-core machine. Each run starts fresh workers and a fresh prefix;
- * runs alternate; wall time of the driver and peak RSS (VmHWM) of each worker; medians of
+ * runs alternate; wall time of the driver, peak RSS (VmHWM) and CPU seconds of each worker; medians of
  * KILN_BENCH_REPS (default 3).
  * Run: node --import tsx benchmarks/distributed-quickstart.bench.ts   (writes benchmarks/results/distributed-quickstart.json)
  */
@@ -29,13 +29,19 @@ function driver(url: string, prefix: string): Promise<{ seconds: number; code: n
   });
 }
 
-async function once(url: string, workers: number): Promise<{ seconds: number; peakRssMb: number[] }> {
+interface Run {
+  seconds: number;
+  peakRssMb: number[];
+  cpuSeconds: number[];
+}
+
+async function once(url: string, workers: number): Promise<Run> {
   const started = await Promise.all(Array.from({ length: workers }, () => startBenchWorker(url, ["--concurrency", "1"], env)));
   const dir = mkdtempSync(path.join(tmpdir(), "kiln-dist-bench-"));
   try {
     const run = await driver(url, path.join(dir, "out"));
     if (run.code !== 0 || !run.stderr.includes("ran 9, skipped 0")) throw new Error(`datakit failed:\n${run.stderr.slice(-3000)}`);
-    return { seconds: run.seconds, peakRssMb: started.map((w) => w.peakRssMb()) };
+    return { seconds: run.seconds, peakRssMb: started.map((w) => w.peakRssMb()), cpuSeconds: started.map((w) => w.cpuSeconds()) };
   } finally {
     await Promise.all(started.map((w) => w.stop()));
     rmSync(dir, { recursive: true, force: true });
@@ -43,13 +49,13 @@ async function once(url: string, workers: number): Promise<{ seconds: number; pe
 }
 
 const redis = await launchRedis();
-const one: Array<{ seconds: number; peakRssMb: number[] }> = [];
-const two: Array<{ seconds: number; peakRssMb: number[] }> = [];
+const one: Run[] = [];
+const two: Run[] = [];
 try {
   for (let r = 0; r < REPS; r++) {
     one.push(await once(redis.url, 1));
     two.push(await once(redis.url, 2));
-    console.error(`rep ${r + 1}: 1 worker ${one[r].seconds.toFixed(1)} s, 2 workers ${two[r].seconds.toFixed(1)} s`);
+    console.error(`rep ${r + 1}: 1 worker ${one[r].seconds.toFixed(1)} s, 2 workers ${two[r].seconds.toFixed(1)} s (worker CPU ${one[r].cpuSeconds.join("+")} s vs ${two[r].cpuSeconds.join("+")} s)`);
   }
 } finally {
   await redis.kill();
@@ -59,9 +65,10 @@ try {
   commit = execFileSync("git", ["rev-parse", "HEAD"]).toString().trim();
 } catch {}
 const r1 = (x: number) => Math.round(x * 10) / 10;
-const summary = (runs: Array<{ seconds: number; peakRssMb: number[] }>) => ({
+const summary = (runs: Run[]) => ({
   wall_s: { median: r1(median(runs.map((r) => r.seconds))), runs: runs.map((r) => r1(r.seconds)) },
   peak_rss_mb_per_worker: { median: median(runs.flatMap((r) => r.peakRssMb)), max: Math.max(...runs.flatMap((r) => r.peakRssMb)), runs: runs.map((r) => r.peakRssMb) },
+  worker_cpu_s_total: { median: r1(median(runs.map((r) => r.cpuSeconds.reduce((a, b) => a + b, 0)))), runs: runs.map((r) => r.cpuSeconds.map(r1)) },
 });
 const result = {
   benchmark: "distributed-quickstart",

@@ -1,6 +1,7 @@
 /**
  * `kiln worker` processes for the distributed benchmarks: started, waited for until ready, their
- * peak resident memory read from /proc (VmHWM, which covers every thread of the process), stopped.
+ * peak resident memory (VmHWM) and CPU time (user + system) read from /proc, both covering every
+ * thread of the process, stopped.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -10,6 +11,8 @@ export interface BenchWorker {
   pid: number;
   /** Peak RSS of the process so far, in MB. */
   peakRssMb(): number;
+  /** CPU seconds (user + system, all threads) the process used so far. */
+  cpuSeconds(): number;
   stop(): Promise<void>;
 }
 
@@ -29,6 +32,11 @@ export async function startBenchWorker(url: string, args: string[], env: Record<
     peakRssMb() {
       const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, "utf8"));
       return m ? Math.round(Number(m[1]) / 1024) : NaN;
+    },
+    cpuSeconds() {
+      // Fields 14 and 15 of /proc/<pid>/stat (after the parenthesised command name), in clock ticks of 1/100 s.
+      const fields = readFileSync(`/proc/${child.pid}/stat`, "utf8").split(") ")[1].split(" ");
+      return (Number(fields[11]) + Number(fields[12])) / 100;
     },
     async stop() {
       child.kill("SIGTERM");
