@@ -3,7 +3,8 @@
  *  - a step's Dataset tasks (a marking mapShard, a groupBy through the shared scratch folder, a
  *    write) run on both workers and give exactly the rows computed here; info.json records which
  *    worker ran which task, and the step ran on a worker;
- *  - two independent steps run at once on the two workers (their info.json times overlap);
+ *  - two independent steps run at once on the two workers (their info.json times overlap; each
+ *    holds its worker 6 s, so a step thread that starts cold under load still overlaps);
  *  - `kiln workers` lists both workers and the queue depths;
  *  - a task that always throws fails its step after 3 attempts, with its own error.
  */
@@ -16,7 +17,7 @@ import { hasRedis, startRedis, startWorker, type TestRedis, type TestWorker } fr
 
 describe.skipIf(!hasRedis)("kiln run --redis with two workers", () => {
   const dir = tempDir("kiln-dist-runs-");
-  const env = { KILN_TEST_LEDGER: dir, KILN_TEST_ROWS: "700", KILN_TEST_SHARDS: "8", KILN_TEST_ROW_MS: "2", KILN_TEST_SLEEP_MS: "2500" };
+  const env = { KILN_TEST_LEDGER: dir, KILN_TEST_ROWS: "700", KILN_TEST_SHARDS: "8", KILN_TEST_ROW_MS: "2", KILN_TEST_SLEEP_MS: "6000" };
   let redis: TestRedis;
   let workers: TestWorker[];
 
