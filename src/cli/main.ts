@@ -1,6 +1,6 @@
 /**
  * The `kiln` command line: `kiln run`, `kiln status` and `kiln graph` over a pipeline module, and
- * `kiln --version`. Parses options, loads the pipeline, and prints results; every error a user can
+ * `kiln --version` (`kiln worker`, `kiln workers` and run's `--redis`: worker-commands.ts). Parses options, loads the pipeline, and prints results; every error a user can
  * cause (a module that fails to import, a missing dependency, an unknown --only step) is printed
  * with what to do, and the exit code is non-zero.
  */
@@ -16,6 +16,7 @@ import { registerReportCommands, resolvePrefixOption } from "./report-commands.t
 import { openRunLog, type RunLog } from "./run-log.ts";
 import { closeSharedPools } from "../dataset/exec/pool.ts";
 import { formatTable } from "./table.ts";
+import { addRedisRunFlags, openRedisRun, registerWorkerCommands, type RedisRunFlags } from "./worker-commands.ts";
 
 class UsageError extends KilnError {
   constructor(message: string, hint: string) {
@@ -127,13 +128,14 @@ export async function main(argv: string[]): Promise<number> {
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   let exitCode = 0;
   registerReportCommands(program);
+  registerWorkerCommands(program, log);
 
-  addRunFlags(program.command("run <pipeline>").description("run a pipeline module's steps"))
+  addRedisRunFlags(addRunFlags(program.command("run <pipeline>").description("run a pipeline module's steps")))
     .option("--max-concurrent <n>", "most steps running at once", intOption, 8)
     .option("--dry-run", "print what each step would do, and why, without running anything")
     .option("--force <step>", "rerun this step (name or regex, whole name) even if it succeeded (repeatable)", collect)
     .option("--force-failed", "rerun steps that failed in an earlier run")
-    .action(async (file: string, flags: CommonFlags) => {
+    .action(async (file: string, flags: CommonFlags & RedisRunFlags) => {
       const { pipeline, graph } = await load(file);
       const opts = runOptions(flags, pipeline, graph, log);
       if (flags.dryRun) {
@@ -143,7 +145,9 @@ export async function main(argv: string[]): Promise<number> {
       }
       runLog = openRunLog(opts.prefix, pipeline.name);
       log(`pipeline ${pipeline.name}: ${selectSteps(graph, opts).length} steps, prefix ${opts.prefix}, log ${runLog.path}`);
-      const summary = await runGraph(graph, opts).finally(() => closeSharedPools());
+      // With --redis the steps run on kiln workers (src/distributed); without it, in this process.
+      const remote = await openRedisRun(flags, file, opts.prefix, log);
+      const summary = await runGraph(graph, { ...opts, stepExecutor: remote?.stepExecutor }).finally(() => Promise.all([closeSharedPools(), remote?.close()]));
       const count = (s: string) => summary.outcomes.filter((o) => o.state === s).length;
       log(`ran ${count("ran")}, skipped ${count("skipped")}, copied ${count("copied")}, read in place ${count("read-in-place")}, failed ${count("failed")}, not run (dependency failed) ${count("dep-failed")}`);
       const reported = await runReportHook(pipeline, summary, err);

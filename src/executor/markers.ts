@@ -5,6 +5,9 @@
  * outputs were committed and info.json written, so its presence means the step is complete.
  */
 import { isNotFound, joinPath, type FileSystem } from "../io/index.ts";
+import type { TaskRunRecord } from "../util/task-run.ts";
+
+export type { TaskRunRecord } from "../util/task-run.ts";
 
 export type StepState = "SUCCESS" | "FAILED" | "RUNNING" | "DEP_FAILED";
 const STATES = new Set<string>(["SUCCESS", "FAILED", "RUNNING", "DEP_FAILED"]);
@@ -57,6 +60,8 @@ export interface StepInfo {
   error?: { message: string; code?: string; stack?: string };
   /** The attempt that wrote this: its id (names its host and pid) and its lease epoch. */
   attempt?: { id: string; epoch: number };
+  /** Tasks that remote workers ran for this step: which worker ran which task, and when. */
+  tasks?: TaskRunRecord[];
   /** Set when the output was copied from (or is read in) another storage region. */
   provenance?: { region: string; sourcePath: string; bytes: number; files: number; copiedAt: string; mode: "copy" | "read" };
 }

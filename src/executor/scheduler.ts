@@ -1,8 +1,9 @@
 /**
  * Runs a whole DAG: selects steps (`only` plus transitive dependencies), starts each step when its
  * dependencies are done, at most `maxConcurrent` at a time, marks the dependents of a failed step
- * DEP_FAILED, and returns every step's outcome. A dry run reports, per step, skip / run / wait /
- * blocked with the reason, reading markers only.
+ * DEP_FAILED, and returns every step's outcome. Steps run through `executeStep` in this process, or
+ * through another executor given as `stepExecutor` (remote workers). A dry run reports, per step,
+ * skip / run / wait / blocked with the reason, reading markers only.
  */
 import { execFileSync } from "node:child_process";
 import { KilnError } from "../errors.ts";
@@ -11,7 +12,7 @@ import { fileSystemFor, joinPath } from "../io/index.ts";
 import { DEFAULT_LEASE_TIMING, type LeaseTiming } from "./lease.ts";
 import { readStatus, writeStatus } from "./markers.ts";
 import { TransferBudget, type RegionPolicy } from "./regions.ts";
-import { executeStep, newOwnerId, planStep, type PlanAction, type RunEnvironment, type StepOutcome } from "./step-runner.ts";
+import { executeStep, newOwnerId, planStep, type PlanAction, type RunEnvironment, type StepExecutor, type StepOutcome } from "./step-runner.ts";
 
 export interface RunOptions {
   /** Home prefix: where outputs are written. */
@@ -34,6 +35,8 @@ export interface RunOptions {
   /** A running step silent for this long logs that it is still running (default 10 s). */
   quietMs?: number;
   log?: (line: string) => void;
+  /** Runs each step (default: `executeStep` in this process; `kiln run --redis` hands steps to remote workers). */
+  stepExecutor?: StepExecutor;
 }
 
 export interface PlannedStep {
@@ -166,7 +169,7 @@ export async function runGraph(graph: Graph, opts: RunOptions): Promise<RunSumma
       if (bad) return markDependencyFailed(node, bad, opts.prefix);
       await slot();
       try {
-        const outcome = await executeStep(node, depResults, env);
+        const outcome = await (opts.stepExecutor ?? executeStep)(node, depResults, env);
         if (outcome.state === "ran" || outcome.state === "copied") {
           env.log(`${progress()} ${outcome.state === "ran" ? "done" : "copied"} ${node.name} (${(outcome.durationMs / 1000).toFixed(1)} s)`);
         } else if (outcome.state === "failed") {

@@ -17,7 +17,7 @@ import { fileSystemFor, joinPath, type FileSystem } from "../io/index.ts";
 import { commitStaged } from "./commit.ts";
 import { CounterSet } from "./counters.ts";
 import { inspectLease, Lease, type LeaseTiming } from "./lease.ts";
-import { markerPaths, readInfo, readStatus, writeInfo, writeStatus, type StepInfo } from "./markers.ts";
+import { markerPaths, readInfo, readStatus, writeInfo, writeStatus, type StepInfo, type TaskRunRecord } from "./markers.ts";
 import { codeChangeNote, codeFingerprint, quietWatch } from "./step-notes.ts";
 import { copyOutput, findInRegions, formatBytes, listOutputFiles, TransferBudget, TransferBudgetError, type RegionPolicy } from "./regions.ts";
 import { attemptLayout, COMMIT_MARKER, finishAttempt, prepareAttempt, type AttemptLayout } from "./staging.ts";
@@ -166,6 +166,9 @@ async function acquireLease(s: StepScope, lease: Lease): Promise<StepOutcome | n
   }
 }
 
+/** Runs one step of a run: `executeStep` here, or another executor's (the scheduler's `stepExecutor`). */
+export type StepExecutor = (node: StepNode, deps: ReadonlyMap<StepNode, StepOutcome>, env: RunEnvironment) => Promise<StepOutcome>;
+
 export async function executeStep(node: StepNode, deps: ReadonlyMap<StepNode, StepOutcome>, env: RunEnvironment): Promise<StepOutcome> {
   const started = Date.now();
   const out = joinPath(env.prefix, node.relPath);
@@ -241,10 +244,11 @@ async function writeFinalMarkers(s: StepScope, lease: Lease, info: StepInfo, sta
   await writeStatus(s.fs, s.out, state);
 }
 
-function finalInfo(s: StepScope, base: BaseInfo, counters: CounterSet, end: { result: unknown } | { error: unknown }): StepInfo {
+function finalInfo(s: StepScope, base: BaseInfo, counters: CounterSet, end: { result: unknown } | { error: unknown }, tasks: TaskRunRecord[]): StepInfo {
   const ended = Date.now();
   return {
     ...base, endedAt: new Date(ended).toISOString(), durationMs: ended - s.started, counters: counters.snapshot(),
+    ...(tasks.length ? { tasks } : {}),
     ...("error" in end ? { error: errorInfo(end.error) } : { result: end.result }),
   };
 }
@@ -277,10 +281,13 @@ async function runAndCommit(
   await writeStatus(fs, s.out, "RUNNING");
   env.log(`run ${node.name} -> ${s.out}`);
   const counters = new CounterSet();
+  const tasks: TaskRunRecord[] = [];
   const quiet = quietWatch(node.name, env);
-  const ctx: StepContext<any, any> = {
+  // recordTask: where remote workers ran the step's Dataset tasks (src/dataset/step.ts calls it).
+  const ctx: StepContext<any, any> & { recordTask(run: TaskRunRecord): void } = {
     name: node.name, version: node.version, outputPath: layout.staging, workDir: layout.workDir, config: node.config, inputs, fs, counters,
     signal,
+    recordTask: (run) => void tasks.push(run),
     log: quiet.log,
     path: (relative) => joinPath(layout.staging, relative),
     writeFile: (relative, data) => fs.writeAtomic(joinPath(layout.staging, relative), data),
@@ -297,7 +304,7 @@ async function runAndCommit(
   try {
     if ("result" in end) {
       await commitAttempt(s, lease, layout);
-      await writeFinalMarkers(s, lease, finalInfo(s, base, counters, end), "SUCCESS");
+      await writeFinalMarkers(s, lease, finalInfo(s, base, counters, end, tasks), "SUCCESS");
       return s.done("ran", { result: end.result });
     }
   } catch (error) {
@@ -305,7 +312,7 @@ async function runAndCommit(
     end = { error };
   }
   try {
-    await writeFinalMarkers(s, lease, finalInfo(s, base, counters, end), "FAILED");
+    await writeFinalMarkers(s, lease, finalInfo(s, base, counters, end, tasks), "FAILED");
   } catch (err) {
     if (lease.lostError) return s.done("failed", { error: lease.lostError });
     throw err;

@@ -14,8 +14,10 @@ export interface PlanContext {
   /** Task results of every stage run so far (for a loop's stages: the latest round's). */
   readonly results: ReadonlyMap<number, TaskSuccess[]>;
   readonly executionId: string;
-  /** Local folder of this execution's intermediate files. */
+  /** Folder of this execution's intermediate files (shared by every worker when the runner is remote). */
   readonly tmpDir: string;
+  /** Where shuffle readers spill; undefined: the OS temp folder of the machine running the task. */
+  readonly spillDir: string | undefined;
   /** The iterate round being planned (0 outside loops). */
   readonly round: number;
   /** Folder of one stage's intermediate files in the current round. */

@@ -4,12 +4,16 @@
  * array of rows]`. Files are written under attempt-unique temporary names and committed by rename,
  * so a failed or duplicated attempt never leaves a partial or doubled file. A truncated or corrupt
  * file fails with its path and byte offset instead of yielding fewer rows. Reading holds one frame
- * (at most 2048 rows) at a time.
+ * (at most 2048 rows) at a time. The stage folder may be on an object store (the shared scratch of
+ * remote workers): files are then written locally and uploaded whole, and read by byte ranges.
  */
+import { randomBytes } from "node:crypto";
 import { open, rename, rm, mkdir } from "node:fs/promises";
 import type { FileHandle } from "node:fs/promises";
+import os from "node:os";
 import path from "node:path";
 import { Packr } from "msgpackr";
+import { fileSystemFor, joinPath, schemeOf } from "../../io/index.ts";
 import { TaskError } from "../errors.ts";
 import { moveCursor, type Cursor } from "../row/runtime.ts";
 
@@ -18,7 +22,7 @@ const FRAME_ROWS = 2048;
 
 /** `<stage folder>/from-<shard>/part-<partition>.kx`. */
 export function exchangeFilePath(stageDir: string, fromShard: number, partition: number): string {
-  return path.join(stageDir, `from-${String(fromShard).padStart(5, "0")}`, `part-${String(partition).padStart(5, "0")}.kx`);
+  return joinPath(stageDir, `from-${String(fromShard).padStart(5, "0")}`, `part-${String(partition).padStart(5, "0")}.kx`);
 }
 
 export class ExchangeWriter {
@@ -26,6 +30,8 @@ export class ExchangeWriter {
   private readonly handles: Array<FileHandle | undefined>;
   private readonly finals: string[];
   private readonly temps: string[];
+  /** Whether the stage folder is local (commit by rename) or on an object store (commit by upload). */
+  private readonly local: boolean;
   private next: number;
   bytes = 0;
 
@@ -39,7 +45,9 @@ export class ExchangeWriter {
     this.pending = Array.from({ length: partitions }, () => []);
     this.handles = new Array(partitions).fill(undefined);
     this.finals = Array.from({ length: partitions }, (_, p) => exchangeFilePath(stageDir, shard, p));
-    this.temps = this.finals.map((f) => `${f}.${attemptTag}.tmp`);
+    this.local = schemeOf(stageDir) === "file";
+    const scratch = this.local ? "" : path.join(os.tmpdir(), `kiln-exchange-${process.pid}-${randomBytes(4).toString("hex")}`);
+    this.temps = this.finals.map((f, p) => (this.local ? `${f}.${attemptTag}.tmp` : `${scratch}-${p}.tmp`));
     this.next = shard % partitions;
   }
 
@@ -84,7 +92,16 @@ export class ExchangeWriter {
       await h.close();
       this.handles[p] = undefined;
     }
-    for (let p = 0; p < this.partitions; p++) await rename(this.temps[p], this.finals[p]);
+    for (let p = 0; p < this.partitions; p++) {
+      if (this.local) {
+        await rename(this.temps[p], this.finals[p]);
+        continue;
+      }
+      const fs = fileSystemFor(this.finals[p]);
+      if (fs.writeAtomicFromFile) await fs.writeAtomicFromFile(this.finals[p], this.temps[p]);
+      else await fs.writeAtomic(this.finals[p], await readWhole(this.temps[p]));
+      await rm(this.temps[p], { force: true });
+    }
     return this.finals;
   }
 
@@ -97,28 +114,67 @@ export class ExchangeWriter {
   }
 }
 
+/** One exchange file opened for reading: its size and positioned reads, local or by byte ranges. */
+interface OpenedFile {
+  size: number;
+  read(into: Buffer, position: number): Promise<number>;
+  close(): Promise<void>;
+}
+
+async function openExchangeFile(file: string): Promise<OpenedFile> {
+  if (schemeOf(file) === "file") {
+    const handle = await open(file, "r");
+    return {
+      size: (await handle.stat()).size,
+      read: async (into, position) => (await handle.read(into, 0, into.length, position)).bytesRead,
+      close: () => handle.close(),
+    };
+  }
+  const fs = fileSystemFor(file);
+  const st = await fs.stat(file);
+  if (!st) throw Object.assign(new Error(`${file} does not exist`), { code: "ENOENT" });
+  return {
+    size: st.size,
+    async read(into, position) {
+      const got = await fs.readRange(file, position, into.length);
+      got.copy(into);
+      return got.length;
+    },
+    close: async () => {},
+  };
+}
+
+async function readWhole(localFile: string): Promise<Buffer> {
+  const handle = await open(localFile, "r");
+  try {
+    return await handle.readFile();
+  } finally {
+    await handle.close();
+  }
+}
+
 /** Reads exchange files in order as batches, frame by frame, keeping `cursor` on the current file and row. */
 export async function* readExchangeFiles(files: string[], cursor: Cursor, onBytes: (n: number) => void): AsyncIterable<unknown[]> {
   for (const file of files) {
-    let handle: FileHandle;
+    let opened: OpenedFile;
     try {
-      handle = await open(file, "r");
+      opened = await openExchangeFile(file);
     } catch (err) {
       throw new TaskError(`cannot read exchange file ${file}: ${(err as Error).message}`, "the previous stage's output is missing; re-run the execution", { cause: err });
     }
     try {
-      const size = (await handle.stat()).size;
+      const size = opened.size;
       onBytes(size);
       const header = Buffer.alloc(4);
       let offset = 0;
       let row = 1;
       while (offset < size) {
         if (offset + 4 > size) throw corrupt(file, offset, "truncated frame header");
-        await readExactly(handle, header, offset);
+        await readExactly(opened, header, offset);
         const length = header.readUInt32LE(0);
         if (offset + 4 + length > size) throw corrupt(file, offset, `frame of ${length} bytes runs past the end of the file`);
         const body = Buffer.allocUnsafe(length);
-        await readExactly(handle, body, offset + 4);
+        await readExactly(opened, body, offset + 4);
         let rows: unknown;
         try {
           rows = packr.unpack(body);
@@ -132,15 +188,15 @@ export async function* readExchangeFiles(files: string[], cursor: Cursor, onByte
         offset += 4 + length;
       }
     } finally {
-      await handle.close();
+      await opened.close();
     }
   }
 }
 
-async function readExactly(handle: FileHandle, into: Buffer, position: number): Promise<void> {
+async function readExactly(file: OpenedFile, into: Buffer, position: number): Promise<void> {
   let done = 0;
   while (done < into.length) {
-    const { bytesRead } = await handle.read(into, done, into.length - done, position + done);
+    const bytesRead = await file.read(into.subarray(done), position + done);
     if (bytesRead === 0) throw new TaskError(`unexpected end of an exchange file at byte ${position + done}`, "re-run the execution; the file was damaged after it was written", { retryable: false });
     done += bytesRead;
   }

@@ -6,11 +6,12 @@
  * `retryable` in src/errors.ts) fails at once; a shard that fails for good fails the execution with
  * its error. Intermediate files live in one folder per execution (`tmpDir`, default a
  * `kiln-dataset-<pid>-*` folder in the OS temp folder; folders of dead processes are swept), removed
- * at the end, on success and on failure. The task memory budget is one option, divided by the engine
+ * at the end, on success and on failure; `tmpDir` may be on an object store (`gs://`), where remote
+ * workers share it. The task memory budget is one option, divided by the engine
  * among a task's shuffle reader and writer (see context.ts).
  */
 import { randomBytes } from "node:crypto";
-import { mkdir, rm } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import type { Dataset, Terminal } from "../dataset.ts";
@@ -23,6 +24,8 @@ import { collectOperator, countOperator, foldOperator } from "../physical/gather
 import { loopOperator } from "../physical/loop.ts";
 import { writeOperator } from "../physical/write.ts";
 import { DEFAULT_MEMORY_BUDGET } from "../../shuffle/index.ts";
+import { joinPath, schemeOf } from "../../io/index.ts";
+import { removeFolder } from "./folders.ts";
 import { PlanNotPortableError } from "../errors.ts";
 import { divideBudget } from "./context.ts";
 import type { PlanContext } from "./context.ts";
@@ -90,8 +93,10 @@ export async function executeDataset(ds: Dataset<unknown> | Terminal<unknown>, o
   const label = opts.label ?? "dataset";
   const parent = opts.tmpDir ?? os.tmpdir();
   if (opts.tmpDir === undefined) await sweepDeadTmpDirs(parent);
-  const tmpDir = path.join(parent, `${TMP_PREFIX}${process.pid}-${executionId}`);
-  await mkdir(tmpDir, { recursive: true });
+  // A folder on an object store (the shared scratch of remote workers) is a key prefix: nothing to create.
+  const localTmp = schemeOf(parent) === "file";
+  const tmpDir = localTmp ? path.join(parent, `${TMP_PREFIX}${process.pid}-${executionId}`) : joinPath(parent, `${TMP_PREFIX}${process.pid}-${executionId}`);
+  if (localTmp) await mkdir(tmpDir, { recursive: true });
   const threads = Math.max(1, opts.threads ?? os.availableParallelism());
   const budget = opts.memoryBudgetBytes ?? defaultMemoryBudget(opts.runner?.concurrency ?? (inline ? 1 : threads));
   const runner: TaskRunner = opts.runner ?? (inline ? createInlineRunner(ds.closures) : createPoolRunner({ threads, budgetBytes: budget }));
@@ -103,10 +108,12 @@ export async function executeDataset(ds: Dataset<unknown> | Terminal<unknown>, o
     results,
     executionId,
     tmpDir,
+    // Spills are a reader's own: on the shared folder of remote workers they would cross machines.
+    spillDir: runner.remote || !localTmp ? undefined : path.join(tmpDir, "spill"),
     get round() {
       return round;
     },
-    stageDir: (stageId) => path.join(tmpDir, `stage-${stageId}-r${round}`),
+    stageDir: (stageId) => joinPath(tmpDir, `stage-${stageId}-r${round}`),
     budgets: (stage) => divideBudget(stage, budget),
     resultsOf(stageId) {
       const r = results.get(stageId);
@@ -143,7 +150,7 @@ export async function executeDataset(ds: Dataset<unknown> | Terminal<unknown>, o
   } finally {
     progress.close();
     if (!opts.runner) await runner.close().catch(() => {});
-    await rm(tmpDir, { recursive: true, force: true }).catch(() => {});
+    await removeFolder(tmpDir).catch(() => {});
   }
 }
 
@@ -176,9 +183,9 @@ function countedSoFar(stages: StageCounters[], first: number, last: number, name
 
 /** After round `round` of a loop: the files of the round before (and of the stage that fed round 0) are no longer read. */
 async function removeRound(ctx: PlanContext, from: number, first: number, last: number, round: number): Promise<void> {
-  const dir = (stage: number, r: number) => path.join(ctx.tmpDir, `stage-${stage}-r${r}`);
-  if (round === 0) await rm(dir(from, 0), { recursive: true, force: true });
-  if (round > 0) for (let s = first; s <= last; s++) await rm(dir(s, round - 1), { recursive: true, force: true });
+  const dir = (stage: number, r: number) => joinPath(ctx.tmpDir, `stage-${stage}-r${r}`);
+  if (round === 0) await removeFolder(dir(from, 0));
+  if (round > 0) for (let s = first; s <= last; s++) await removeFolder(dir(s, round - 1));
 }
 
 /** Throws when the plan holds a closure, naming the operator. */

@@ -3,6 +3,7 @@
  * pool is tested against, and the only executor that runs closures.
  */
 import type { AnyFunction } from "../fn.ts";
+import type { TaskPlacement } from "../../util/task-run.ts";
 import { createResolver } from "./resolve.ts";
 import { runTask } from "./run-task.ts";
 import { serializeError } from "./task.ts";
@@ -16,8 +17,17 @@ export interface TaskRunner {
    * coordinator's own thread instead, saving the hop and a second copy of whatever its functions load.
    */
   readonly inProcess?: boolean;
-  /** `thrown`: the original error when the task ran in this thread (richer than the serialized one). */
-  run(desc: TaskDescriptor): Promise<TaskResult & { thrown?: unknown }>;
+  /**
+   * The runner's tasks run in other processes, possibly on other machines: the execution's
+   * intermediate files must be in a folder every worker reaches, and spills stay on the disk of the
+   * machine running the task.
+   */
+  readonly remote?: boolean;
+  /**
+   * `thrown`: the original error when the task ran in this thread (richer than the serialized one);
+   * `placement`: which worker ran it, from runners of other processes.
+   */
+  run(desc: TaskDescriptor): Promise<TaskResult & { thrown?: unknown; placement?: TaskPlacement }>;
   close(): Promise<void>;
 }
 

@@ -13,6 +13,7 @@
  */
 import os from "node:os";
 import { Piscina, move } from "piscina";
+import { TaskError } from "../errors.ts";
 import { packr } from "./exchange-files.ts";
 import type { TaskRunner } from "./inline.ts";
 import { createResolver } from "./resolve.ts";
@@ -36,6 +37,24 @@ export async function runTaskInWorker(desc: TaskDescriptor): Promise<unknown> {
   return move(new Uint8Array(packr.pack(result)));
 }
 const MiB = 1024 * 1024;
+
+/**
+ * The worker thread running a task died (it exited, crashed, or ran out of its heap). Retryable;
+ * the code tells a thread that died (KILN_WORKER_THREAD) from one that ran out of memory
+ * (KILN_WORKER_OUT_OF_MEMORY), so that a remote worker can count a death against its own budget.
+ */
+export class WorkerThreadError extends TaskError {
+  constructor(desc: TaskDescriptor, err: unknown, heapMb: number | undefined) {
+    const outOfMemory = typeof err === "object" && err !== null && "code" in err && err.code === "ERR_WORKER_OUT_OF_MEMORY";
+    const why = outOfMemory ? `it ran out of its ${heapMb} MiB heap` : err instanceof Error ? err.message : String(err);
+    super(
+      `worker thread failed running stage ${desc.stageId} shard ${desc.shard}: ${why}`,
+      outOfMemory ? "raise memoryBudgetBytes: the worker heap limit follows it" : "the thread running the task ended; the task is retried on a new one",
+      { retryable: true },
+    );
+    Object.defineProperty(this, "code", { value: outOfMemory ? "KILN_WORKER_OUT_OF_MEMORY" : "KILN_WORKER_THREAD" });
+  }
+}
 
 /** The heap limit of a worker whose tasks get `budgetBytes` each: the budget plus room for rows, parquet row groups and loaded models. */
 export function workerHeapMb(budgetBytes: number): number {
@@ -68,9 +87,7 @@ export function createPoolRunner(opts: PoolOptions = {}): TaskRunner {
       try {
         encoded = await pool.run(desc);
       } catch (err) {
-        const outOfMemory = typeof err === "object" && err !== null && "code" in err && err.code === "ERR_WORKER_OUT_OF_MEMORY";
-        const why = outOfMemory ? `it ran out of its ${heapMb} MiB heap (raise memoryBudgetBytes: the worker heap limit follows it)` : err instanceof Error ? err.message : String(err);
-        return { ok: false, error: serializeError(new Error(`worker thread failed running stage ${desc.stageId} shard ${desc.shard}: ${why}`)) };
+        return { ok: false, error: serializeError(new WorkerThreadError(desc, err, heapMb)) };
       }
       if (!(encoded instanceof Uint8Array)) return { ok: false, error: serializeError(new Error("worker thread returned no result")) };
       const result: TaskResult = packr.unpack(encoded);

@@ -12,6 +12,18 @@ export type { Resolver };
 
 const modules = new Map<string, Promise<Record<string, unknown>>>();
 
+/**
+ * A module URL as any thread can import it. A module loaded through tsx's `tsImport` (in a worker
+ * thread: a pool thread, or a kiln worker's step thread) has `?tsx-namespace=<id>` in its
+ * import.meta.url, which only that thread's loader serves; without it, this thread's loader does.
+ */
+export function withoutLoaderNamespace(moduleUrl: string): string {
+  if (!moduleUrl.startsWith("file:") || !moduleUrl.includes("tsx-namespace=")) return moduleUrl;
+  const url = new URL(moduleUrl);
+  url.searchParams.delete("tsx-namespace");
+  return url.href;
+}
+
 export function createResolver(closures?: ReadonlyMap<string, AnyFunction>): Resolver {
   return async (spec, label) => {
     if (spec.kind === "closure") {
@@ -26,7 +38,7 @@ export function createResolver(closures?: ReadonlyMap<string, AnyFunction>): Res
     }
     let loading = modules.get(spec.module);
     if (!loading) {
-      loading = import(spec.module) as Promise<Record<string, unknown>>;
+      loading = import(withoutLoaderNamespace(spec.module)) as Promise<Record<string, unknown>>;
       modules.set(spec.module, loading);
     }
     let mod: Record<string, unknown>;

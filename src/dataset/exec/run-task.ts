@@ -14,6 +14,12 @@ import { injectFault } from "./faults.ts";
 import { emptyCounters } from "./task.ts";
 import type { TaskDescriptor, TaskSuccess } from "./task.ts";
 
+/** Unique to (execution, attempt, delivery): part of every temporary name the task writes. */
+export function attemptTag(desc: TaskDescriptor): string {
+  const tag = `${desc.executionId}-a${desc.attempt}`;
+  return desc.deliveryTag ? `${tag}-${desc.deliveryTag}` : tag;
+}
+
 export async function runTask(desc: TaskDescriptor, resolve: Resolver): Promise<TaskSuccess> {
   injectFault(desc);
   const counters = emptyCounters();
@@ -29,7 +35,7 @@ export async function runTask(desc: TaskDescriptor, resolve: Resolver): Promise<
     },
     position: () => positionOf(cursor),
   };
-  const env: TaskEnv = { ctx, cursor, resolve, desc, counters, attemptTag: `${desc.executionId}-a${desc.attempt}` };
+  const env: TaskEnv = { ctx, cursor, resolve, desc, counters, attemptTag: attemptTag(desc) };
   const batches = await buildChain(desc.ops, openInput(desc.input, env), env, desc.sides);
   return runOutput(desc.output, batches, env);
 }

@@ -46,8 +46,8 @@ export type ShuffleTask = {
   operator: string;
   reduce: ShuffleReduce;
   memoryBudgetBytes: number;
-  /** Local folder under which the reader spills sorted runs. */
-  spillDir: string;
+  /** Local folder under which the reader spills sorted runs; absent: the OS temp folder of the machine running the task. */
+  spillDir?: string;
 };
 
 export type FoldTaskOutput = { kind: "fold"; opId: number; initial: JsonValue; fold: FnSpec };
@@ -89,6 +89,12 @@ export interface TaskDescriptor {
   shardCount: number;
   /** 1-based. Outputs are written under names unique to (execution, attempt). */
   attempt: number;
+  /**
+   * Set by a runner that may deliver one attempt more than once (a remote worker that died is
+   * replaced): unique to the delivery, it joins the attempt in temporary names, so two deliveries
+   * of one attempt running at once never write the same temporary file.
+   */
+  deliveryTag?: string;
   input: TaskInput;
   output: TaskOutput;
 }

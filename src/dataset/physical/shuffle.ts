@@ -9,8 +9,9 @@
  * order. Output shard p holds the keys with partitionOf(key, shards) = p, in key order.
  */
 import { randomBytes } from "node:crypto";
-import { readdir, rm } from "node:fs/promises";
 import path from "node:path";
+import { joinPath } from "../../io/index.ts";
+import { namesBelow, removeFolder } from "../exec/folders.ts";
 import type { AnyFunction, FnSpec } from "../fn.ts";
 import type { DeduplicateOp, GroupByOp, PartitionByOp } from "../logical.ts";
 import { describeFn } from "../plan/describe.ts";
@@ -70,7 +71,7 @@ export const shuffleOperator = {
     const combine = out.keepFirst ? keepFirst : out.combiner ? guarded(await env.resolve(out.combiner, `${label} combiner`), `${label} combiner`, env) : undefined;
     const { desc, counters } = env;
     // One folder per attempt: two committed attempts of one map task never share a sidecar name.
-    const dir = path.join(out.dir, `map-${desc.shard}.${env.attemptTag}-${randomBytes(3).toString("hex")}`);
+    const dir = joinPath(out.dir, `map-${desc.shard}.${env.attemptTag}-${randomBytes(3).toString("hex")}`);
     const writer = await ScatterWriter.open<unknown>({
       outputDir: dir,
       mapTask: desc.shard,
@@ -102,7 +103,7 @@ export const shuffleOperator = {
       return { ok: true, counters, sidecar: committed.sidecarPath };
     } catch (err) {
       await writer.abort().catch(() => {});
-      await rm(dir, { recursive: true, force: true }).catch(() => {});
+      await removeFolder(dir).catch(() => {});
       throw err;
     }
   },
@@ -114,8 +115,8 @@ export const shuffleOperator = {
    */
   async finish(stage: Stage, results: TaskSuccess[], ctx: PlanContext): Promise<void> {
     const dir = ctx.stageDir(stage.id);
-    const keep = new Set(results.map((r) => path.basename(path.dirname(r.sidecar ?? ""))));
-    for (const name of await readdir(dir).catch(() => [])) if (!keep.has(name)) await rm(path.join(dir, name), { recursive: true, force: true });
+    const keep = new Set(results.map((r) => path.posix.basename(path.posix.dirname(r.sidecar ?? ""))));
+    for (const name of await namesBelow(dir)) if (!keep.has(name)) await removeFolder(joinPath(dir, name));
   },
 
   inputTasks(input: ShuffleInput, stage: Stage, ctx: PlanContext): ShuffleTask[] {
@@ -124,9 +125,9 @@ export const shuffleOperator = {
     const scatter = ctx.plan.stages[input.fromStage].output;
     const partitions = scatter.kind === "scatter" && scatter.partitions !== "map-tasks" ? scatter.partitions : upstream.length;
     const operator = `${input.reduce.kind} #${input.opId}`;
-    const spillDir = path.join(ctx.tmpDir, "spill");
+    const spillDir = ctx.spillDir;
     const memoryBudgetBytes = ctx.budgets(stage).shuffleRead;
-    return Array.from({ length: partitions }, (_, partition) => ({ kind: "shuffle", sidecars, partition, operator, reduce: input.reduce, memoryBudgetBytes, spillDir }));
+    return Array.from({ length: partitions }, (_, partition) => ({ kind: "shuffle", sidecars, partition, operator, reduce: input.reduce, memoryBudgetBytes, ...(spillDir ? { spillDir } : {}) }));
   },
 
   /** The rows of one reduce partition: the reducer's output per group, or the first row per key. */
