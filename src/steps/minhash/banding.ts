@@ -11,7 +11,8 @@
  * bandings that keep that chance ≤ 5 %, the largest r makes the fewest candidates below the
  * threshold. The signature then holds b·r values (≤ the budget).
  *
- * Examples with the default budget: threshold 0.7 → 40 bands × 7 rows (P(0.7) = 0.968,
+ * Examples with the default budget: threshold 0.65 (the default) → 47 bands × 6 rows (P(0.65) =
+ * 0.975, P(0.5) = 0.52); 0.7 → 40 bands × 7 rows (P(0.7) = 0.968,
  * P(0.5) = 0.27); 0.8 → 28 × 10; 0.9 → 17 × 16; 0.5 → 71 × 4. Marin's 26 × 11 has P(0.7) = 0.41
  * and P(0.75) = 0.67: the S-curve inflection rule (1/b)^(1/r) ≈ threshold places half of the pairs
  * at the threshold outside every bucket.

@@ -1,7 +1,7 @@
 /**
  * `minhashDedupStep`: global near-duplicate detection across any number of normalized sources, as
  * Dataset plans on the engine (dedup-plans.ts). Two documents are near-duplicates when the Jaccard
- * similarity of their word-shingle sets reaches `threshold` (default 0.7). MinHash signatures and
+ * similarity of their word-shingle sets reaches `threshold` (default 0.65). MinHash signatures and
  * LSH bands (chosen from the threshold, banding.ts) find candidate pairs; each candidate pair is
  * verified on the exact shingle sets, and clusters are the connected components of the VERIFIED
  * edges only, so a document that merely shares one band with a cluster is not pulled into it.

@@ -27,6 +27,7 @@ import { craftedPair } from "./crafted-pair.ts";
 
 describe("banding chosen from the threshold", () => {
   it("takes the most rows whose S-curve still catches 95 % of pairs at the threshold", () => {
+    expect(chooseBanding(0.65)).toEqual({ bands: 47, rows: 6 });
     expect(chooseBanding(0.7)).toEqual({ bands: 40, rows: 7 });
     expect(chooseBanding(0.8)).toEqual({ bands: 28, rows: 10 });
     expect(chooseBanding(0.9)).toEqual({ bands: 17, rows: 16 });
@@ -42,7 +43,7 @@ describe("banding chosen from the threshold", () => {
 
   it("uses bands and rows as given, and refuses bad settings naming them", () => {
     expect(resolveSettings({ params: MARIN_PARAMS }, "t").params).toMatchObject({ numPerm: 286, bands: 26, rows: 11 });
-    expect(resolveSettings({}, "t")).toMatchObject({ threshold: 0.7, banding: "threshold", verification: "exact", params: { numPerm: 280, bands: 40, rows: 7 } });
+    expect(resolveSettings({}, "t")).toMatchObject({ threshold: 0.65, banding: "threshold", verification: "exact", params: { numPerm: 282, bands: 47, rows: 6 } });
     expect(() => resolveSettings({ threshold: 1.2 }, "dedup step 'x'")).toThrow(/dedup step 'x': threshold is 1.2/);
     expect(() => resolveSettings({ verification: "maybe" as "exact" }, "t")).toThrow(/verification/);
     expect(() => resolveSettings({ normalization: { digits: "yes" as unknown as boolean } }, "t")).toThrow(/'digits'/);
@@ -85,7 +86,7 @@ describe("candidate verification", () => {
     const settings = resolveSettings({}, "test");
     const pair = craftedPair(settings);
     expect(pair.sharedBands).toBeGreaterThan(0);
-    expect(pair.similarity).toBeLessThan(0.7);
+    expect(pair.similarity).toBeLessThan(settings.threshold);
     const docs = [{ id: "a", text: pair.a }, { id: "b", text: pair.b }];
     const verified = findNearDuplicates(docs);
     expect(verified.candidatePairs).toBe(1);
@@ -103,7 +104,7 @@ describe("candidate verification", () => {
     expect(score.precision).toBeGreaterThanOrEqual(0.98);
     expect(score.recall).toBeGreaterThanOrEqual(0.95);
     const hasher = new MinHasher(result.settings.params, result.settings.normalization);
-    const exact = exactComponents(copySet.map((d) => d.id), copySet.map((d) => hasher.shingleHashes(d.text)), 0.7);
+    const exact = exactComponents(copySet.map((d) => d.id), copySet.map((d) => hasher.shingleHashes(d.text)), result.settings.threshold);
     const removed = new Map(result.records.filter((r) => !r.attributes.is_cluster_canonical).map((r) => [r.id, r.attributes.dup_cluster_id]));
     expect(removalsOutsideExactComponents(removed, exact)).toBe(0);
     expect(result.removed.size).toBeGreaterThanOrEqual(0.95 * exactRemovals(exact));
