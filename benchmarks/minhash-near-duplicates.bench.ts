@@ -8,8 +8,8 @@
  *   exact component are counted.
  * - copies: the natural documents of at least 100 words, minus every one whose exact Jaccard with
  *   an earlier one is ≥ 0.5 (so that the originals are distinct for every threshold of the sweep),
- *   each plus `--copies` copies with exactly `--percent` % of its words replaced by corpus words
- *   (buildCopySet). Precision / recall of removals against the truth (a removal is right when a
+ *   at most `--originals` of them (default 1000, evenly spaced over the list), each plus `--copies`
+ *   copies with exactly `--percent` % of its words replaced by corpus words (buildCopySet). Precision / recall of removals against the truth (a removal is right when a
  *   document of the same original survives), through the step at the defaults, and through the
  *   in-memory reference (the same algorithm, checked equal to the step at the defaults) for a
  *   sweep of thresholds and for 1 % and 5 % replaced; the old defaults (26 × 11 bands, star edges,
@@ -17,6 +17,7 @@
  * CPU seconds are of the whole process (every thread) around each step run; docs per CPU-second
  * of the step is documents in / CPU seconds.
  * Run: node --import tsx benchmarks/minhash-near-duplicates.bench.ts [--copies 2] [--percent 3] [--seed 7] [--threads N]
+ *   [--sources brown-press,spam-assassin-ham,...] (default: every embedded source) [--originals 1000]
  * Writes benchmarks/results/minhash-near-duplicates.json.
  */
 import { execFileSync } from "node:child_process";
@@ -49,7 +50,7 @@ import { normalizeStep } from "../src/steps/normalize/index.ts";
 import { listSources, materializeSource } from "../src/steps/sources/index.ts";
 import { normalizedSourceStep } from "../test/steps/minhash/normalized-fixture.ts";
 
-const SWEEP = [0.5, 0.6, 0.7, 0.8, 0.9];
+const SWEEP = [...new Set([0.5, 0.6, DEFAULT_THRESHOLD, 0.7, 0.8, 0.9])].sort((a, b) => a - b);
 const ORIGINALS_DISTINCT_BELOW = 0.5;
 const MIN_WORDS = 100;
 const round = (x: number, digits = 4) => +x.toFixed(digits);
@@ -130,12 +131,14 @@ function sweepRow(docs: readonly Doc[], threshold: number, truth?: readonly Labe
 }
 
 /** The originals: documents of at least MIN_WORDS words, none with exact Jaccard ≥ 0.5 to an earlier one. */
-function distinctOriginals(docs: readonly Doc[]): string[] {
+function distinctOriginals(docs: readonly Doc[], atMost: number): string[] {
   const long = docs.filter((d) => d.text.split(/\s+/).filter(Boolean).length >= MIN_WORDS);
   const hasher = new MinHasher();
   const dropped = new Set<number>();
   for (const p of exactSimilarPairs(long.map((d) => hasher.shingleHashes(d.text)), ORIGINALS_DISTINCT_BELOW)) dropped.add(p.j);
-  return long.filter((_, i) => !dropped.has(i)).map((d) => d.text);
+  const distinct = long.filter((_, i) => !dropped.has(i)).map((d) => d.text);
+  if (distinct.length <= atMost) return distinct;
+  return Array.from({ length: atMost }, (_, k) => distinct[Math.floor((k * distinct.length) / atMost)]);
 }
 
 function scoreOf(truth: readonly LabelledDocument[], ref: NearDuplicateResult): { precision: number; recall: number; removed: number } {
@@ -144,7 +147,7 @@ function scoreOf(truth: readonly LabelledDocument[], ref: NearDuplicateResult): 
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { copies: { type: "string", default: "2" }, percent: { type: "string", default: "3" }, seed: { type: "string", default: "7" }, threads: { type: "string", default: String(os.availableParallelism()) } } });
+  const { values } = parseArgs({ options: { copies: { type: "string", default: "2" }, percent: { type: "string", default: "3" }, seed: { type: "string", default: "7" }, threads: { type: "string", default: String(os.availableParallelism()) }, sources: { type: "string" }, originals: { type: "string", default: "1000" } } });
   const copies = Number(values.copies);
   const percent = Number(values.percent);
   const seed = Number(values.seed);
@@ -152,8 +155,11 @@ async function main(): Promise<void> {
   const work = mkdtempSync(path.join(os.tmpdir(), "kiln-near-dups-"));
   try {
     // Natural corpus: materialise, normalize in place, deduplicate at the defaults.
-    const names = listSources().filter((s) => s.kind === "embedded").map((s) => s.name);
-    for (const spec of listSources().filter((s) => s.kind === "embedded")) await materializeSource(spec, path.join(work, "raw"));
+    const wanted = values.sources?.split(",").map((s) => s.trim());
+    const specs = listSources().filter((s) => s.kind === "embedded" && (wanted === undefined || wanted.includes(s.name)));
+    if (wanted && specs.length !== wanted.length) throw new Error(`unknown embedded source among ${values.sources}`);
+    const names = specs.map((s) => s.name);
+    for (const spec of specs) await materializeSource(spec, path.join(work, "raw"));
     const normalized = Object.fromEntries(names.map((n) => [n, normalizeStep({ name: `normalized/${n}`, input: path.join(work, "raw", n, "*.jsonl"), threads })]));
     const naturalPrefix = path.join(work, "natural");
     const norm = await runGraph(buildGraph(Object.values(normalized)), { prefix: naturalPrefix });
@@ -170,7 +176,7 @@ async function main(): Promise<void> {
     const naturalStepRecords = await stepRecords(natural.outputPath, names);
 
     // Copy set: distinct originals plus copies, spread over four sources.
-    const originals = distinctOriginals(naturalDocs);
+    const originals = distinctOriginals(naturalDocs, Number(values.originals));
     const truth = buildCopySet(originals, { copies, percent, seed });
     const parts = Array.from({ length: 4 }, (_, s) => truth.filter((_, i) => i % 4 === s));
     const copySources = Object.fromEntries(parts.map((docs, s) => [`copies-${s}`, normalizedSourceStep(`copies-${s}`, docs, 2)]));
@@ -230,7 +236,7 @@ async function main(): Promise<void> {
         sweep: naturalSweep,
       },
       copies: {
-        rule: `originals: natural documents of ≥ ${MIN_WORDS} words, none with exact Jaccard ≥ ${ORIGINALS_DISTINCT_BELOW} to an earlier one; each plus ${copies} copies with exactly ${percent} % of its words replaced (seed ${seed})`,
+        rule: `originals: natural documents of ≥ ${MIN_WORDS} words, none with exact Jaccard ≥ ${ORIGINALS_DISTINCT_BELOW} to an earlier one, at most ${values.originals} evenly spaced; each plus ${copies} copies with exactly ${percent} % of its words replaced (seed ${seed})`,
         originals: originals.length,
         documents: truth.length,
         step: { ...stepSummary(copyRun), precision: round(copyStepScore.precision), recall: round(copyStepScore.recall), removable: copyStepScore.removable },
