@@ -10,6 +10,8 @@
  *                        of the whole process (every thread) and wall seconds per run, docs per
  *                        CPU-second (median run), removals, precision and recall against the groups
  *                        (a removal is right when its cluster's canonical document has its group).
+ *   --options JSON       extra options of the step (e.g. other bands and rows, to compare the two
+ *                        checkouts at equal precision and recall).
  * Writes `--out` (default benchmarks/results/minhash-before-after.json) with the commit.
  * Run: node --import tsx benchmarks/minhash-before-after.bench.ts --write-input /tmp/copies.jsonl
  *      node --import tsx benchmarks/minhash-before-after.bench.ts --input /tmp/copies.jsonl --label after
@@ -50,14 +52,14 @@ function score(docs: readonly InputDoc[], records: readonly Record<string, any>[
   return { removals: removed.length, removable, precision: removed.length ? right / removed.length : 1, recall: right / removable };
 }
 
-async function runOnce(docs: readonly InputDoc[], run: number) {
+async function runOnce(docs: readonly InputDoc[], run: number, options: Record<string, unknown>) {
   const work = mkdtempSync(path.join(os.tmpdir(), "kiln-dedup-ab-"));
   try {
     const names = Array.from({ length: SOURCES }, (_, s) => `s${s}`);
     const sources = Object.fromEntries(names.map((n, s) => [n, normalizedSourceStep(`${n}-${run}`, docs.filter((_, i) => i % SOURCES === s), 2)]));
     const prepared = await runGraph(buildGraph(Object.values(sources)), { prefix: work });
     if (!prepared.ok) throw prepared.failed[0]?.error;
-    const target = minhashDedupStep({ name: "dedup/ab", sources, threads: os.availableParallelism() });
+    const target = minhashDedupStep({ ...options, name: "dedup/ab", sources, threads: os.availableParallelism() });
     const cpu = process.cpuUsage();
     const wall = performance.now();
     const summary = await runGraph(buildGraph([target]), { prefix: work });
@@ -79,6 +81,7 @@ async function main(): Promise<void> {
       "write-input": { type: "string" },
       input: { type: "string" },
       label: { type: "string", default: "run" },
+      options: { type: "string", default: "{}" },
       runs: { type: "string", default: "3" },
       copies: { type: "string", default: "2" },
       percent: { type: "string", default: "3" },
@@ -91,7 +94,7 @@ async function main(): Promise<void> {
   const docs: InputDoc[] = readFileSync(values.input, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l));
   const runs = [];
   for (let r = 0; r < Number(values.runs); r++) {
-    runs.push(await runOnce(docs, r));
+    runs.push(await runOnce(docs, r, JSON.parse(values.options)));
     console.log(JSON.stringify(runs.at(-1)));
   }
   const median = [...runs].sort((a, b) => a.cpuSeconds - b.cpuSeconds)[Math.floor(runs.length / 2)];
@@ -107,6 +110,7 @@ async function main(): Promise<void> {
     node: process.version,
     machine: `${os.availableParallelism()} cores shared with other jobs`,
     input: { file: path.basename(values.input), documents: docs.length },
+    options: JSON.parse(values.options),
     docs_per_cpu_second: Math.round(docs.length / median.cpuSeconds),
     median,
     runs,
