@@ -18,7 +18,8 @@
  * of the step is documents in / CPU seconds.
  * Run: node --import tsx benchmarks/minhash-near-duplicates.bench.ts [--copies 2] [--percent 3] [--seed 7] [--threads N]
  *   [--sources brown-press,spam-assassin-ham,...] (default: every embedded source) [--originals 1000]
- * Writes benchmarks/results/minhash-near-duplicates.json.
+ *   (0: the natural corpus only) [--out FILE]
+ * Writes benchmarks/results/minhash-near-duplicates.json (or --out).
  */
 import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -146,109 +147,122 @@ function scoreOf(truth: readonly LabelledDocument[], ref: NearDuplicateResult): 
   return { precision: round(s.precision), recall: round(s.recall), removed: s.removed };
 }
 
+type Measured = Awaited<ReturnType<typeof runMeasured>>;
+
+function stepSummary(r: Measured) {
+  return {
+    documents: r.result.documents,
+    cpu_seconds: round(r.cpuSeconds, 2),
+    wall_seconds: round(r.wallSeconds, 2),
+    docs_per_cpu_second: Math.round(r.result.documents / r.cpuSeconds),
+    candidate_pairs: r.result.candidatePairs,
+    verified_pairs: r.result.verifiedPairs,
+    rejected_pairs: r.result.rejectedPairs,
+    clusters: r.result.clusters,
+    removals: r.result.removals,
+    rounds: r.result.rounds,
+    stage_seconds: Object.fromEntries(Object.entries(r.result.stageSeconds).map(([k, v]) => [k, round(v, 2)])),
+  };
+}
+
+/** Natural corpus: materialise the sources, normalize in place, deduplicate at the defaults, compare with the exact self-join. */
+async function naturalSection(sources: string | undefined, work: string, threads: number) {
+  const wanted = sources?.split(",").map((s) => s.trim());
+  const specs = listSources().filter((s) => s.kind === "embedded" && (wanted === undefined || wanted.includes(s.name)));
+  if (wanted && specs.length !== wanted.length) throw new Error(`unknown embedded source among ${sources}`);
+  const names = specs.map((s) => s.name);
+  for (const spec of specs) await materializeSource(spec, path.join(work, "raw"));
+  const normalized = Object.fromEntries(names.map((n) => [n, normalizeStep({ name: `normalized/${n}`, input: path.join(work, "raw", n, "*.jsonl"), threads })]));
+  const prefix = path.join(work, "natural");
+  const norm = await runGraph(buildGraph(Object.values(normalized)), { prefix });
+  if (!norm.ok) throw norm.failed[0]?.error;
+  const run = await runMeasured(minhashDedupStep({ name: "dedup/natural", sources: normalized, threads }), prefix, threads);
+  const docs: Doc[] = [];
+  for (const [i, n] of names.entries()) {
+    const folder = norm.outcomes.find((o) => o.node.name === `normalized/${n}`)!.outputPath;
+    for (const r of await rowsOf(path.join(folder, "outputs/main/*.parquet"))) docs.push({ id: nodeKey(i, String(r.id)), text: String(r.text) });
+  }
+  console.log(`natural: ${docs.length} documents; step ${run.cpuSeconds.toFixed(1)} CPU-s, ${run.result.removals} removals`);
+  const sweep = SWEEP.map((t) => sweepRow(docs, t));
+  const exact = Number(sweep.find((r) => r.threshold === DEFAULT_THRESHOLD)!.exact_component_removals);
+  const stepRecordsKey = clustersKey(await stepRecords(run.outputPath, names));
+  const section = {
+    sources: names,
+    documents: docs.length,
+    step: stepSummary(run),
+    exact_component_removals_at_default: exact,
+    step_removals_vs_exact: round(run.result.removals / Math.max(1, exact)),
+    step_equals_reference: stepRecordsKey === clustersKey(findNearDuplicates(docs).records),
+    sweep,
+  };
+  return { run, docs, section, withinTenPercent: Math.abs(run.result.removals - exact) <= 0.1 * exact };
+}
+
+/** Copy set: distinct originals plus copies, spread over four sources, scored against the truth. */
+async function copySection(naturalDocs: readonly Doc[], o: { originals: number; copies: number; percent: number; seed: number }, work: string, threads: number) {
+  const originals = distinctOriginals(naturalDocs, o.originals);
+  const truth = buildCopySet(originals, o);
+  const parts = Array.from({ length: 4 }, (_, s) => truth.filter((_, i) => i % 4 === s));
+  const sources = Object.fromEntries(parts.map((docs, s) => [`copies-${s}`, normalizedSourceStep(`copies-${s}`, docs, 2)]));
+  const run = await runMeasured(minhashDedupStep({ name: "dedup/copies", sources, threads }), path.join(work, "copies"), threads);
+  const records = await stepRecords(run.outputPath, Object.keys(sources));
+  const truthByNode: LabelledDocument[] = parts.flatMap((docs, s) => docs.map((d) => ({ ...d, id: nodeKey(s, d.id) })));
+  const score = scoreDedup(truthByNode, records);
+  const docs: Doc[] = truthByNode.map((d) => ({ id: d.id, text: d.text }));
+  console.log(`copies: ${truth.length} documents (${originals.length} originals); step precision ${score.precision.toFixed(4)} recall ${score.recall.toFixed(4)}, ${run.cpuSeconds.toFixed(1)} CPU-s`);
+  const sweep = SWEEP.map((t) => sweepRow(docs, t, truthByNode));
+  const section = {
+    rule: `originals: natural documents of ≥ ${MIN_WORDS} words, none with exact Jaccard ≥ ${ORIGINALS_DISTINCT_BELOW} to an earlier one, at most ${o.originals} evenly spaced; each plus ${o.copies} copies with exactly ${o.percent} % of its words replaced (seed ${o.seed})`,
+    originals: originals.length,
+    documents: truth.length,
+    step: { ...stepSummary(run), precision: round(score.precision), recall: round(score.recall), removable: score.removable },
+    step_equals_reference: clustersKey(records) === clustersKey(findNearDuplicates(docs).records),
+    removals_outside_exact_components_at_default: sweep.find((r) => r.threshold === DEFAULT_THRESHOLD)!.removals_outside_exact_components,
+    sweep,
+    other_percents_at_defaults: [1, 5].map((p) => {
+      const set = buildCopySet(originals, { ...o, percent: p });
+      return { percent: p, ...scoreOf(set, findNearDuplicates(set)) };
+    }),
+    old_defaults_26x11_unverified: scoreOf(truthByNode, findNearDuplicates(docs, { params: MARIN_PARAMS, verification: "none" })),
+  };
+  return { section, goals: { copies_precision_at_least_0_98: score.precision >= 0.98, copies_recall_at_least_0_95: score.recall >= 0.95 } };
+}
+
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { copies: { type: "string", default: "2" }, percent: { type: "string", default: "3" }, seed: { type: "string", default: "7" }, threads: { type: "string", default: String(os.availableParallelism()) }, sources: { type: "string" }, originals: { type: "string", default: "1000" } } });
-  const copies = Number(values.copies);
-  const percent = Number(values.percent);
-  const seed = Number(values.seed);
+  const options = {
+    copies: { type: "string", default: "2" },
+    percent: { type: "string", default: "3" },
+    seed: { type: "string", default: "7" },
+    threads: { type: "string", default: String(os.availableParallelism()) },
+    sources: { type: "string" },
+    originals: { type: "string", default: "1000" },
+    out: { type: "string", default: path.join(import.meta.dirname, "results", "minhash-near-duplicates.json") },
+  } as const;
+  const { values } = parseArgs({ options });
   const threads = Number(values.threads);
   const work = mkdtempSync(path.join(os.tmpdir(), "kiln-near-dups-"));
   try {
-    // Natural corpus: materialise, normalize in place, deduplicate at the defaults.
-    const wanted = values.sources?.split(",").map((s) => s.trim());
-    const specs = listSources().filter((s) => s.kind === "embedded" && (wanted === undefined || wanted.includes(s.name)));
-    if (wanted && specs.length !== wanted.length) throw new Error(`unknown embedded source among ${values.sources}`);
-    const names = specs.map((s) => s.name);
-    for (const spec of specs) await materializeSource(spec, path.join(work, "raw"));
-    const normalized = Object.fromEntries(names.map((n) => [n, normalizeStep({ name: `normalized/${n}`, input: path.join(work, "raw", n, "*.jsonl"), threads })]));
-    const naturalPrefix = path.join(work, "natural");
-    const norm = await runGraph(buildGraph(Object.values(normalized)), { prefix: naturalPrefix });
-    if (!norm.ok) throw norm.failed[0]?.error;
-    const natural = await runMeasured(minhashDedupStep({ name: "dedup/natural", sources: normalized, threads }), naturalPrefix, threads);
-    const naturalDocs: Doc[] = [];
-    for (const [i, n] of names.entries()) {
-      const folder = norm.outcomes.find((o) => o.node.name === `normalized/${n}`)!.outputPath;
-      for (const r of await rowsOf(path.join(folder, "outputs/main/*.parquet"))) naturalDocs.push({ id: nodeKey(i, String(r.id)), text: String(r.text) });
-    }
-    console.log(`natural: ${naturalDocs.length} documents; step ${natural.cpuSeconds.toFixed(1)} CPU-s, ${natural.result.removals} removals`);
-    const naturalSweep = SWEEP.map((t) => sweepRow(naturalDocs, t));
-    const naturalReference = findNearDuplicates(naturalDocs);
-    const naturalStepRecords = await stepRecords(natural.outputPath, names);
-
-    // Copy set: distinct originals plus copies, spread over four sources.
-    const originals = distinctOriginals(naturalDocs, Number(values.originals));
-    const truth = buildCopySet(originals, { copies, percent, seed });
-    const parts = Array.from({ length: 4 }, (_, s) => truth.filter((_, i) => i % 4 === s));
-    const copySources = Object.fromEntries(parts.map((docs, s) => [`copies-${s}`, normalizedSourceStep(`copies-${s}`, docs, 2)]));
-    const copyRun = await runMeasured(minhashDedupStep({ name: "dedup/copies", sources: copySources, threads }), path.join(work, "copies"), threads);
-    const copyRecords = await stepRecords(copyRun.outputPath, Object.keys(copySources));
-    const byNode = new Map(parts.flatMap((docs, s) => docs.map((d) => [nodeKey(s, d.id), d] as const)));
-    const truthByNode: LabelledDocument[] = [...byNode].map(([node, d]) => ({ ...d, id: node }));
-    const copyStepScore = scoreDedup(truthByNode, copyRecords);
-    const copyDocs: Doc[] = truthByNode.map((d) => ({ id: d.id, text: d.text }));
-    const copyReference = findNearDuplicates(copyDocs);
-    console.log(`copies: ${truth.length} documents (${originals.length} originals); step precision ${copyStepScore.precision.toFixed(4)} recall ${copyStepScore.recall.toFixed(4)}, ${copyRun.cpuSeconds.toFixed(1)} CPU-s`);
-    const copySweep = SWEEP.map((t) => sweepRow(copyDocs, t, truthByNode));
-    const otherPercents = [1, 5].map((p) => {
-      const set = buildCopySet(originals, { copies, percent: p, seed });
-      return { percent: p, ...scoreOf(set, findNearDuplicates(set)) };
-    });
-    const oldDefaults = scoreOf(truthByNode, findNearDuplicates(copyDocs, { params: MARIN_PARAMS, verification: "none" }));
-
+    const natural = await naturalSection(values.sources, work, threads);
+    const copyOptions = { originals: Number(values.originals), copies: Number(values.copies), percent: Number(values.percent), seed: Number(values.seed) };
+    const copies = copyOptions.originals > 0 ? await copySection(natural.docs, copyOptions, work, threads) : null;
     let commit = "unknown";
     try {
       commit = execFileSync("git", ["rev-parse", "HEAD"]).toString().trim();
     } catch {}
-    const stepSummary = (r: Awaited<ReturnType<typeof runMeasured>>) => ({
-      documents: r.result.documents,
-      cpu_seconds: round(r.cpuSeconds, 2),
-      wall_seconds: round(r.wallSeconds, 2),
-      docs_per_cpu_second: Math.round(r.result.documents / r.cpuSeconds),
-      candidate_pairs: r.result.candidatePairs,
-      verified_pairs: r.result.verifiedPairs,
-      rejected_pairs: r.result.rejectedPairs,
-      clusters: r.result.clusters,
-      removals: r.result.removals,
-      rounds: r.result.rounds,
-      stage_seconds: Object.fromEntries(Object.entries(r.result.stageSeconds).map(([k, v]) => [k, round(v, 2)])),
-    });
-    const naturalExact = naturalSweep.find((r) => r.threshold === DEFAULT_THRESHOLD)!;
-    const copyDefault = copySweep.find((r) => r.threshold === DEFAULT_THRESHOLD)!;
+    const params = natural.run.result;
     const result = {
       benchmark: "minhash-near-duplicates",
       commit,
       date: new Date().toISOString(),
       node: process.version,
       machine: `${os.availableParallelism()} cores shared with other jobs; CPU seconds of the whole process around each step run`,
-      defaults: { threshold: DEFAULT_THRESHOLD, bands: natural.result.params.bands, rows: natural.result.params.rows, verification: natural.result.verification, comparisonsPerMember: natural.result.comparisonsPerMember },
-      goals: {
-        copies_precision_at_least_0_98: copyStepScore.precision >= 0.98,
-        copies_recall_at_least_0_95: copyStepScore.recall >= 0.95,
-        natural_removals_within_10_percent_of_exact: Math.abs(natural.result.removals / Number(naturalExact.exact_component_removals) - 1) <= 0.1,
-      },
-      natural: {
-        sources: names,
-        documents: naturalDocs.length,
-        step: stepSummary(natural),
-        exact_component_removals_at_default: naturalExact.exact_component_removals,
-        step_removals_vs_exact: round(natural.result.removals / Math.max(1, Number(naturalExact.exact_component_removals))),
-        step_equals_reference: clustersKey(naturalStepRecords) === clustersKey(naturalReference.records),
-        sweep: naturalSweep,
-      },
-      copies: {
-        rule: `originals: natural documents of ≥ ${MIN_WORDS} words, none with exact Jaccard ≥ ${ORIGINALS_DISTINCT_BELOW} to an earlier one, at most ${values.originals} evenly spaced; each plus ${copies} copies with exactly ${percent} % of its words replaced (seed ${seed})`,
-        originals: originals.length,
-        documents: truth.length,
-        step: { ...stepSummary(copyRun), precision: round(copyStepScore.precision), recall: round(copyStepScore.recall), removable: copyStepScore.removable },
-        step_equals_reference: clustersKey(copyRecords) === clustersKey(copyReference.records),
-        removals_outside_exact_components_at_default: copyDefault.removals_outside_exact_components,
-        sweep: copySweep,
-        other_percents_at_defaults: otherPercents,
-        old_defaults_26x11_unverified: oldDefaults,
-      },
+      defaults: { threshold: DEFAULT_THRESHOLD, bands: params.params.bands, rows: params.params.rows, verification: params.verification, comparisonsPerMember: params.comparisonsPerMember },
+      goals: { ...copies?.goals, natural_removals_within_10_percent_of_exact: natural.withinTenPercent },
+      natural: natural.section,
+      copies: copies?.section ?? null,
     };
-    mkdirSync(path.join(import.meta.dirname, "results"), { recursive: true });
-    writeFileSync(path.join(import.meta.dirname, "results", "minhash-near-duplicates.json"), JSON.stringify(result, null, 2) + "\n");
+    mkdirSync(path.dirname(values.out), { recursive: true });
+    writeFileSync(values.out, JSON.stringify(result, null, 2) + "\n");
     console.log(JSON.stringify(result, null, 2));
   } finally {
     rmSync(work, { recursive: true, force: true });
