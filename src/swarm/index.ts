@@ -4,6 +4,7 @@
  * gains) for use on their own.
  */
 export { mixtureSwarm, proxyTokensOf, type MixtureSwarm, type MixtureSwarmOptions, type ProxySteps } from "./swarm.ts";
+export type { TrainHyperparameters } from "../steps/train/train-step.ts";
 export { proxyTrainStep, proxyEvalStep, type MixtureSource, type ProxyTrainResult, type ProxyEvalResult, type SkippedProxy } from "./proxies.ts";
 export type { SwarmInventory } from "./inventory.ts";
 export type { SwarmPlan, ProxyMixture, SwarmSettings } from "./plan.ts";
