@@ -103,10 +103,12 @@ export function propose(obj: LawObjective, opts: ProposeOptions): Proposal {
     }
     if (!next) break;
     const moved = Math.max(...next.map((x, j) => Math.abs(x - w[j])));
+    const gained = value - nextValue;
     w = next;
     value = nextValue;
     eta *= 1.5;
-    if (moved < 1e-14) break;
+    // Converged: the step no longer moves the mixture or lowers G beyond rounding.
+    if (moved < 1e-13 || gained <= 1e-15 * (1 + Math.abs(value))) break;
   }
   const predicted = predictObjective(obj, w);
   const kl = klDivergence(w, q);

@@ -3,7 +3,8 @@
  * package in kernels/ and run it as a child process. Training is resumable: its checkpoints stay in
  * the step's resumable staging folder when a run is killed, and the next run continues from the
  * last one. Progress events become log lines and counters; the final metrics become the step's
- * result.
+ * result. `runTraining` and `runEvaluation` run the kernel for any step whose weights or inputs are
+ * decided at run time (the mixture swarm's proxies).
  */
 import { readFile, rename, writeFile } from "node:fs/promises";
 import * as path from "node:path";
