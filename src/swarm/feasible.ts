@@ -25,17 +25,17 @@ export interface FeasibleSet {
 
 export function feasibleSet(sources: string[], available: number[], targetTokens: number, maxEpochs: number, minWeight: number): FeasibleSet {
   const caps = available.map((a) => Math.min(1, (maxEpochs * a) / targetTokens));
+  if (minWeight * sources.length > 1 + FEASIBLE_TOLERANCE) {
+    throw new SwarmInfeasibleError(
+      `a minimum weight of ${minWeight} for each of ${sources.length} sources sums to more than 1`,
+      `set minWeight to at most ${1 / sources.length}`,
+    );
+  }
   const tooSmall = sources.filter((_, j) => caps[j] < minWeight);
   if (tooSmall.length) {
     throw new SwarmInfeasibleError(
       `source(s) ${tooSmall.join(", ")}: the repetition cap (${maxEpochs} epochs of their train tokens over ${targetTokens} target tokens) is below the minimum weight ${minWeight}`,
       "lower minWeight or targetTokens, raise maxEpochs, or leave the source out",
-    );
-  }
-  if (minWeight * sources.length > 1 + FEASIBLE_TOLERANCE) {
-    throw new SwarmInfeasibleError(
-      `a minimum weight of ${minWeight} for each of ${sources.length} sources sums to more than 1`,
-      `set minWeight to at most ${1 / sources.length}`,
     );
   }
   const capTotal = caps.reduce((a, b) => a + b, 0);

@@ -6,7 +6,8 @@
  * Huber loss by Levenberg–Marquardt on iteratively reweighted residuals: first least squares from
  * several starts (a regression of log(y − exp(c)) on w, and seeded perturbations of it), then the
  * Huber threshold δ = 1.345 · 1.4826 · MAD of the best least-squares residuals, then the Huber loss
- * from every converged start; the lowest loss wins.
+ * from every converged start; δ is re-estimated from the best robust fit's residuals and the fits
+ * repeated until δ settles (a few rounds); the lowest loss wins.
  */
 import { Random } from "./random.ts";
 import { dot, mean, medianAbsoluteDeviation, solve } from "./stats.ts";
@@ -36,6 +37,8 @@ export interface LawFitOptions {
 }
 
 const MAX_ITERATIONS = 400;
+/** Rounds of re-estimating the Huber threshold from the robust fit's residuals. */
+const SCALE_ROUNDS = 4;
 
 export function predictLaw(law: LogLinearLaw, w: readonly number[]): number {
   return Math.exp(law.c) + Math.exp(law.b + dot(law.t, w));
@@ -140,12 +143,20 @@ function residualsAt(theta: readonly number[], W: readonly number[][], y: readon
 export function fitLaw(W: readonly number[][], y: readonly number[], opts: LawFitOptions = {}): LawFit {
   const maxIterations = opts.maxIterations ?? MAX_ITERATIONS;
   const leastSquares = startingPoints(W, y, opts.starts ?? 8, opts.seed ?? 0).map((s) => minimise(s, W, y, Infinity, maxIterations));
-  const bestLs = leastSquares.reduce((a, b) => (b.loss < a.loss ? b : a));
-  const scale = 1.4826 * medianAbsoluteDeviation(residualsAt(bestLs.theta, W, y));
-  const delta = Math.max(1.345 * scale, 1e-9 * mean(y.map(Math.abs)), 1e-15);
-  const robust = leastSquares.map((s) => minimise(s.theta, W, y, delta, maxIterations));
-  const best = robust.reduce((a, b) => (b.loss < a.loss ? b : a));
-  return summarise(best.theta, W, y, delta, best.loss);
+  let best = leastSquares.reduce((a, b) => (b.loss < a.loss ? b : a));
+  let fits = leastSquares;
+  let delta = Infinity;
+  // Outliers inflate the least-squares residuals and so δ: re-estimate δ from the robust fit's
+  // residuals and refit, until δ settles.
+  for (let round = 0; round < SCALE_ROUNDS; round++) {
+    const scale = 1.4826 * medianAbsoluteDeviation(residualsAt(best.theta, W, y));
+    const next = Math.max(1.345 * scale, 1e-9 * mean(y.map(Math.abs)), 1e-15);
+    if (Math.abs(next - delta) <= 0.01 * next) break;
+    delta = next;
+    fits = fits.map((s) => minimise(s.theta, W, y, delta, maxIterations));
+    best = fits.reduce((a, b) => (b.loss < a.loss ? b : a));
+  }
+  return summarise(best.theta, W, y, delta, lossAt(best.theta, W, y, delta));
 }
 
 /** Refits from a known law with a fixed δ (one start): the bootstrap's cheap refit. */

@@ -7,7 +7,8 @@
 import { describe, expect, it } from "vitest";
 import { analyseSwarm, type AnalysisOptions } from "../../src/swarm/analysis.ts";
 import { feasibleSet, isFeasible } from "../../src/swarm/feasible.ts";
-import { propose } from "../../src/swarm/proposer.ts";
+import { predictObjective, propose } from "../../src/swarm/proposer.ts";
+import { dot, spearman } from "../../src/swarm/stats.ts";
 import { accepted, pairedGain } from "../../src/swarm/verify.ts";
 import { lawMetrics, noiseMetrics, sourceLaws, swarmMixtures } from "./synthetic.ts";
 
@@ -41,9 +42,16 @@ describe("swarm analysis", () => {
 
   it("laws with noise pass the gate; the proposal is feasible, near the true optimum and inside its intervals", () => {
     const laws = sourceLaws(4);
-    const a = analyseSwarm(input(lawMetrics(W, laws, 0.01, 5)), OPTIONS);
+    const metrics = lawMetrics(W, laws, 0.01, 5);
+    const a = analyseSwarm(input(metrics), OPTIONS);
     expect(a.status).toBe("proposed");
-    expect(a.cv.spearman).toBeGreaterThan(0.9);
+    // The noise caps the ρ any fit can reach: that of the true objective against the measured one.
+    const ceiling = spearman(
+      W.map((w) => predictObjective({ laws, weights }, w)),
+      metrics.map((m) => dot(m, weights)),
+    );
+    expect(a.cv.spearman).toBeGreaterThan(0.8);
+    expect(a.cv.spearman).toBeGreaterThan(ceiling - 0.05);
     const p = a.proposal!;
     expect(isFeasible(p.weights, set)).toBe(true);
     p.weights.forEach((w) => expect(Math.round(w * 1e6) / 1e6).toBe(w));
