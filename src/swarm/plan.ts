@@ -1,7 +1,8 @@
 /**
  * The swarm plan: from the inventory (tokens per source) and the swarm's settings, the feasible
  * set, the sampled swarm, the anchors (proportional with several seeds to measure noise, uniform,
- * the high-quality subset, one leave-one-source-out mixture per source) and the extra seeds of the
+ * the high-quality subset, one leave-one-source-out mixture per source unless it is the high-quality
+ * mixture) and the extra seeds of the
  * high-quality baseline for verification; for each, its weights, per-source token caps for the
  * proxy (so it sees the target run's repetition), simulated epochs at the target scale, and its
  * seed. Proxy ids are a function of the sources and sizes only, so the builder knows every proxy
@@ -71,10 +72,20 @@ export const UNIFORM_ID = "uniform";
 export const LEAVE_OUT_ID = (source: string) => `without-${source}`;
 export const PROPOSAL_ID = (seedIndex: number) => `proposal-s${seedIndex}`;
 
+/**
+ * The sources whose leave-one-out row is its own mixture: all but the one whose leave-one-out mixture
+ * is the high-quality subset's (the natural shares renormalised over the same sources), which would
+ * train the same proxy twice.
+ */
+export function leaveOutSources(sources: string[], highQuality: string[]): string[] {
+  const excluded = sources.filter((s) => !highQuality.includes(s));
+  return excluded.length === 1 ? sources.filter((s) => s !== excluded[0]) : sources;
+}
+
 /** Every proxy id the plan will hold, fit set first; known before anything runs. */
-export function planIds(sources: string[], size: number, seeds: number): { fit: string[]; replicates: string[] } {
+export function planIds(sources: string[], highQuality: string[], size: number, seeds: number): { fit: string[]; replicates: string[] } {
   const swarm = Array.from({ length: size }, (_, i) => SWARM_ID(i));
-  const anchors = [PROPORTIONAL_ID(0), UNIFORM_ID, HIGH_QUALITY_ID(0), ...sources.map(LEAVE_OUT_ID)];
+  const anchors = [PROPORTIONAL_ID(0), UNIFORM_ID, HIGH_QUALITY_ID(0), ...leaveOutSources(sources, highQuality).map(LEAVE_OUT_ID)];
   const replicates = Array.from({ length: seeds - 1 }, (_, i) => [PROPORTIONAL_ID(i + 1), HIGH_QUALITY_ID(i + 1)]).flat();
   return { fit: [...swarm, ...anchors], replicates };
 }
@@ -93,7 +104,7 @@ export function anchorMixtures(sources: string[], q: number[], highQuality: stri
     { id: PROPORTIONAL_ID(0), role: "anchor", seedIndex: 0, w: [...q] },
     { id: UNIFORM_ID, role: "anchor", seedIndex: 0, w: sources.map(() => 1 / sources.length) },
     { id: HIGH_QUALITY_ID(0), role: "anchor", seedIndex: 0, w: hq },
-    ...sources.map((s) => ({ id: LEAVE_OUT_ID(s), role: "anchor" as const, seedIndex: 0, w: restricted((x) => x !== s) })),
+    ...leaveOutSources(sources, highQuality).map((s) => ({ id: LEAVE_OUT_ID(s), role: "anchor" as const, seedIndex: 0, w: restricted((x) => x !== s) })),
   ];
   for (let i = 1; i < seeds; i++) {
     out.push({ id: PROPORTIONAL_ID(i), role: "replicate", seedIndex: i, w: [...q] });

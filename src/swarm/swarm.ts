@@ -156,7 +156,7 @@ export function mixtureSwarm(opts: MixtureSwarmOptions): MixtureSwarm {
   const settings = settingsOf(opts, sources);
   checkSettings(sources, settings);
   const hp = opts.proxy.hyperparameters;
-  const ids = planIds(sources, settings.size, settings.seeds);
+  const ids = planIds(sources, settings.highQuality, settings.size, settings.seeds);
   const inventory = inventoryStep(opts.name, opts.data);
   const plan = planStep(opts.name, inventory, settings, hp, [...ids.fit, ...ids.replicates]);
   const proxy = (id: string, mixtures: Step<any, MixtureSource, any>): ProxySteps => {

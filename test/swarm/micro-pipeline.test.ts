@@ -3,7 +3,7 @@
  * PyTorch proxies): a proxy SIGKILLed mid-training resumes from its checkpoint; the whole swarm
  * runs every stage and writes mixture.json with caps and minimum weight kept; a second run trains
  * nothing; and rerunning the fit and summary gives mixture.json byte for byte. The micro run costs
- * about 3 minutes of CPU (measured; most of it starting PyTorch for 19 proxies and their evals), so
+ * about 3 minutes of CPU (measured; most of it starting PyTorch for 18 proxies and their evals), so
  * the limits leave room for a shared machine.
  */
 import { readdirSync, readFileSync } from "node:fs";
@@ -52,7 +52,7 @@ describe("mixture swarm, micro profile (real kiln runs)", () => {
   }, 600_000);
 
   it("runs every stage, a second run trains nothing, and the fit and summary rerun give the same mixture.json bytes", async () => {
-    const first = await runKiln(["run", pipelineFile, "--prefix", prefix], env);
+    const first = await runKiln(["run", pipelineFile, "--prefix", prefix, "--max-concurrent", "2"], env);
     expect(first.code, first.stderr.slice(-3000)).toBe(0);
     expect(first.stdout).toContain("out-of-fold Spearman ρ");
     expect(first.stdout).toMatch(/proposed mixture \(90% bootstrap intervals\)/);
@@ -73,13 +73,13 @@ describe("mixture swarm, micro profile (real kiln runs)", () => {
     for (const m of Object.values(plan.mixtures) as Array<{ role: string; withinCaps: boolean }>) if (m.role === "swarm") expect(m.withinCaps).toBe(true);
     expect(readFileSync(path.join(prefix, "reports/mixture-swarm.html"), "utf8")).toContain("Mixture search");
 
-    const second = await runKiln(["run", pipelineFile, "--prefix", prefix], env);
+    const second = await runKiln(["run", pipelineFile, "--prefix", prefix, "--max-concurrent", "2"], env);
     expect(second.code, second.stderr.slice(-3000)).toBe(0);
     expect(second.stderr).not.toMatch(/training \d+ steps/);
     expect(readFileSync(file, "utf8")).toBe(bytes);
 
     const attemptBefore = info(summaryDir).attempt.id;
-    const rerun = await runKiln(["run", pipelineFile, "--prefix", prefix, "--force", "swarm/fit", "--force", "swarm/summary"], env);
+    const rerun = await runKiln(["run", pipelineFile, "--prefix", prefix, "--max-concurrent", "2", "--force", "swarm/fit", "--force", "swarm/summary"], env);
     expect(rerun.code, rerun.stderr.slice(-3000)).toBe(0);
     expect(rerun.stderr).not.toMatch(/training \d+ steps/);
     expect(info(summaryDir).attempt.id).not.toBe(attemptBefore);

@@ -10,7 +10,7 @@ import type { EvalResult } from "../../src/steps/train/train-step.ts";
 import { fitResult, type FitStepOptions } from "../../src/swarm/fit-step.ts";
 import { isFeasible } from "../../src/swarm/feasible.ts";
 import { inventoryOf } from "../../src/swarm/inventory.ts";
-import { planFeasibleSet, planSwarm, PROPOSAL_ID, type SwarmPlan, type SwarmSettings } from "../../src/swarm/plan.ts";
+import { planFeasibleSet, planIds, planSwarm, PROPOSAL_ID, type SwarmPlan, type SwarmSettings } from "../../src/swarm/plan.ts";
 import type { ProxyEvalResult } from "../../src/swarm/proxies.ts";
 import { summaryResult } from "../../src/swarm/summary-step.ts";
 import { predictLaw } from "../../src/swarm/law.ts";
@@ -130,6 +130,20 @@ describe("mixture.json", () => {
     expect(result.proxies.filter((p) => p.name.startsWith("proposal-"))).toHaveLength(3);
     expect(result.verification.gains.map((g) => g.baseline)).toEqual(["proportional", "high-quality"]);
     expect(["accepted", "not-accepted"]).toContain(result.status);
+  });
+
+  it("trains no mixture twice: a leave-one-out row equal to the high-quality subset is left out", () => {
+    const inventory = inventoryOf(Object.fromEntries(SOURCES.map((s, j) => [s, tokenized(TRAIN[j])])), "data-version-1");
+    for (const highQuality of [["fiction", "learned"], ["fiction", "learned", "web"]]) {
+      const s = { ...settings(1), highQuality };
+      const plan = planSwarm(inventory, s, { seq_len: 32 });
+      const ids = planIds(SOURCES, highQuality, s.size, s.seeds);
+      expect(Object.keys(plan.mixtures).sort()).toEqual([...ids.fit, ...ids.replicates].sort());
+      const keys = Object.values(plan.mixtures).map((m) => `${m.seed}:${SOURCES.map((x) => m.weights[x].toFixed(9)).join(",")}`);
+      expect(new Set(keys).size).toBe(keys.length);
+    }
+    expect(planIds(SOURCES, ["fiction", "learned", "web"], 24, 3).fit).not.toContain("without-code");
+    expect(planIds(SOURCES, ["fiction", "learned"], 24, 3).fit).toContain("without-code");
   });
 
   it("noise gives insufficient signal: skipped proposal runs, no weights, not accepted", () => {
