@@ -7,8 +7,7 @@
  * verification table. KILN_SWARM_PROFILE=micro runs a tiny version of every stage (three small
  * sources, a few short proxies, the signal gate off) for tests.
  */
-import { downloadStep, formatTable, normalizeStep, pipeline, tokenizeStep, trainTokenizerStep, type PipelineRun } from "kiln";
-import { mixtureSwarm, type MixtureSwarmOptions, type MixtureSwarmSummary, type TrainHyperparameters } from "../src/swarm/index.ts";
+import { downloadStep, formatTable, mixtureSwarm, normalizeStep, pipeline, tokenizeStep, trainTokenizerStep, type MixtureSwarmOptions, type MixtureSwarmSummary, type PipelineRun, type TrainHyperparameters } from "kiln";
 
 interface Profile {
   sources: string[];
