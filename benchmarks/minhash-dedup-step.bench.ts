@@ -103,7 +103,7 @@ async function main(): Promise<void> {
       qualityDocs = 0;
       const scored = Dataset.read(source.parts.map((p) => p.path))
         .select("id", "text")
-        .map(fn(QUALITY_FUNCTIONS, scoreDocuments, { modelPath }))
+        .map(fn(QUALITY_FUNCTIONS, scoreDocuments, { modelPath, rules: [], source: "brown" }))
         .write(path.join(work, "quality", "part-{shard}-of-{total}.parquet"));
       const { counters } = await executeDataset(scored, { executor: "inline", progress: false });
       qualityDocs = counters.user.documents ?? 0;

@@ -64,10 +64,24 @@ export type {
 export { downloadStep, type DownloadOptions, type DownloadResult, type DownloadSpec, type DownloadedFileEntry } from "./steps/download/index.ts";
 export { listSources, registerSource, type SourceSpec } from "./steps/sources/index.ts";
 export { normalizeStep, type NormalizeOptions, type NormalizeResult, type SourceStages, type DedupMode } from "./steps/normalize/index.ts";
-export { minhashDedupStep, type MinHashDedupOptions, type MinHashDedupResult, type DedupSourceResult, type MinHashParams } from "./steps/minhash/index.ts";
-export { qualityStep, type QualityStepOptions, type QualityStepResult } from "./steps/quality/index.ts";
+export {
+  minhashDedupStep,
+  chooseBanding,
+  DEFAULT_THRESHOLD,
+  type MinHashDedupOptions,
+  type MinHashDedupResult,
+  type DedupSourceResult,
+  type MinHashParams,
+  type NearDuplicateSettings,
+  type Verification as NearDuplicateVerification,
+  type ShingleNormalization,
+} from "./steps/minhash/index.ts";
+export { qualityStep, RULE_SETS, type QualityStepOptions, type QualityStepResult, type RuleSetName, type QualityLabels } from "./steps/quality/index.ts";
 export { consolidateStep, type ConsolidateOptions, type ConsolidateResult, type ConsolidateFilter } from "./steps/consolidate/index.ts";
 export { tokenizeStep, trainTokenizerStep, type TokenizeOptions, type TrainTokenizerOptions, type TrainedTokenizerResult } from "./steps/tokenize/tokenize-step.ts";
 export type { TokenizedResult } from "./steps/tokenize/result.ts";
 export { trainStep, evalStep, type TrainResult, type EvalResult } from "./steps/train/train-step.ts";
 export { loadTokenizer, type Tokenizer } from "./tokenizers/index.ts";
+
+// Mixture swarm: proxy runs over mixture weights, a fitted law, a proposal and a verified mixture.json.
+export * from "./swarm/index.ts";

@@ -12,6 +12,7 @@
 import { fileSystemFor } from "./filesystem.ts";
 import "./local.ts";
 import "./gcs.ts";
+import "./http.ts";
 import { JsonlWriter, readJsonlSplit } from "./jsonl.ts";
 import { ParquetWriter, readParquetSplit } from "./parquet.ts";
 import {

@@ -3,7 +3,8 @@
  * adding perturbed copies with known ground truth (word edits, a block insertion, truncation,
  * reordered paragraphs) plus hard negatives (the first half of one document followed by the rest of
  * another: real shared text, but not a near-duplicate — exact Jaccard ≈ 0.3), and scores a dedup result against that truth and against brute-force
- * exact Jaccard on a sample.
+ * exact Jaccard on a sample. `buildCopySet` makes the benchmark's simpler truth: every original plus
+ * k copies with exactly p % of the words replaced.
  *
  * Scoring rule. Truth groups are an original plus its copies; a group of size g has g − 1
  * removable documents. A removed document is a true positive when its cluster's canonical document
@@ -29,7 +30,7 @@ export interface LabelledDocument {
   /** Truth group: the index of the source document it is (a copy of). */
   readonly group: number;
   /** How it was made: "original", a perturbation kind, or a hard negative (its own truth group). */
-  readonly kind: "original" | "half-overlap" | PerturbationKind;
+  readonly kind: "original" | "half-overlap" | "replaced-words" | PerturbationKind;
 }
 
 type Random = () => number;
@@ -107,11 +108,7 @@ export function buildLabelledSet(
   const seed = options.seed ?? 7;
   const random = randomFloat(seededUint32(seed));
   const docs: LabelledDocument[] = [];
-  let serial = 0;
-  const newId = (): string => {
-    serial++;
-    return mix32(serial * 0x9e3779b1 + seed).toString(16).padStart(8, "0") + mix32(serial ^ 0x85ebca6b ^ seed).toString(16).padStart(8, "0");
-  };
+  const newId = idMaker(seed);
   let kindCursor = 0;
   let nextNegativeGroup = sources.length;
   sources.forEach((text, group) => {
@@ -129,6 +126,61 @@ export function buildLabelledSet(
       const donor = sources[(group + 1 + Math.floor(random() * (sources.length - 1))) % sources.length];
       docs.push({ id: newId(), text: perturb(text, kind, donor, random), group, kind });
     }
+  });
+  return docs;
+}
+
+/** Seeded 16-hex-digit ids, unbiased with respect to which member of a group is canonical. */
+function idMaker(seed: number): () => string {
+  let serial = 0;
+  return () => {
+    serial++;
+    return mix32(serial * 0x9e3779b1 + seed).toString(16).padStart(8, "0") + mix32(serial ^ 0x85ebca6b ^ seed).toString(16).padStart(8, "0");
+  };
+}
+
+/**
+ * A copy of `text` with exactly round(percent/100 · words) words (at least one) replaced, at distinct
+ * positions drawn uniformly, each by a different word drawn by `pick`. White space is kept as is.
+ */
+export function replaceWords(text: string, percent: number, pick: () => string, random: Random): string {
+  const tokens = text.split(/(\s+)/);
+  const wordAt: number[] = [];
+  tokens.forEach((t, i) => {
+    if (t.length > 0 && !/^\s+$/.test(t)) wordAt.push(i);
+  });
+  const count = Math.min(wordAt.length, Math.max(1, Math.round((wordAt.length * percent) / 100)));
+  for (let k = 0; k < count; k++) {
+    const j = k + Math.floor(random() * (wordAt.length - k));
+    [wordAt[k], wordAt[j]] = [wordAt[j], wordAt[k]];
+    const at = wordAt[k];
+    let word = pick();
+    for (let tries = 0; word === tokens[at] && tries < 8; tries++) word = pick();
+    tokens[at] = word;
+  }
+  return tokens.join("");
+}
+
+/**
+ * The ground-truth set of the near-duplicate benchmark: every original, plus `copies` seeded copies
+ * of each with `percent` % of its words replaced by words drawn from the whole corpus (a random word
+ * of a random original). Truth group = the original's index. Deterministic by seed.
+ */
+export function buildCopySet(originals: readonly string[], options: { copies?: number; percent?: number; seed?: number } = {}): LabelledDocument[] {
+  const copies = options.copies ?? 2;
+  const percent = options.percent ?? 3;
+  const seed = options.seed ?? 7;
+  const random = randomFloat(seededUint32(seed));
+  const wordsOf = originals.map((t) => t.split(/\s+/).filter((w) => w.length > 0));
+  const pick = (): string => {
+    const words = wordsOf[Math.floor(random() * wordsOf.length)];
+    return words[Math.floor(random() * words.length)] ?? "filler";
+  };
+  const newId = idMaker(seed);
+  const docs: LabelledDocument[] = [];
+  originals.forEach((text, group) => {
+    docs.push({ id: newId(), text, group, kind: "original" });
+    for (let c = 0; c < copies; c++) docs.push({ id: newId(), text: replaceWords(text, percent, pick, random), group, kind: "replaced-words" });
   });
   return docs;
 }

@@ -3,9 +3,10 @@
  * (`fn(DEDUP_FUNCTIONS, f)`). In plan order:
  *   bandEntries       a source record → its band entries `{b: band key, n: node key}` (records are
  *                     checked against the part convention: string id and text, sorted, in their part);
- *   bucketEdges       a partition sorted by (band key, node) → star edges member ↔ bucket minimum
- *                     (a stateful flatMap),
- *                     optionally only when the exact Jaccard of the shingle sets reaches a threshold;
+ *   bucketPairs       a partition sorted by (band key, node) → candidate pairs `{a, b}`, each member
+ *                     with the bucket's first members (a stateful flatMap), to be verified
+ *                     (verify-functions.ts), whose verified edges become adjacency (edgeAdjacency);
+ *   bucketEdges       without verification: star edges member ↔ bucket minimum, unchecked;
  *   firstState        a node and its adjacency lists → its round-0 state (label = min of node and
  *                     neighbours);
  *   stateMessages /   one label-propagation round: each state to itself and, if its label changed,
@@ -19,18 +20,24 @@
 import type { ShuffleKey } from "../../shuffle/index.ts";
 import type { UserContext } from "../../dataset/index.ts";
 import { applyLabelMessages, initialNodeState, labelMessages, type LabelMessage, type NodeState } from "./components.ts";
-import { bandKeys, jaccardOfSortedSets } from "./lsh.ts";
+import { bandKeys } from "./lsh.ts";
+import type { ResolvedNormalization } from "./shingles.ts";
 import { MinHasher, type MinHashParams } from "./signature.ts";
 import { SourceLayoutError, nodeKey, parseNodeKey, sourceRecordChecker } from "./source-parts.ts";
 
 /** This module's URL, for fn(DEDUP_FUNCTIONS, f). */
 export const DEDUP_FUNCTIONS = import.meta.url;
 
-/** A document's membership in one band bucket; `s` carries its shingle set when verifying. */
+/** A document's membership in one band bucket. */
 export interface BandEntry {
   b: string;
   n: string;
-  s?: string;
+}
+
+/** Two documents (node keys, a < b) that share a band bucket. */
+export interface CandidatePair {
+  a: string;
+  b: string;
 }
 
 /** Adjacency of a node (merged per node by the combiner). */
@@ -39,11 +46,12 @@ export interface AdjacencyEntry {
   a: string[];
 }
 
-/** A clustered document's label: source index, id, cluster id, canonical. */
+/** A clustered document's label: source index, id, cluster id (the canonical's id), the canonical's source index, canonical. */
 export interface ClusterLabel {
   s: number;
   id: string;
   c: string;
+  cs: number;
   k: boolean;
 }
 
@@ -59,14 +67,14 @@ export interface AttributeRow {
 
 export type BandArgs = {
   params: MinHashParams;
-  verify: boolean;
+  normalization: ResolvedNormalization;
   /** Folder of each source's parts, by source index. */
   dirs: string[];
 };
 
 /** Factory of the flatMap over source records: their band entries, with the part convention checked. */
 export function bandEntries(args: BandArgs): (row: unknown, ctx: UserContext) => BandEntry[] {
-  const hasher = new MinHasher(args.params);
+  const hasher = new MinHasher(args.params, args.normalization);
   const scratch = new Uint32Array(args.params.numPerm);
   const dirs = args.dirs.map((d) => d.replace(/\/+$/, "") + "/");
   const check = sourceRecordChecker();
@@ -82,8 +90,7 @@ export function bandEntries(args: BandArgs): (row: unknown, ctx: UserContext) =>
     const counters = ctx.counters;
     counters.increment(`documents:${source}`);
     counters.increment("textChars", text.length);
-    const shingles = args.verify ? hasher.shingleHashes(text) : undefined;
-    const signature = shingles ? hasher.signatureOfShingles(shingles, scratch) : hasher.signature(text, scratch);
+    const signature = hasher.signature(text, scratch);
     const keys = bandKeys(signature, args.params.bands, args.params.rows);
     if (keys.length === 0) {
       counters.increment("emptyDocuments");
@@ -91,8 +98,7 @@ export function bandEntries(args: BandArgs): (row: unknown, ctx: UserContext) =>
     }
     counters.increment("bandEntries", keys.length);
     const n = nodeKey(source, id);
-    const s = shingles ? Buffer.from(shingles.buffer, shingles.byteOffset, shingles.byteLength).toString("base64") : undefined;
-    return keys.map((b) => (s === undefined ? { b, n } : { b, n, s }));
+    return keys.map((b) => ({ b, n }));
   };
 }
 
@@ -104,42 +110,64 @@ export function nodeOf(entry: BandEntry | AdjacencyEntry): string {
   return entry.n;
 }
 
-function decodeShingles(text: string): Uint32Array {
-  const bytes = Buffer.from(text, "base64");
-  const out = new Uint32Array(bytes.length / 4);
-  new Uint8Array(out.buffer).set(bytes);
-  return out;
-}
-
 /**
- * Factory of the flatMap over a partition sorted by (band key, node): the first entry of a key is
- * its bucket's minimum; every other member gets an edge to it, in both directions. It keeps the
- * current bucket across rows (one factory per task, rows in partition order): a synchronous
- * flatMap, so 26 band entries per document do not each cost an await.
+ * Factory of the flatMap over a partition sorted by (band key, node), without verification: the
+ * first entry of a key is its bucket's minimum; every other member gets an edge to it, in both
+ * directions. It keeps the current bucket across rows (one factory per task, rows in partition
+ * order): a synchronous flatMap, so dozens of band entries per document do not each cost an await.
  */
-export function bucketEdges(args: { verifyThreshold: number | null }): (member: BandEntry, ctx: UserContext) => AdjacencyEntry[] {
+export function bucketEdges(_args: Record<string, never>): (member: BandEntry, ctx: UserContext) => AdjacencyEntry[] {
   let bucket: string | undefined;
   let min: BandEntry | undefined;
-  let minShingles: Uint32Array | undefined;
   return (member, ctx) => {
     if (member.b !== bucket || min === undefined) {
       bucket = member.b;
       min = member;
-      minShingles = args.verifyThreshold !== null ? decodeShingles(member.s ?? "") : undefined;
       ctx.counters.increment("buckets");
       return [];
     }
     if (member.n === min.n) return [];
-    if (minShingles && args.verifyThreshold !== null && jaccardOfSortedSets(minShingles, decodeShingles(member.s ?? "")) < args.verifyThreshold) {
-      ctx.counters.increment("rejectedEdges");
-      return [];
-    }
-    ctx.counters.increment("candidateEdges");
+    ctx.counters.increment("candidatePairs");
     return [
       { n: member.n, a: [min.n] },
       { n: min.n, a: [member.n] },
     ];
   };
+}
+
+/**
+ * Factory of the flatMap over a partition sorted by (band key, node), for verification: member i of
+ * a bucket is paired with its first min(i, comparisonsPerMember) members (lsh.ts). A pair found in
+ * several buckets is emitted once per bucket; the verification stages drop the repeats. Counts
+ * `pairs.a:<source>` and `pairs.b:<source>` so that stages with nothing to do are skipped.
+ */
+export function bucketPairs(args: { comparisonsPerMember: number }): (member: BandEntry, ctx: UserContext) => CandidatePair[] {
+  let bucket: string | undefined;
+  const first: string[] = [];
+  return (member, ctx) => {
+    if (member.b !== bucket) {
+      bucket = member.b;
+      first.length = 0;
+      first.push(member.n);
+      ctx.counters.increment("buckets");
+      return [];
+    }
+    if (first.includes(member.n)) return [];
+    const later = parseNodeKey(member.n).sourceIndex;
+    const pairs = first.map((a) => ({ a, b: member.n }));
+    for (const p of pairs) ctx.counters.increment(`pairs.a:${parseNodeKey(p.a).sourceIndex}`);
+    ctx.counters.increment(`pairs.b:${later}`, pairs.length);
+    if (first.length < args.comparisonsPerMember) first.push(member.n);
+    return pairs;
+  };
+}
+
+/** A verified edge → adjacency entries for both of its nodes. */
+export function edgeAdjacency(edge: CandidatePair): AdjacencyEntry[] {
+  return [
+    { n: edge.a, a: [edge.b] },
+    { n: edge.b, a: [edge.a] },
+  ];
 }
 
 /** Combiner: one node's adjacency lists merged, sorted, without repeats. */
@@ -177,7 +205,13 @@ export function clusterLabels(state: NodeState, ctx: UserContext): ClusterLabel[
   const canonical = state.id === state.label;
   ctx.counters.increment(`members:${sourceIndex}`);
   if (!canonical) ctx.counters.increment(`nonCanonical:${sourceIndex}`);
-  return [{ s: sourceIndex, id, c: parseNodeKey(state.label).id, k: canonical }];
+  const cluster = parseNodeKey(state.label);
+  return [{ s: sourceIndex, id, c: cluster.id, cs: cluster.sourceIndex, k: canonical }];
+}
+
+/** A label's cluster as a node key (the canonical's source and id), the key its size is counted by. */
+export function labelCluster(label: ClusterLabel): string {
+  return nodeKey(label.cs, label.c);
 }
 
 /** Factory of the filter keeping one source's labels. */
@@ -202,4 +236,20 @@ export function toAttributes(joined: { left: ClusterLabel; right: { id: string }
     );
   }
   return { id: joined.left.id, attributes: { dup_cluster_id: joined.left.c, is_cluster_canonical: joined.left.k } };
+}
+
+/** Size class of a cluster for the `clusterSize:<class>` counters: 2, 3, 4-7, 8-15, … */
+export function sizeClass(size: number): string {
+  if (size < 4) return String(size);
+  const low = 2 ** Math.floor(Math.log2(size));
+  return `${low}-${2 * low - 1}`;
+}
+
+/** Factory of the map from a cluster's member count to its row; counts clusters by size class. */
+export function clusterRow(args: { sources: string[] }): (row: { key: unknown; count: number }, ctx: UserContext) => { cluster_id: string; canonical_source: string; size: number } {
+  return (row, ctx) => {
+    const { sourceIndex, id } = parseNodeKey(String(row.key));
+    ctx.counters.increment(`clusterSize:${sizeClass(row.count)}`);
+    return { cluster_id: id, canonical_source: args.sources[sourceIndex] ?? String(sourceIndex), size: row.count };
+  };
 }

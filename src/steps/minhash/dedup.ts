@@ -1,42 +1,41 @@
 /**
- * The whole fuzzy-dedup computation in one process, composed from the pure parts: signatures →
- * band keys → star edges per bucket → optional exact-Jaccard verification of each edge →
- * connected components → cluster attribute records. The distributed step will run the same parts
- * through the shuffle; this function is the reference for tests, accuracy measurements and inputs
- * that fit in memory.
+ * The whole fuzzy-dedup computation in one process, composed from the pure parts, computing what
+ * the dedup step computes through the shuffle: signatures → band keys → per bucket, candidate pairs
+ * (each member with the bucket's first members, ids sorted) → exact-Jaccard verification of each
+ * pair against the threshold → connected components of the verified edges → cluster attribute
+ * records (canonical = smallest id). With verification "none", star edges to each bucket's minimum
+ * are joined unchecked instead. This function is the reference for tests, accuracy measurements and
+ * inputs that fit in memory.
  */
 import { componentsByUnionFind, clusterAttributes, type DupClusterRecord } from "./components.ts";
 import { MinHashInputError } from "./errors.ts";
-import { candidateEdges, jaccardOfSortedSets, type Edge } from "./lsh.ts";
-import { MinHasher, type MinHashParams } from "./signature.ts";
+import { candidateEdges, candidatePairs, jaccardOfSortedSets, type Edge } from "./lsh.ts";
+import { resolveSettings, type NearDuplicateSettings, type ResolvedSettings } from "./settings.ts";
+import { MinHasher } from "./signature.ts";
 
-export interface NearDuplicateOptions {
-  readonly params?: Partial<MinHashParams>;
-  /**
-   * When set, a candidate edge is kept only if the exact Jaccard similarity of the two
-   * documents' shingle sets is at least this value (costs keeping every shingle set in memory).
-   */
-  readonly verifyThreshold?: number;
-}
+export type NearDuplicateOptions = NearDuplicateSettings;
 
 export interface NearDuplicateResult {
+  /** The settings used (banding chosen from the threshold unless given). */
+  readonly settings: ResolvedSettings;
   /** One record per document in a cluster of two or more, sorted by id. */
   readonly records: DupClusterRecord[];
   /** Ids that dedup removes: cluster members that are not canonical. */
   readonly removed: Set<string>;
-  /** Candidate edges after verification. */
+  /** Edges the components were built from (verified pairs, or star edges without verification). */
   readonly edges: Edge[];
-  /** Candidate edges before verification. */
-  readonly candidateEdgeCount: number;
+  /** Candidate pairs (or star edges) before verification. */
+  readonly candidatePairs: number;
 }
 
 export function findNearDuplicates(
   documents: Iterable<{ readonly id: string; readonly text: string }>,
   options: NearDuplicateOptions = {},
 ): NearDuplicateResult {
-  const hasher = new MinHasher(options.params ?? {});
-  const { bands, rows } = hasher.params;
-  const verify = options.verifyThreshold;
+  const settings = resolveSettings(options, "findNearDuplicates");
+  const hasher = new MinHasher(settings.params, settings.normalization);
+  const { bands, rows } = settings.params;
+  const verify = settings.verification === "exact";
   const shingleSets = new Map<string, Uint32Array>();
   const signed: { id: string; signature: Uint32Array }[] = [];
   let position = 0;
@@ -48,20 +47,13 @@ export function findNearDuplicates(
       );
     }
     position++;
-    if (verify === undefined) {
-      signed.push({ id: doc.id, signature: hasher.signature(doc.text) });
-    } else {
-      const shingles = hasher.shingleHashes(doc.text);
-      shingleSets.set(doc.id, shingles);
-      signed.push({ id: doc.id, signature: hasher.signatureOfShingles(shingles) });
-    }
+    const shingles = hasher.shingleHashes(doc.text);
+    if (verify) shingleSets.set(doc.id, shingles);
+    signed.push({ id: doc.id, signature: hasher.signatureOfShingles(shingles) });
   }
-  const candidates = candidateEdges(signed, bands, rows);
-  const edges =
-    verify === undefined
-      ? candidates
-      : candidates.filter(([a, b]) => jaccardOfSortedSets(shingleSets.get(a)!, shingleSets.get(b)!) >= verify);
+  const candidates = verify ? candidatePairs(signed, bands, rows, settings.comparisonsPerMember) : candidateEdges(signed, bands, rows);
+  const edges = verify ? candidates.filter(([a, b]) => jaccardOfSortedSets(shingleSets.get(a)!, shingleSets.get(b)!) >= settings.threshold) : candidates;
   const records = clusterAttributes(componentsByUnionFind(edges));
   const removed = new Set(records.filter((r) => !r.attributes.is_cluster_canonical).map((r) => r.id));
-  return { records, removed, edges, candidateEdgeCount: candidates.length };
+  return { settings, records, removed, edges, candidatePairs: candidates.length };
 }

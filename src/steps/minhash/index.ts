@@ -5,7 +5,9 @@
  * runs the same parts through the shuffle over normalized sources.
  */
 export { MinHashConfigError, MinHashInputError } from "./errors.ts";
-export { Shingler, tokenizeWords, hashWord } from "./shingles.ts";
+export { Shingler, tokenizeWords, hashWord, prepareText, resolveNormalization, DEFAULT_NORMALIZATION, type ShingleNormalization, type ResolvedNormalization } from "./shingles.ts";
+export { chooseBanding, candidateProbability, CANDIDATE_PROBABILITY_AT_THRESHOLD, DEFAULT_PERMUTATION_BUDGET } from "./banding.ts";
+export { resolveSettings, DEFAULT_THRESHOLD, DEFAULT_COMPARISONS_PER_MEMBER, type NearDuplicateSettings, type ResolvedSettings, type Verification } from "./settings.ts";
 export {
   MinHasher,
   MARIN_PARAMS,
@@ -16,7 +18,7 @@ export {
   estimateJaccard,
   type MinHashParams,
 } from "./signature.ts";
-export { bandKeys, starEdges, candidateEdges, jaccardOfSortedSets, isEmptySignature, type Edge } from "./lsh.ts";
+export { bandKeys, starEdges, candidateEdges, candidatePairs, bucketPairs, jaccardOfSortedSets, isEmptySignature, type Edge } from "./lsh.ts";
 export {
   componentsByUnionFind,
   adjacencyMessages,
@@ -32,8 +34,11 @@ export {
   type LabelPropagationResult,
 } from "./components.ts";
 export { findNearDuplicates, type NearDuplicateOptions, type NearDuplicateResult } from "./dedup.ts";
+export { exactSimilarPairs, exactComponents, exactRemovals, removalsOutsideExactComponents, type SimilarPair } from "./exact-join.ts";
 export {
   buildLabelledSet,
+  buildCopySet,
+  replaceWords,
   perturb,
   scoreDedup,
   exactPairAgreement,
@@ -43,7 +48,7 @@ export {
   type DedupScore,
   type ExactPairAgreement,
 } from "./accuracy.ts";
-export { minhashDedupStep, type MinHashDedupOptions, type MinHashDedupResult, type DedupSourceResult } from "./dedup-step.ts";
+export { minhashDedupStep, DEDUP_ATTRIBUTE_SCHEMA, CLUSTER_SCHEMA, type MinHashDedupOptions, type MinHashDedupResult, type DedupSourceResult } from "./dedup-step.ts";
 export {
   SourceLayoutError,
   listSourceParts,

@@ -5,8 +5,13 @@
  *
  * A band key is a 64-bit hash of one band's `rows` signature values, with the band index mixed in
  * (two independently seeded 32-bit murmur3 folds), written as 16 lowercase hex characters. Two
- * documents are candidates when any of their band keys are equal. A bucket of k documents becomes
- * k − 1 edges, each member → the bucket's minimum id (a star), never all k(k − 1)/2 pairs.
+ * documents are candidates when any of their band keys are equal. Unverified, a bucket of k
+ * documents becomes k − 1 edges, each member → the bucket's minimum id (a star), never all
+ * k(k − 1)/2 pairs. For verification a bucket becomes candidate PAIRS instead: its members sorted
+ * by id, member i is paired with members 0 … min(i, c) − 1, c = `comparisonsPerMember` (all pairs of a
+ * bucket of at most c + 1 documents; at most c pairs per member in a larger one). Each pair is
+ * then joined only if its similarity reaches the threshold, so a bucket's minimum never pulls in a
+ * member it does not resemble (no chaining through a shared band).
  */
 import { MinHashConfigError, MinHashInputError } from "./errors.ts";
 import { EMPTY_SLOT } from "./signature.ts";
@@ -78,16 +83,17 @@ export function starEdges(bucketIds: readonly string[]): Edge[] {
   return edges;
 }
 
-/**
- * Groups documents by band key in memory and returns the union of the buckets' star edges,
- * each edge once. This is what the shuffle (groupBy band key, then star edges per group) computes
- * distributed; it exists for tests and inputs that fit in memory.
- */
-export function candidateEdges(
-  documents: Iterable<{ readonly id: string; readonly signature: Uint32Array }>,
-  bands: number,
-  rows: number,
-): Edge[] {
+/** Pairs of one bucket (ids sorted, no repeats): member i with the first min(i, c) members, as [earlier, later]. */
+export function bucketPairs(sortedIds: readonly string[], comparisonsPerMember: number): Edge[] {
+  const pairs: Edge[] = [];
+  for (let i = 1; i < sortedIds.length; i++) {
+    for (let j = 0; j < Math.min(i, comparisonsPerMember); j++) pairs.push([sortedIds[j], sortedIds[i]]);
+  }
+  return pairs;
+}
+
+/** Documents grouped by band key in memory (ids checked: strings, no repeats). */
+function bucketsOf(documents: Iterable<{ readonly id: string; readonly signature: Uint32Array }>, bands: number, rows: number): Map<string, string[]> {
   const buckets = new Map<string, string[]>();
   const seenIds = new Set<string>();
   for (const doc of documents) {
@@ -110,9 +116,38 @@ export function candidateEdges(
       else buckets.set(key, [doc.id]);
     }
   }
+  return buckets;
+}
+
+/**
+ * Groups documents by band key in memory and returns the union of the buckets' star edges,
+ * each edge once. This is what the shuffle (groupBy band key, then star edges per group) computes
+ * distributed; it exists for tests and inputs that fit in memory.
+ */
+export function candidateEdges(
+  documents: Iterable<{ readonly id: string; readonly signature: Uint32Array }>,
+  bands: number,
+  rows: number,
+): Edge[] {
   const unique = new Map<string, Edge>();
-  for (const bucket of buckets.values()) {
+  for (const bucket of bucketsOf(documents, bands, rows).values()) {
     for (const edge of starEdges(bucket)) unique.set(`${edge[0]}\u0000${edge[1]}`, edge);
+  }
+  return [...unique.values()];
+}
+
+/** The union of every bucket's candidate pairs (see the file header), each pair once, as [smaller id, larger id]. */
+export function candidatePairs(
+  documents: Iterable<{ readonly id: string; readonly signature: Uint32Array }>,
+  bands: number,
+  rows: number,
+  comparisonsPerMember: number,
+): Edge[] {
+  const unique = new Map<string, Edge>();
+  for (const bucket of bucketsOf(documents, bands, rows).values()) {
+    if (bucket.length < 2) continue;
+    const sorted = [...bucket].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
+    for (const pair of bucketPairs(sorted, comparisonsPerMember)) unique.set(`${pair[0]}\u0000${pair[1]}`, pair);
   }
   return [...unique.values()];
 }

@@ -1,18 +1,22 @@
 /**
  * Word tokenisation and word n-gram shingle hashing for MinHash, on typed arrays.
  *
- * The word rule (documented, and the same everywhere kiln computes shingles): the text is lowercased
- * with `String.prototype.toLowerCase`; words are maximal runs of characters between Unicode
- * white space (JS `\s`: White_Space plus U+FEFF); Unicode punctuation characters (General_Category
- * P*, e.g. `. , ' " - ( ) ! ? … « »`) are deleted from inside words WITHOUT splitting them
- * (`don't` → `dont`, `end.` → `end`, `e-mail` → `email`); a token made only of punctuation
- * disappears. Symbols (S*: `$ + < = > ^ | ~`, currency, emoji) and digits are kept.
+ * The word rule (documented, and the same everywhere kiln computes shingles), with the default
+ * text normalisation: the text is lowercased with `String.prototype.toLowerCase`; words are maximal
+ * runs of characters between Unicode white space (JS `\s`: White_Space plus U+FEFF); Unicode
+ * punctuation characters (General_Category P*, e.g. `. , ' " - ( ) ! ? … « »`) are deleted from
+ * inside words WITHOUT splitting them (`don't` → `dont`, `end.` → `end`, `e-mail` → `email`); a token
+ * made only of punctuation disappears. Symbols (S*: `$ + < = > ^ | ~`, currency, emoji) and digits
+ * are kept. `ShingleNormalization` turns each of these on or off and adds two more, applied before
+ * the words are split: `digits` maps every decimal digit (Nd) to 0, `accents` decomposes (NFD),
+ * drops combining marks (M*) and recomposes (NFC), so `café` and `cafe` are one word.
  *
  * Each word is hashed to 32 bits (FNV-1a over UTF-16 code units, then the murmur3 finaliser);
  * a shingle of n consecutive words is hashed by folding its word hashes through the murmur3
  * block mix (no substring is ever built). A document with fewer than n words (but at least one)
  * yields one shingle made of all its words; an empty document yields no shingles.
  */
+import { MinHashConfigError } from "./errors.ts";
 
 const CLASS_WORD = 0;
 const CLASS_SEPARATOR = 1;
@@ -35,6 +39,47 @@ function classifyCodeUnit(codeUnit: number): number {
   }
   codeUnitClass[codeUnit] = cls;
   return cls;
+}
+
+/** Text normalisation before shingling; the defaults are the word rule above. */
+export interface ShingleNormalization {
+  /** Lower-case the text (default true). */
+  lowercase?: boolean;
+  /** Delete punctuation (P*) inside words (default true); false keeps it as part of the word. */
+  punctuation?: boolean;
+  /** Map every decimal digit to 0 (default false): "page 12" and "page 13" become one shingle. */
+  digits?: boolean;
+  /** Remove accents (default false): NFD, combining marks dropped, NFC. */
+  accents?: boolean;
+}
+
+export type ResolvedNormalization = Required<ShingleNormalization>;
+
+export const DEFAULT_NORMALIZATION: ResolvedNormalization = Object.freeze({ lowercase: true, punctuation: true, digits: false, accents: false });
+
+/** The normalisation with defaults filled in; unknown keys or non-boolean values are refused. */
+export function resolveNormalization(options: ShingleNormalization | undefined): ResolvedNormalization {
+  const resolved = { ...DEFAULT_NORMALIZATION, ...(options ?? {}) };
+  for (const [key, value] of Object.entries(resolved)) {
+    if (!(key in DEFAULT_NORMALIZATION) || typeof value !== "boolean") {
+      throw new MinHashConfigError(
+        `text normalisation option '${key}' is ${JSON.stringify(value)}`,
+        `use booleans for ${Object.keys(DEFAULT_NORMALIZATION).join(", ")}`,
+      );
+    }
+  }
+  return resolved;
+}
+
+const DIGIT = /\p{Nd}/gu;
+const COMBINING_MARK = /\p{M}+/gu;
+
+/** The text as the shingler sees it before splitting: accents and digits folded, lower-cased, per `n`. */
+export function prepareText(text: string, n: ResolvedNormalization): string {
+  let out = text;
+  if (n.accents) out = out.normalize("NFD").replace(COMBINING_MARK, "").normalize("NFC");
+  if (n.digits) out = out.replace(DIGIT, "0");
+  return n.lowercase ? out.toLowerCase() : out;
 }
 
 const FNV_OFFSET = 0x811c9dc5;
@@ -61,14 +106,17 @@ export function foldHash32(hash: number, value: number): number {
 }
 
 /** Splits text into words by the rule in the file header (returns the words as strings). */
-export function tokenizeWords(text: string): string[] {
-  const lower = text.toLowerCase();
+export function tokenizeWords(text: string, normalization?: ShingleNormalization): string[] {
+  const n = resolveNormalization(normalization);
+  const lower = prepareText(text, n);
+  const punctuationClass = n.punctuation ? CLASS_PUNCTUATION : CLASS_WORD;
   const words: string[] = [];
   let current = "";
   let inWord = false;
   for (let i = 0; i < lower.length; i++) {
     const codeUnit = lower.charCodeAt(i);
-    const cls = classifyCodeUnit(codeUnit);
+    const found = classifyCodeUnit(codeUnit);
+    const cls = found === CLASS_PUNCTUATION ? punctuationClass : found;
     if (cls === CLASS_WORD) {
       current += lower[i];
       inWord = true;
@@ -95,23 +143,29 @@ export function hashWord(word: string): number {
  */
 export class Shingler {
   readonly ngram: number;
+  readonly normalization: ResolvedNormalization;
+  private readonly punctuationClass: number;
   private wordBuffer: Uint32Array = new Uint32Array(1024);
   private shingleBuffer: Uint32Array = new Uint32Array(1024);
 
-  constructor(ngram: number) {
+  constructor(ngram: number, normalization?: ShingleNormalization) {
     this.ngram = ngram;
+    this.normalization = resolveNormalization(normalization);
+    this.punctuationClass = this.normalization.punctuation ? CLASS_PUNCTUATION : CLASS_WORD;
   }
 
   /** Word hashes of `text`, in order; the view is valid until the next call. */
   wordHashes(text: string): Uint32Array {
-    const lower = text.toLowerCase();
+    const lower = prepareText(text, this.normalization);
+    const punctuationClass = this.punctuationClass;
     let buffer = this.wordBuffer;
     let count = 0;
     let h = FNV_OFFSET;
     let inWord = false;
     for (let i = 0; i < lower.length; i++) {
       const codeUnit = lower.charCodeAt(i);
-      const cls = codeUnit < 128 ? codeUnitClass[codeUnit] : classifyCodeUnit(codeUnit);
+      const found = codeUnit < 128 ? codeUnitClass[codeUnit] : classifyCodeUnit(codeUnit);
+      const cls = found === CLASS_PUNCTUATION ? punctuationClass : found;
       if (cls === CLASS_WORD) {
         h = Math.imul(h ^ codeUnit, FNV_PRIME);
         inWord = true;

@@ -12,7 +12,7 @@
  * signature and no band keys (it is never a candidate).
  */
 import { MinHashConfigError } from "./errors.ts";
-import { Shingler } from "./shingles.ts";
+import { Shingler, type ShingleNormalization } from "./shingles.ts";
 
 /** The Mersenne prime the permutations work modulo. */
 export const MERSENNE_PRIME = 0x7fffffff;
@@ -103,7 +103,7 @@ export class MinHasher {
   private readonly b: Float64Array;
   private readonly shingler: Shingler;
 
-  constructor(params: Partial<MinHashParams> = {}) {
+  constructor(params: Partial<MinHashParams> = {}, normalization?: ShingleNormalization) {
     this.params = validateMinHashParams(params);
     const { numPerm, seed, ngram } = this.params;
     this.aHigh = new Float64Array(numPerm);
@@ -119,7 +119,7 @@ export class MinHasher {
       this.aLow[i] = a % TWO_POW_16;
       this.b[i] = b;
     }
-    this.shingler = new Shingler(ngram);
+    this.shingler = new Shingler(ngram, normalization);
   }
 
   /** Coefficients (a_i, b_i) of permutation i — for cross-checks with other implementations. */

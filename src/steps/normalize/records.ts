@@ -1,14 +1,19 @@
 /**
  * The normalize step's row functions, module-level so that any executor can run them by reference
  * (`fn(import.meta.url, ...)`). `normalizeRecords` turns an input record into its normalized form
- * (whitespace caps, blank documents dropped, `id = documentId(text)`), tagged with its input file and
- * position so that copies sort by (source, source_id, file, position); `markDuplicates` walks a
- * partition sorted by id and keeps the first copy of each id, turning the others into duplicates
- * that name the kept copy; `routeRecord` sends them to `main` or `dups`. Per-source documents and
- * bytes at each stage are user counters (`read.documents:<source>`, ...), which the step folds into
- * its result.
+ * (whitespace caps, blank documents dropped, `id = documentId(text)`, the user's id kept as
+ * `source_id`), tagged with its place in the input so that copies sort in input order: the file's
+ * index in the step's input list, the byte where its split starts, the line (or row) in the split;
+ * `markDuplicates` walks a partition sorted by id and then input order and keeps the FIRST
+ * occurrence of each id, turning the others into duplicates that name the kept copy; `routeRecord`
+ * sends them to `main` or `dups`. Per-source documents and bytes at each stage are user counters
+ * (`read.documents:<source>`, ...), which the step folds into its result.
+ *
+ * `source_id` is the record's own id: the field named by `idField` when given, else its
+ * `source_id`, else its `id` (a string or a number, kept as text); a record without one gets
+ * `<file>:<line>` (`<file>@<split start byte>:<line in split>` past the first split of a large file).
  */
-import type { JsonValue, UserContext } from "../../dataset/index.ts";
+import type { UserContext } from "../../dataset/index.ts";
 import { decodeUtf8Counting, documentId, normalizeText, type CounterSink } from "../text/index.ts";
 import { NormalizeError } from "./errors.ts";
 
@@ -25,17 +30,22 @@ export interface NormalizedRecord {
   [metadata: string]: unknown;
 }
 
-/** What travels through the shuffle: the record, its input file (relative to the input folder) and its position in the file. */
-export type ShuffledRecord = [record: NormalizedRecord, file: string, position: number];
+/** What travels through the shuffle: the record and its place in the input (file index, split start byte, line or row). */
+export type ShuffledRecord = [record: NormalizedRecord, file: number, splitStart: number, position: number];
 
-export interface NormalizeArgs {
+export type NormalizeArgs = {
   /** The input folder; files are named relative to it in fallback source ids and sources. */
   base: string;
+  /** The input files in input order (a record's file index is its place here). */
+  files: string[];
   textField: string;
+  /** The field holding the user's id (null: `source_id`, then `id`). */
+  idField: string | null;
+  /** Source name of records without a `source` field (null: the first folder below base, else the file's stem). */
+  source: string | null;
   /** "all": every field but the text field and the reserved ones; or the fields to keep. */
   keepMetadata: "all" | string[];
-  [key: string]: JsonValue;
-}
+};
 
 /** Fields kiln writes itself; an input's own fields of these names are not carried over. */
 const RESERVED = new Set(["id", "text", "source", "source_id", "kept_source", "kept_source_id"]);
@@ -49,23 +59,65 @@ function count(ctx: CounterSink, stage: Stage, source: string, bytes: number): v
   ctx.increment(`${stage}.bytes:${source}`, bytes);
 }
 
-/** Factory of the map function: one input record → zero or one normalized, tagged record. */
-export function normalizeRecords(args: NormalizeArgs): (row: unknown, ctx: UserContext) => ShuffledRecord[] {
+const SPLIT_SUFFIX = / \(split from byte (\d+)\)$/;
+
+/** Where a record comes from: its file (full path and name relative to base), the split's start byte and the line or row. */
+interface Place {
+  file: string;
+  relative: string;
+  fileIndex: number;
+  splitStart: number;
+  position: number;
+}
+
+/** A function from the row's context to its place, remembering the last file's lookups. */
+function placeFinder(args: NormalizeArgs): (ctx: UserContext) => Place {
   const base = args.base.replace(/\/+$/, "") + "/";
-  return (row, ctx) => {
+  const indexOf = new Map(args.files.map((f, i) => [f, i]));
+  let lastSource = "";
+  let last: Omit<Place, "position"> = { file: "", relative: "", fileIndex: -1, splitStart: 0 };
+  return (ctx) => {
     const at = ctx.position();
-    const file = at ? at.source.replace(/ \(split from byte \d+\)$/, "") : "";
-    const relative = file.startsWith(base) ? file.slice(base.length) : file.slice(file.lastIndexOf("/") + 1);
+    if (at && at.source !== lastSource) {
+      lastSource = at.source;
+      const split = SPLIT_SUFFIX.exec(at.source);
+      const file = split ? at.source.slice(0, split.index) : at.source;
+      const relative = file.startsWith(base) ? file.slice(base.length) : file.slice(file.lastIndexOf("/") + 1);
+      last = { file, relative, fileIndex: indexOf.get(file) ?? -1, splitStart: split ? Number(split[1]) : 0 };
+    }
     // Parquet rows are numbered from 0 in source ids, JSONL lines from 1.
     const position = at ? (at.unit === "row" ? at.record - 1 : at.record) : 0;
-    const where = `${file}: ${at?.unit ?? "record"} ${position}`;
+    return { ...last, position };
+  };
+}
+
+/** The user's id of a record as text (see the file header), or undefined when it has none. */
+function userId(record: Record<string, unknown>, idField: string | null, where: string): string | undefined {
+  const fields = idField === null ? ["source_id", "id"] : [idField];
+  for (const field of fields) {
+    const value = record[field];
+    if (value === undefined || value === null || value === "") continue;
+    if (typeof value === "string") return value;
+    if (typeof value === "number" || typeof value === "bigint") return String(value);
+    throw new NormalizeError(`${where}: id field '${field}' is ${Array.isArray(value) ? "an array" : typeof value}, not a string or number`, "point idField at a string or numeric field, or fix the record");
+  }
+  return undefined;
+}
+
+/** Factory of the map function: one input record → zero or one normalized, tagged record. */
+export function normalizeRecords(args: NormalizeArgs): (row: unknown, ctx: UserContext) => ShuffledRecord[] {
+  const placeOf = placeFinder(args);
+  return (row, ctx) => {
+    const place = placeOf(ctx);
+    const { relative, position } = place;
+    const where = `${place.file}${place.splitStart ? ` (split from byte ${place.splitStart})` : ""}: ${ctx.position()?.unit ?? "record"} ${position}`;
     if (row === null || typeof row !== "object" || Array.isArray(row)) {
       throw new NormalizeError(`${where}: a record must be a JSON object, got ${Array.isArray(row) ? "an array" : row === null ? "null" : typeof row}`, "write one JSON object per line");
     }
     const record: Record<string, unknown> = { ...row };
     const counters = ctx.counters;
     const raw = textOf(record, args.textField, where, counters);
-    const fallbackSource = relative.includes("/") ? relative.split("/")[0] : relative.replace(/\..*$/, "");
+    const fallbackSource = args.source ?? (relative.includes("/") ? relative.split("/")[0] : relative.replace(/\..*$/, ""));
     const source = typeof record.source === "string" && record.source ? record.source : fallbackSource;
     count(counters, "read", source, raw === undefined ? 0 : Buffer.byteLength(raw));
     counters.increment("records_read");
@@ -75,12 +127,16 @@ export function normalizeRecords(args: NormalizeArgs): (row: unknown, ctx: UserC
     }
     const text = normalizeText(raw, counters);
     if (text === null) return [];
-    const sourceId = record.source_id === undefined || record.source_id === null ? `${relative}:${position}` : String(record.source_id);
+    let sourceId = userId(record, args.idField, where);
+    if (sourceId === undefined) {
+      if (args.idField !== null) counters.increment("missing_id");
+      sourceId = place.splitStart ? `${relative}@${place.splitStart}:${position}` : `${relative}:${position}`;
+    }
     const out: NormalizedRecord = { id: documentId(text), text, source, source_id: sourceId };
     const keep = args.keepMetadata === "all" ? Object.keys(record) : args.keepMetadata;
     for (const k of keep) if (!RESERVED.has(k) && k !== args.textField && record[k] !== undefined) out[k] = record[k];
     count(counters, "normalized", source, Buffer.byteLength(text));
-    return [[out, relative, position]];
+    return [[out, place.fileIndex, place.splitStart, position]];
   };
 }
 
@@ -101,9 +157,9 @@ export function recordId(entry: ShuffledRecord): string {
   return entry[0].id;
 }
 
-/** Order of the copies of one id: the copy kept is the first by (source, source_id, file, position). */
-export function copyOrder(entry: ShuffledRecord): [string, string, string, number] {
-  return [entry[0].source, entry[0].source_id, entry[1], entry[2]];
+/** Order of the copies of one id: input order (file in the input list, split start byte, line or row); the first is kept. */
+export function copyOrder(entry: ShuffledRecord): [number, number, number] {
+  return [entry[1], entry[2], entry[3]];
 }
 
 /**

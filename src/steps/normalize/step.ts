@@ -1,27 +1,32 @@
 /**
- * The normalize step: turns a download step's output (or any jsonl / jsonl.zst / jsonl.gz / parquet
- * files) into normalized, id-keyed, partitioned parquet: `outputs/main/part-NNNNN-of-MMMMM.parquet`,
- * each part sorted by `id`, records `{id, text, source, source_id, ...kept metadata}` where
- * `id = documentId(normalized text)`.
+ * The normalize step: turns a download step's output, any step's jsonl / jsonl.zst / jsonl.gz /
+ * parquet files, or the user's own files read in place (local paths, globs, https:// and gs:// URLs)
+ * into normalized, id-keyed, partitioned parquet: `outputs/main/part-NNNNN-of-MMMMM.parquet`, each
+ * part sorted by `id`, records `{id, text, source, source_id, ...kept metadata}` where
+ * `id = documentId(normalized text)` and `source_id` is the record's own id (records.ts).
  *
  * PARTITIONING CONVENTION (dedup, quality and consolidate rely on it): the document with id X is in
  * part `partitionOf(X, M)` of src/shuffle, i.e. xxh3-64 of the canonical key bytes of the id string,
  * mod M. M = max(1, ceil(input bytes / targetPartitionBytes)), input bytes being the summed sizes of
  * the input files as stored with compressed files (.zst, .gz, parquet) counted 4x, an estimate of
- * their decoded size. Every part 0..M-1 is written, empty or not. With exact dedup the copies of an
- * id after the first (by source, source_id, input file, position) go to
- * `outputs/dups/part-NNNNN-of-MMMMM.parquet`, partitioned and sorted the same way, each with
- * `kept_source` and `kept_source_id` naming the copy that was kept.
+ * their decoded size. Every part 0..M-1 is written, empty or not. With exact dedup the FIRST
+ * occurrence of an id in input order is kept (files in input order, then lines or rows in file
+ * order) and the later copies go to `outputs/dups/part-NNNNN-of-MMMMM.parquet`, partitioned and
+ * sorted the same way, each with `kept_source` and `kept_source_id` naming the copy that was kept.
+ * Input order: the paths as given, each glob's matches in path order; a download step's files as
+ * its result lists them; a step's files matched by `files` in path order.
  *
- * It is one Dataset plan on the engine: read every input file (one shard each) → normalize →
- * partitionBy(id, sorted by copy order, M shards) → mark duplicates → a routed write of main and
- * dups. Retries, counters, progress, the memory budget and the runner come from the engine.
+ * It is one Dataset plan on the engine: read every input split (plain JSONL files over 64 MiB are
+ * read in byte ranges, in parallel) → normalize → partitionBy(id, sorted by input order, M shards)
+ * → mark duplicates → a routed write of main and dups. Retries, counters, progress, the memory
+ * budget and the runner come from the engine. Paths given directly enter the step's version as
+ * text: a changed file under the same path needs `--force`.
  */
 import { Dataset, fn, runDataset, type Terminal, type WrittenFile } from "../../dataset/index.ts";
 import { step, type InputSpec } from "../../graph/step.ts";
 import { versioned } from "../../graph/versioned.ts";
 import { joinPath } from "../../io/index.ts";
-import { INVALID_UTF8_COUNTER, expandInputs, expandOutputPattern, formatOf, openWriter, readParquetSchema } from "../../io/formats.ts";
+import { DEFAULT_SPLIT_BYTES, INVALID_UTF8_COUNTER, expandInputs, expandOutputPattern, formatOf, openWriter, readParquetSchema } from "../../io/formats.ts";
 import { partitionOf } from "../../shuffle/index.ts";
 import { NormalizeError, NothingLeftError } from "./errors.ts";
 import { copyOrder, markDuplicates, NORMALIZE_FUNCTIONS, normalizeRecords, recordId, routeRecord, STAGES, type DedupMode } from "./records.ts";
@@ -46,20 +51,29 @@ export function normalizedPartName(kind: "main" | "dups", partition: number, num
 
 export interface NormalizeOptions {
   name: string;
-  /** A download step (its result's file list is read), or any step / sub-path holding data files. */
-  input: InputSpec;
+  /**
+   * A download step (its result's file list is read), any step / sub-path holding data files, or
+   * the data itself, read in place: a local path or glob, an https:// or gs:// URL, or a list of them.
+   */
+  input: InputSpec | string | string[];
   /** Glob below the input path; default: the download result's files, else every data file. */
   files?: string;
   /** With a download input: only the files of these sources. */
   sources?: string[];
   /** Field holding the text (default "text"). */
   textField?: string;
+  /** Field holding the record's own id, kept as `source_id` (default: `source_id`, else `id`). */
+  idField?: string;
+  /** Source name of records without a `source` field (default: the source folder, else the file name's stem). */
+  source?: string;
   /** "all" (default): every other field of the record; or the fields to keep. */
   keepMetadata?: "all" | string[];
   /** "exact" (default) moves copies of an id to outputs/dups; "none" keeps them all. */
   dedup?: DedupMode;
   /** Target size of one partition, in estimated decoded input bytes (default 32 MiB). */
   targetPartitionBytes?: number;
+  /** Plain JSONL files larger than this are read in byte ranges of about this size, in parallel (default 64 MiB). */
+  splitBytes?: number;
   /** Worker threads (default: the run's shared pool of every core); 0 runs every task in the step's thread. */
   threads?: number;
   /** Memory budget of one task in bytes (default 256 MiB), divided by the engine. */
@@ -121,15 +135,30 @@ function readable(p: string): boolean {
   }
 }
 
-/** The data files to normalize (paths) and the folder they are named relative to. */
-async function planInputs(
+interface PlannedInputs {
+  /** Files are named relative to this folder in fallback sources and source ids. */
+  base: string;
+  /** The input files in input order. */
+  paths: string[];
+  bytes: number;
+  estimated: number;
+}
+
+/** The folder holding every path (for naming files relative to it). */
+function commonFolder(paths: string[]): string {
+  const folders = paths.map((p) => p.slice(0, p.lastIndexOf("/") + 1));
+  let common = folders[0] ?? "";
+  for (const f of folders) while (!f.startsWith(common)) common = common.slice(0, common.lastIndexOf("/", common.length - 2) + 1);
+  return common.replace(/\/+$/, "");
+}
+
+/** The files of a download-like result (filtered by source) or of a glob below the input folder, in input order. */
+async function stepInputFiles(
   input: { path: string; stepPath: string; result: unknown },
   files: string | null,
   sources: string[] | null,
   log: (message: string) => void,
-): Promise<{ base: string; paths: string[]; bytes: number; estimated: number }> {
-  let base = input.path;
-  let paths: string[];
+): Promise<{ base: string; paths: string[] }> {
   if (files === null && isDownloadLike(input.result)) {
     const listed = input.result.files;
     const wanted = listed.filter((f) => (sources === null || sources.includes(f.source)) && !/\.kiln\//.test(f.path));
@@ -141,19 +170,37 @@ async function planInputs(
       }
     }
     for (const f of wanted.filter((w) => !readable(w.path))) log(`skipping ${f.path} (source ${f.source}): not jsonl, jsonl.zst, jsonl.gz or parquet`);
-    base = input.stepPath;
-    paths = wanted.filter((w) => readable(w.path)).map((f) => joinPath(input.stepPath, f.path));
-  } else {
-    if (sources !== null) {
-      throw new NormalizeError("'sources' was given but the input is not a download step's output", "remove 'sources', or use 'files' to pick files");
-    }
-    paths = (await expandInputs(joinPath(input.path, files ?? DEFAULT_FILES), { splitBytes: WHOLE_FILES })).map((s) => s.path);
+    return { base: input.stepPath, paths: wanted.filter((w) => readable(w.path)).map((f) => joinPath(input.stepPath, f.path)) };
   }
-  if (paths.length === 0) throw new NormalizeError(`no data files in ${input.path}`, "check the input step and the 'files' / 'sources' options");
+  if (sources !== null) {
+    throw new NormalizeError("'sources' was given but the input is not a download step's output", "remove 'sources', or use 'files' to pick files");
+  }
+  const paths = (await expandInputs(joinPath(input.path, files ?? DEFAULT_FILES), { splitBytes: WHOLE_FILES })).map((s) => s.path);
+  return { base: input.path, paths };
+}
+
+/** Paths, globs and URLs given directly: each one's matches in path order, in the order given, each file once. */
+async function directInputFiles(patterns: string[]): Promise<{ base: string; paths: string[] }> {
+  const paths: string[] = [];
+  const seen = new Set<string>();
+  for (const pattern of patterns) {
+    for (const split of await expandInputs(pattern, { splitBytes: WHOLE_FILES })) {
+      if (!seen.has(split.path)) paths.push(split.path);
+      seen.add(split.path);
+    }
+  }
+  return { base: commonFolder(paths), paths };
+}
+
+/** The data files to normalize, their sizes, and the folder they are named relative to. */
+async function planInputs(listed: { base: string; paths: string[] }, where: string): Promise<PlannedInputs> {
+  const { base, paths } = listed;
+  if (paths.length === 0) throw new NormalizeError(`no data files in ${where}`, "check the input and the 'files' / 'sources' options");
   const splits = await expandInputs(paths, { splitBytes: WHOLE_FILES });
+  const sizeOf = new Map(splits.map((s) => [s.path, s]));
   const bytes = splits.reduce((s, f) => s + f.size, 0);
   const estimated = splits.reduce((s, f) => s + f.size * (f.format === "jsonl" ? 1 : COMPRESSED_SIZE_FACTOR), 0);
-  return { base, paths: splits.map((s) => s.path), bytes, estimated };
+  return { base, paths: paths.filter((p) => sizeOf.has(p)), bytes, estimated };
 }
 
 /** Per-source stage tables from the user counters `<stage>.documents:<source>` / `<stage>.bytes:<source>`. */
@@ -183,34 +230,58 @@ async function giveEmptyDupsTheirSchema(files: WrittenFile[]): Promise<void> {
 }
 
 /** Defines a normalize step (see the file header for its output layout). */
+/** The input as paths read in place (a string or list of strings), or null for a step input. */
+function directPatterns(input: NormalizeOptions["input"]): string[] | null {
+  if (typeof input === "string") return [input];
+  if (Array.isArray(input)) {
+    if (input.length === 0 || input.some((p) => typeof p !== "string" || p === "")) throw new NormalizeError("the input list is empty or holds a non-path", "give paths, globs or URLs as non-empty strings");
+    return input;
+  }
+  return null;
+}
+
 export function normalizeStep(opts: NormalizeOptions) {
+  const direct = directPatterns(opts.input);
+  const inputs: Record<string, InputSpec> = {};
+  if (direct === null && typeof opts.input !== "string" && !Array.isArray(opts.input)) inputs.input = opts.input;
   const dedup: DedupMode = opts.dedup ?? "exact";
   if (dedup !== "none" && dedup !== "exact") throw new NormalizeError(`dedup mode '${String(dedup)}' is not known`, "use 'none' or 'exact'");
   const target = opts.targetPartitionBytes ?? DEFAULT_TARGET_PARTITION_BYTES;
   if (!(Number.isFinite(target) && target >= 1)) throw new NormalizeError(`targetPartitionBytes ${target} is not a positive number`, "give a size in bytes, e.g. 268435456");
+  const splitBytes = opts.splitBytes ?? DEFAULT_SPLIT_BYTES;
+  if (!(Number.isSafeInteger(splitBytes) && splitBytes >= 1024)) throw new NormalizeError(`splitBytes ${splitBytes} is not an integer of at least 1024`, "give a size in bytes (default 64 MiB)");
   return step({
     name: opts.name,
-    description: `normalize${dedup === "none" ? "" : " + exact dedup"}${opts.sources ? ` of ${opts.sources.join(", ")}` : ""}`,
+    description: `normalize${dedup === "none" ? "" : " + exact dedup"}${opts.sources ? ` of ${opts.sources.join(", ")}` : ""}${direct ? ` of ${direct.join(", ")}` : ""}`,
     config: {
       schema: versioned(NORMALIZED_SCHEMA_VERSION),
+      paths: versioned(direct),
       files: versioned(opts.files ?? null),
       sources: versioned(opts.sources ?? null),
       textField: versioned(opts.textField ?? "text"),
+      idField: versioned(opts.idField ?? null),
+      source: versioned(opts.source ?? null),
+      copyOrder: versioned("input-order"),
       keepMetadata: versioned(opts.keepMetadata ?? "all"),
       dedup: versioned(dedup),
       targetPartitionBytes: versioned(target),
+      splitBytes: versioned(splitBytes),
       threads: opts.threads ?? null,
       memoryBudgetBytes: opts.memoryBudgetBytes ?? DEFAULT_TASK_MEMORY,
     },
-    inputs: { input: opts.input },
+    inputs,
     run: async (ctx): Promise<NormalizeResult> => {
       const cfg = ctx.config;
-      const input = ctx.inputs.input;
-      const planned = await planInputs(input, cfg.files, cfg.sources, (m) => ctx.log(m));
+      const input = cfg.paths === null ? ctx.inputs.input : undefined;
+      if (cfg.paths !== null && cfg.files !== null) throw new NormalizeError("'files' was given with paths as the input", "put the glob in the input itself, e.g. input: 'data/**/*.jsonl'");
+      const where = input?.path ?? cfg.paths?.join(", ") ?? "";
+      const listed = input ? await stepInputFiles(input, cfg.files, cfg.sources, (m) => ctx.log(m)) : await directInputFiles(cfg.paths ?? []);
+      const planned = await planInputs(listed, where);
       const partitions = Math.max(1, Math.ceil(planned.estimated / cfg.targetPartitionBytes));
       ctx.log(`normalizing ${planned.paths.length} file(s), ${planned.bytes} bytes, into ${partitions} partition(s)`);
-      const normalized = Dataset.read(planned.paths, { splitBytes: WHOLE_FILES })
-        .flatMap(fn(NORMALIZE_FUNCTIONS, normalizeRecords, { base: planned.base, textField: cfg.textField, keepMetadata: cfg.keepMetadata }))
+      const args = { base: planned.base, files: planned.paths, textField: cfg.textField, idField: cfg.idField, source: cfg.source, keepMetadata: cfg.keepMetadata };
+      const normalized = Dataset.read(planned.paths, { splitBytes: cfg.splitBytes })
+        .flatMap(fn(NORMALIZE_FUNCTIONS, normalizeRecords, args))
         .partitionBy(fn(NORMALIZE_FUNCTIONS, recordId), { sortBy: fn(NORMALIZE_FUNCTIONS, copyOrder), numShards: partitions })
         .flatMap(fn(NORMALIZE_FUNCTIONS, markDuplicates, { dedup: cfg.dedup }));
       const main = ctx.path("outputs/main/part-{shard}-of-{total}.parquet");
@@ -225,7 +296,7 @@ export function normalizeStep(opts: NormalizeOptions) {
       const user = counters.user;
       if (total("normalized", "documents") === 0) {
         throw new NothingLeftError(
-          `every record of ${input.path} was dropped: ${user.records_read ?? 0} read, ${user.missing_text_dropped ?? 0} without the field '${cfg.textField}', ${user.empty_dropped ?? 0} blank`,
+          `every record of ${where} was dropped: ${user.records_read ?? 0} read, ${user.missing_text_dropped ?? 0} without the field '${cfg.textField}', ${user.empty_dropped ?? 0} blank`,
           `check that the records hold their text in the field '${cfg.textField}' (set textField otherwise)`,
         );
       }

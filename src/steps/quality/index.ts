@@ -21,5 +21,7 @@ export {
   classifierFromBytes,
   type QualityClassifierJson,
 } from "./classifier-format.ts";
-export { qualityStep, type QualityStepOptions, type QualityStepResult } from "./quality-step.ts";
-export { scoreDocuments, QUALITY_ATTRIBUTE_SCHEMA, type QualityRow } from "./quality-functions.ts";
+export { qualityStep, type QualityStepOptions, type QualityStepResult, type QualitySourceResult, type ClassifierSummary } from "./quality-step.ts";
+export { scoreDocuments, qualitySchema, QUALITY_ATTRIBUTE_SCHEMA, type QualityRow, type ScoreArgs } from "./quality-functions.ts";
+export { RULE_SETS, RULE_SET_NAMES, brokenRules, passColumn, type RuleSetName, type QualityRule } from "./rule-sets.ts";
+export type { QualityLabels } from "./training.ts";

@@ -1,13 +1,14 @@
 /**
- * `qualityStep`: quality attributes for every document of one or more normalized sources. Inside
- * the step a hashed-n-gram logistic classifier is trained on documents of the sources the user names
- * as positive (e.g. a curated Brown source) against those named negative (e.g. spam), taking up to
- * `examplesPerClass` documents per class spread evenly over that class's sources in part order (ids
- * are content hashes, so this is an unbiased sample); its held-out accuracy is part of the result and
- * the model is kept as `classifier/model.bin`. Then every part of every source is scored on worker
- * threads. Output, co-partitioned with each source: `<source name>/outputs/main/<same part name>`,
- * records `{id, attributes: {<every heuristic of qualityAttributes>, quality_score}}` for EVERY
- * document, sorted by id; `quality_score` is P(positive) in [0, 1].
+ * `qualityStep`: quality attributes for every document of one or more normalized sources: every
+ * heuristic of heuristics.ts, the verdict of each chosen rule set (`gopher_pass`, `c4_pass`,
+ * `fineweb_pass`; thresholds in rule-sets.ts) and, when labels are given, `quality_score` from a
+ * hashed-n-gram logistic classifier trained inside the step (training.ts: labels from the step's
+ * sources, from a field of the documents, or from the user's own files). Without labels the step is
+ * rules-only: no classifier, no `quality_score`. The classifier's held-out accuracy is part of the
+ * result and the model is kept as `classifier/model.bin`. Output, co-partitioned with each source:
+ * `<source name>/outputs/main/<same part name>`, records `{id, attributes}` for EVERY document,
+ * sorted by id. The result and the counters give, per source, the share of documents each rule
+ * would drop (`dropped.<set>.<rule>:<source>` in the counters).
  */
 import { Dataset, fn, runDataset } from "../../dataset/index.ts";
 import { step, type InputSpec } from "../../graph/step.ts";
@@ -15,18 +16,23 @@ import { versioned } from "../../graph/versioned.ts";
 import { joinPath } from "../../io/index.ts";
 import { attributeDir, checkSourceName, listSourceParts, sourceInput, type NormalizedSource } from "../minhash/source-parts.ts";
 import { classifierToBytes } from "./classifier-format.ts";
-import { ClassifierInputError, train, type TrainOptions, type TrainingExample } from "./classifier.ts";
+import { ClassifierInputError, train, type TrainOptions } from "./classifier.ts";
 import { QUALITY_ATTRIBUTE_NAMES } from "./heuristics.ts";
-import { nonEmptyText, QUALITY_ATTRIBUTE_SCHEMA, QUALITY_FUNCTIONS as F, scoreDocuments } from "./quality-functions.ts";
+import { QUALITY_FUNCTIONS as F, qualitySchema, scoreDocuments } from "./quality-functions.ts";
+import { isRuleSetName, passColumn, RULE_SET_NAMES, RULE_SETS, type RuleSetName } from "./rule-sets.ts";
+import { checkLabels, trainingExamples, type QualityLabels } from "./training.ts";
 
 export interface QualityStepOptions {
   name: string;
   /** Normalized source steps by source name (a step means its outputs/main folder). */
   sources: Record<string, InputSpec>;
-  /** Source names whose documents are positive (keep-worthy) training examples. */
-  positive: string[];
-  /** Source names whose documents are negative training examples. */
-  negative: string[];
+  /** Where the classifier's labels come from; leave out (with positive/negative) for rules only. */
+  labels?: QualityLabels;
+  /** Shorthand for labels: { from: "sources", positive, negative }. */
+  positive?: string[];
+  negative?: string[];
+  /** Heuristic rule sets whose verdicts and drop rates are written (default: all of gopher, c4, fineweb). */
+  rules?: RuleSetName[];
   /** Training documents per class at most (default 5,000). */
   examplesPerClass?: number;
   /** Classifier options; defaults: 2^18 buckets, bigrams, 5 epochs, 20 % held out, seed 1. */
@@ -35,70 +41,82 @@ export interface QualityStepOptions {
   threads?: number;
 }
 
+export interface ClassifierSummary {
+  file: string;
+  labels: QualityLabels;
+  positive: string[];
+  negative: string[];
+  trainCount: number;
+  heldOutCount: number;
+  trainAccuracy: number;
+  heldOutAccuracy: number;
+  heldOutLogLoss: number;
+}
+
+export interface QualitySourceResult {
+  parts: number;
+  documents: number;
+  /** Mean classifier score (0 without a classifier). */
+  meanScore: number;
+  /** Share of documents each rule would drop, per rule set; `any`: the set's verdict. */
+  dropRates: Record<string, Record<string, number>>;
+  attributes: string;
+}
+
 export interface QualityStepResult {
-  classifier: {
-    file: string;
-    positive: string[];
-    negative: string[];
-    trainCount: number;
-    heldOutCount: number;
-    trainAccuracy: number;
-    heldOutAccuracy: number;
-    heldOutLogLoss: number;
-  };
+  /** null in rules-only mode. */
+  classifier: ClassifierSummary | null;
+  rules: RuleSetName[];
   documents: number;
   textChars: number;
   attributeNames: string[];
-  sources: Record<string, { parts: number; documents: number; meanScore: number; attributes: string }>;
+  sources: Record<string, QualitySourceResult>;
 }
 
-function checkOptions(opts: QualityStepOptions): void {
+/** The labels of the options (labels, or positive/negative as source labels), null for rules only. */
+function labelsOf(opts: QualityStepOptions, where: string): QualityLabels | null {
+  const shorthand = opts.positive !== undefined || opts.negative !== undefined;
+  if (opts.labels && shorthand) throw new ClassifierInputError(`${where}: both labels and positive/negative are given`, "use one of them");
+  if (shorthand) return { from: "sources", positive: opts.positive ?? [], negative: opts.negative ?? [] };
+  return opts.labels ?? null;
+}
+
+function checkOptions(opts: QualityStepOptions): { labels: QualityLabels | null; rules: RuleSetName[] } {
+  const where = `quality step '${opts.name}'`;
   const names = Object.keys(opts.sources ?? {});
-  names.forEach((n) => checkSourceName(n, `quality step '${opts.name}'`));
-  for (const [which, list] of [["positive", opts.positive], ["negative", opts.negative]] as const) {
-    if (!Array.isArray(list) || list.length === 0) {
-      throw new ClassifierInputError(`quality step '${opts.name}': no ${which} sources`, `name at least one of the sources (${names.join(", ")}) as ${which}`);
-    }
-    for (const n of list) {
-      if (!names.includes(n)) {
-        throw new ClassifierInputError(`quality step '${opts.name}': ${which} source '${n}' is not one of its sources (${names.join(", ")})`, "add it to sources or fix the name");
-      }
-    }
-  }
-  const both = opts.positive.filter((n) => opts.negative.includes(n));
-  if (both.length > 0) {
-    throw new ClassifierInputError(`quality step '${opts.name}': source '${both[0]}' is both positive and negative`, "a source can be in one training class only");
-  }
+  names.forEach((n) => checkSourceName(n, where));
+  const labels = labelsOf(opts, where);
+  if (labels) checkLabels(labels, names, where);
   const k = opts.examplesPerClass;
   if (k !== undefined && !(Number.isSafeInteger(k) && k >= 10)) {
-    throw new ClassifierInputError(`quality step '${opts.name}': examplesPerClass is ${k}`, "use an integer of at least 10 (default 5,000)");
+    throw new ClassifierInputError(`${where}: examplesPerClass is ${k}`, "use an integer of at least 10 (default 5,000)");
   }
+  const rules = opts.rules ?? [...RULE_SET_NAMES];
+  const unknown = rules.find((r) => !isRuleSetName(r));
+  if (unknown !== undefined) throw new ClassifierInputError(`${where}: rule set '${String(unknown)}' is not known`, `use any of ${RULE_SET_NAMES.join(", ")}`);
+  return { labels, rules: [...new Set(rules)] };
 }
 
-type Ctx = Parameters<typeof runDataset>[0];
-
-/** Up to `limit` non-empty texts of a source, in part order (each part limited, then gathered and limited). */
-async function sampleTexts(ctx: Ctx, source: NormalizedSource, limit: number, threads: number | undefined): Promise<string[]> {
-  const sample = Dataset.read<{ text: string }>(source.parts.map((p) => p.path))
-    .select("text")
-    .filter(fn(F, nonEmptyText))
-    .take(limit);
-  const { rows } = await runDataset(ctx, sample, { threads, label: `sample.${source.name}`, progress: false });
-  return rows.map((r) => r.text);
+/** Per rule set: the share of documents each rule drops, and `any` for the set, from the counters. */
+function dropRatesOf(user: Record<string, number>, rules: RuleSetName[], source: string, documents: number): Record<string, Record<string, number>> {
+  const share = (n: number | undefined) => (documents === 0 ? 0 : (n ?? 0) / documents);
+  return Object.fromEntries(
+    rules.map((set) => [set, { ...Object.fromEntries(RULE_SETS[set].map((r) => [r.name, share(user[`dropped.${set}.${r.name}:${source}`])])), any: share(user[`dropped.${set}:${source}`]) }]),
+  );
 }
 
 export function qualityStep(opts: QualityStepOptions) {
-  checkOptions(opts);
+  const { labels, rules } = checkOptions(opts);
   const sourceNames = Object.keys(opts.sources);
   const classifier: TrainOptions = { buckets: 1 << 18, heldOutFraction: 0.2, seed: 1, ...opts.classifier };
   return step({
     name: opts.name,
     config: {
-      positive: versioned(opts.positive),
-      negative: versioned(opts.negative),
+      labels: versioned(labels),
+      rules: versioned(rules),
       examplesPerClass: versioned(opts.examplesPerClass ?? 5000),
-      classifier: versioned(classifier),
-      format: versioned("kiln-quality-attributes-v1"),
+      classifier: versioned(labels ? classifier : null),
+      format: versioned("kiln-quality-attributes-v2"),
       threads: opts.threads ?? null,
     },
     inputs: Object.fromEntries(sourceNames.map((n) => [n, sourceInput(opts.sources[n])])),
@@ -107,25 +125,8 @@ export function qualityStep(opts: QualityStepOptions) {
       const threads = cfg.threads ?? undefined;
       const sources = new Map<string, NormalizedSource>();
       for (const n of sourceNames) sources.set(n, await listSourceParts(n, ctx.inputs[n].path));
-
-      // Train on the user's positive and negative sources.
-      const examples: TrainingExample[] = [];
-      for (const [names, label] of [[cfg.positive, true], [cfg.negative, false]] as const) {
-        const before = examples.length;
-        for (const n of names) {
-          const source = sources.get(n);
-          if (!source) continue;
-          for (const text of await sampleTexts(ctx, source, Math.ceil(cfg.examplesPerClass / names.length), threads)) examples.push({ text, label });
-        }
-        if (examples.length === before) {
-          throw new ClassifierInputError(`quality step '${ctx.name}': the ${label ? "positive" : "negative"} sources (${names.join(", ")}) have no documents with text`, "pick sources with documents for both classes");
-        }
-      }
-      const model = train(examples, cfg.classifier);
-      const m = model.metrics;
-      ctx.log(`classifier: ${m.trainCount} training, ${m.heldOutCount} held-out examples, held-out accuracy ${m.heldOutAccuracy.toFixed(4)}`);
-      const modelFile = "classifier/model.bin";
-      await ctx.writeFile(modelFile, Buffer.from(classifierToBytes(model)));
+      const summary = cfg.labels && cfg.classifier ? await trainClassifier(ctx, cfg.labels, cfg.classifier, sources, cfg.examplesPerClass, threads) : null;
+      const schema = qualitySchema(cfg.rules, summary !== null);
 
       // Score every part of every source; attribute file i of a source is written by the task of its part i.
       const perSource: QualityStepResult["sources"] = {};
@@ -133,35 +134,59 @@ export function qualityStep(opts: QualityStepOptions) {
       let textChars = 0;
       await Promise.all(
         [...sources].map(async ([name, src]) => {
+          const args = { modelPath: summary ? ctx.path(summary.file) : null, rules: cfg.rules, source: name };
           const scored = Dataset.read(src.parts.map((p) => p.path))
             .select("id", "text")
-            .map(fn(F, scoreDocuments, { modelPath: ctx.path(modelFile) }))
-            .write(joinPath(attributeDir(ctx.outputPath, name), "part-{shard}-of-{total}.parquet"), { schema: QUALITY_ATTRIBUTE_SCHEMA });
+            .map(fn(F, scoreDocuments, args))
+            .write(joinPath(attributeDir(ctx.outputPath, name), "part-{shard}-of-{total}.parquet"), { schema });
           const { counters } = await runDataset(ctx, scored, { threads, label: `score.${name}` });
-          const n = counters.user.documents ?? 0;
-          perSource[name] = { parts: src.numParts, documents: n, meanScore: n === 0 ? 0 : (counters.user.scoreSum ?? 0) / n, attributes: `${name}/outputs/main` };
+          const user = counters.user;
+          const n = user.documents ?? 0;
+          for (const [k, v] of Object.entries(user)) if (k.startsWith("dropped.")) ctx.counters.increment(k, v);
+          perSource[name] = { parts: src.numParts, documents: n, meanScore: n === 0 ? 0 : (user.scoreSum ?? 0) / n, dropRates: dropRatesOf(user, cfg.rules, name, n), attributes: `${name}/outputs/main` };
           documents += n;
-          textChars += counters.user.textChars ?? 0;
+          textChars += user.textChars ?? 0;
         }),
       );
       ctx.counters.increment("documents", documents);
-      ctx.counters.increment("training_examples", m.trainCount + m.heldOutCount);
+      if (summary) ctx.counters.increment("training_examples", summary.trainCount + summary.heldOutCount);
       return {
-        classifier: {
-          file: modelFile,
-          positive: cfg.positive,
-          negative: cfg.negative,
-          trainCount: m.trainCount,
-          heldOutCount: m.heldOutCount,
-          trainAccuracy: m.trainAccuracy,
-          heldOutAccuracy: m.heldOutAccuracy,
-          heldOutLogLoss: m.heldOutLogLoss,
-        },
+        classifier: summary,
+        rules: cfg.rules,
         documents,
         textChars,
-        attributeNames: [...QUALITY_ATTRIBUTE_NAMES, "quality_score"],
+        attributeNames: [...QUALITY_ATTRIBUTE_NAMES, ...cfg.rules.map(passColumn), ...(summary ? ["quality_score"] : [])],
         sources: Object.fromEntries(sourceNames.map((n) => [n, perSource[n]])),
       };
     },
   });
+}
+
+/** Trains the classifier on the labels' examples and keeps it as classifier/model.bin. */
+async function trainClassifier(
+  ctx: Parameters<typeof runDataset>[0] & { writeFile(path: string, data: Buffer): Promise<void> },
+  labels: QualityLabels,
+  options: TrainOptions,
+  sources: Map<string, NormalizedSource>,
+  examplesPerClass: number,
+  threads: number | undefined,
+): Promise<ClassifierSummary> {
+  const examples = await trainingExamples(ctx, labels, sources, examplesPerClass, threads, `quality step '${ctx.name}'`);
+  const model = train(examples, options);
+  const m = model.metrics;
+  ctx.log(`classifier: ${m.trainCount} training, ${m.heldOutCount} held-out examples, held-out accuracy ${m.heldOutAccuracy.toFixed(4)}`);
+  const file = "classifier/model.bin";
+  await ctx.writeFile(file, Buffer.from(classifierToBytes(model)));
+  const named = (which: "positive" | "negative") => (labels.from === "field" ? [] : labels[which]);
+  return {
+    file,
+    labels,
+    positive: named("positive"),
+    negative: named("negative"),
+    trainCount: m.trainCount,
+    heldOutCount: m.heldOutCount,
+    trainAccuracy: m.trainAccuracy,
+    heldOutAccuracy: m.heldOutAccuracy,
+    heldOutLogLoss: m.heldOutLogLoss,
+  };
 }

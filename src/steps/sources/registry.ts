@@ -14,9 +14,10 @@ export type JsonValue = string | number | boolean | null | JsonValue[] | { [key:
 interface SourceBase {
   /** Unique name; also the folder the source is written to. Letters, digits, '.', '_' and '-'. */
   name: string;
-  description: string;
-  /** Rough size of the materialised data, for planning and listings. */
-  approxBytes: number;
+  /** What the data is, for listings (optional). */
+  description?: string;
+  /** Rough size of the materialised data, for planning and listings (optional). */
+  approxBytes?: number;
   /** Licence or terms of the data, when known. */
   license?: string;
 }
@@ -89,8 +90,8 @@ export function validateSource<S extends SourceSpec>(spec: S): S {
     fail("name", "must be one path segment of letters, digits, '.', '_' or '-'", "rename it, e.g. 'my-corpus'");
   }
   if (!KINDS.has(spec.kind)) fail("kind", `is ${JSON.stringify(spec.kind)}`, "use 'embedded', 'url', 'file' or 'gs'");
-  if (typeof spec.description !== "string") fail("description", "is missing", "describe the data in a sentence");
-  if (typeof spec.approxBytes !== "number" || !(spec.approxBytes >= 0)) {
+  if (spec.description !== undefined && typeof spec.description !== "string") fail("description", "is not text", "describe the data in a sentence, or leave it out");
+  if (spec.approxBytes !== undefined && (typeof spec.approxBytes !== "number" || !(spec.approxBytes >= 0))) {
     fail("approxBytes", "must be a non-negative number", "give a rough size in bytes (0 if unknown)");
   }
   switch (spec.kind) {

@@ -1,6 +1,9 @@
 /**
  * The `tokenize` step and the `trainTokenizer` step. Tokenize reads a step's parquet (or jsonl)
- * output as a Dataset on the engine (one task per input split), encodes every document, appends the
+ * output, or files given directly (local paths, globs, https:// and gs:// URLs, read in place), as a
+ * Dataset on the engine (one task per input split). From a step it reads `outputs/main` when the
+ * step has one (a normalize or consolidate step: the kept documents, never `outputs/dups`), else
+ * every parquet file. It encodes every document, appends the
  * end-of-document id, splits train/validation by a hash of the document id, and writes token shards
  * (`train/part-NNNNN.bin`, `validation/part-NNNNN.bin`: a routed write of the token-shard format,
  * no file for a split a task got no document of) plus `index.json` (shards, tokens and documents per
@@ -10,7 +13,7 @@
 import { Dataset, fn, runDataset } from "../../dataset/index.ts";
 import { step, isStep, type InputSpec, type Step } from "../../graph/step.ts";
 import { versioned } from "../../graph/versioned.ts";
-import { joinPath } from "../../io/index.ts";
+import { fileSystemFor, joinPath } from "../../io/index.ts";
 import { expandInputs, readSplit } from "../../io/formats.ts";
 import { TOKEN_SHARD_HEADER_BYTES, dtypeForVocabSize } from "../../io/token-shards.ts";
 import { trainBpeTokenizer, type BpeTrainingOptions } from "../../tokenizers/index.ts";
@@ -26,9 +29,9 @@ export interface TrainedTokenizerResult {
 
 export interface TokenizeOptions {
   name: string;
-  /** The step (or a sub-path of it) whose files hold the documents. */
-  input: InputSpec;
-  /** Files below the input to read (default every parquet file). */
+  /** The step (or a sub-path of it) whose files hold the documents, or paths, globs and URLs read in place. */
+  input: InputSpec | string | string[];
+  /** Files below the input step's folder to read (default: `outputs/main/**\/*.parquet` when it exists, else every parquet file). */
   files?: string;
   /** "bytes", an OpenAI encoding ("cl100k_base"…), a tokenizer.json path, or a trainTokenizerStep. */
   tokenizer: string | Step<any, TrainedTokenizerResult, any>;
@@ -45,12 +48,25 @@ export interface TokenizeOptions {
   threads?: number;
 }
 
+/** The files below a step's folder to tokenize: `files`, else its kept documents (outputs/main), else every parquet file. */
+async function inputFiles(folder: string, files: string | null): Promise<string> {
+  if (files !== null) return joinPath(folder, files);
+  const main = joinPath(folder, "outputs/main");
+  const kept = (await fileSystemFor(main).list(main + "/")).some((f) => f.path.endsWith(".parquet"));
+  return kept ? joinPath(main, "**/*.parquet") : joinPath(folder, "**/*.parquet");
+}
+
 export function tokenizeStep(opts: TokenizeOptions) {
   const trained = isStep(opts.tokenizer) ? opts.tokenizer : undefined;
+  const direct = typeof opts.input === "string" ? [opts.input] : Array.isArray(opts.input) ? opts.input : null;
+  const inputs: Record<string, InputSpec> = trained ? { tokenizer: trained } : {};
+  if (typeof opts.input !== "string" && !Array.isArray(opts.input)) inputs.documents = opts.input;
+  if (direct !== null && opts.files !== undefined) throw new TokenizeInputError(`tokenize step '${opts.name}': 'files' was given with paths as the input; put the glob in the input itself`);
   return step({
     name: opts.name,
     config: {
-      files: versioned(opts.files ?? "**/*.parquet"),
+      paths: versioned(direct),
+      files: versioned(opts.files ?? null),
       tokenizer: versioned(typeof opts.tokenizer === "string" ? opts.tokenizer : "trained"),
       validationFraction: versioned(opts.validationFraction ?? 0.05),
       minValidationDocuments: versioned(opts.minValidationDocuments ?? 0),
@@ -59,7 +75,7 @@ export function tokenizeStep(opts: TokenizeOptions) {
       format: versioned("kiln-token-shards-v1"),
       threads: opts.threads ?? null,
     },
-    inputs: (trained ? { documents: opts.input, tokenizer: trained } : { documents: opts.input }) as Record<string, InputSpec>,
+    inputs,
     run: async (ctx): Promise<TokenizedResult> => {
       const cfg = ctx.config;
       const inputs = ctx.inputs;
@@ -71,7 +87,7 @@ export function tokenizeStep(opts: TokenizeOptions) {
       const tokenizer = await tokenizerFor(spec);
       const eosId = tokenizer.eosId;
       if (eosId === undefined) throw new TokenizeInputError(`tokenizer ${tokenizer.name} has no end-of-text token to separate documents`);
-      const files = joinPath(inputs.documents.path, cfg.files);
+      const files = cfg.paths ?? (await inputFiles(inputs.documents.path, cfg.files));
       const validationFraction = await heldOutShare(ctx, files, cfg.validationFraction, cfg.minValidationDocuments);
       ctx.log(`tokenizing ${files} with ${tokenizer.name}, holding out ${(validationFraction * 100).toFixed(1)}% of the documents`);
       const encoded = Dataset.read(files)
@@ -111,7 +127,7 @@ export function tokenizeStep(opts: TokenizeOptions) {
 }
 
 /** The validation share: `fraction`, raised so that about `minDocuments` are held out (at most half), counting the documents first when needed. */
-async function heldOutShare(ctx: Parameters<typeof runDataset>[0], files: string, fraction: number, minDocuments: number): Promise<number> {
+async function heldOutShare(ctx: Parameters<typeof runDataset>[0], files: string | string[], fraction: number, minDocuments: number): Promise<number> {
   if (minDocuments <= 0) return fraction;
   const { value: documents } = await runDataset(ctx, Dataset.read(files).count(), { label: "count", progress: false });
   if (documents === 0) return fraction;

@@ -1,17 +1,20 @@
 /**
  * The MinHash dedup step end to end on real parquet sources, through the real shuffle and worker
  * threads: accuracy on Brown documents with perturbed copies of known truth split across two
- * sources, co-partitioned sorted attribute files without singletons, components equal to union-find
- * on the same candidate edges (chains, stars, clusters across sources and shards), exact copies with
- * the same id in two sources, exact verification, and a source that breaks the part convention.
+ * sources, co-partitioned sorted attribute files without singletons, clusters equal to the
+ * in-memory reference (verified pairs) and, without verification, to union-find on the star edges
+ * (chains, stars, clusters across sources and shards), exact copies with the same id in two
+ * sources, a threshold of 1, and a source that breaks the part convention.
  */
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { buildGraph } from "../../../src/graph/dag.ts";
 import { runGraph } from "../../../src/executor/scheduler.ts";
 import {
+  MARIN_PARAMS,
   MinHasher,
   buildLabelledSet,
+  findNearDuplicates,
   candidateEdges,
   componentsByUnionFind,
   minhashDedupStep,
@@ -97,15 +100,16 @@ describe("MinHash dedup step", () => {
     expect(score.precision).toBeGreaterThanOrEqual(0.98);
     expect(score.recall).toBeGreaterThanOrEqual(0.94);
 
-    // Components equal union-find on the same candidate edges (computed here in memory).
-    const hasher = new MinHasher();
-    const signed = [...docsA.map((d) => ({ id: nodeKey(0, d.id), signature: hasher.signature(d.text) })), ...docsB.map((d) => ({ id: nodeKey(1, d.id), signature: hasher.signature(d.text) }))];
-    const reference = componentsByUnionFind(candidateEdges(signed, hasher.params.bands, hasher.params.rows));
+    // Clusters equal the in-memory reference's on the same documents (node keys as ids).
+    const reference = findNearDuplicates([...docsA.map((d) => ({ id: nodeKey(0, d.id), text: d.text })), ...docsB.map((d) => ({ id: nodeKey(1, d.id), text: d.text }))]);
     const stepClusters = clustersOf([
       ...recordsA.map((r) => ({ key: nodeKey(0, r.id), cluster: r.attributes.dup_cluster_id })),
       ...recordsB.map((r) => ({ key: nodeKey(1, r.id), cluster: r.attributes.dup_cluster_id })),
     ]);
-    expect(stepClusters).toEqual(clustersOf([...reference].map(([key, cluster]) => ({ key, cluster }))));
+    expect(stepClusters).toEqual(clustersOf(reference.records.map((r) => ({ key: r.id, cluster: r.attributes.dup_cluster_id }))));
+    expect(result.verifiedPairs).toBe(reference.edges.length);
+    expect(result.candidatePairs).toBe(reference.candidatePairs);
+    expect(result.removals).toBe(reference.removed.size);
   }, 60_000);
 
   it("labels chains, stars and same-id copies across sources and shards exactly as union-find does", async () => {
@@ -133,6 +137,8 @@ describe("MinHash dedup step", () => {
     const dedup = minhashDedupStep({
       name: "dedup/chains",
       sources: { first: normalizedSourceStep("chains-a", docsA, 4), second: normalizedSourceStep("chains-b", docsB, 3) },
+      params: MARIN_PARAMS,
+      verification: "none",
       threads: 0,
       partitions: 5,
       memoryBudgetBytes: 2 << 20,
@@ -166,16 +172,17 @@ describe("MinHash dedup step", () => {
     expect(spanning.size).toBe(5);
     expect(recordsA.length + recordsB.length).toBeLessThan(docsA.length + docsB.length - 30);
 
-    // With verification at Jaccard 1.0 only the exact copies remain clustered.
+    // With a threshold of 1 only the exact copies remain clustered.
     const exact = minhashDedupStep({
       name: "dedup/chains-exact",
       sources: { first: normalizedSourceStep("chains-a2", docsA, 4), second: normalizedSourceStep("chains-b2", docsB, 3) },
       threads: 0,
       partitions: 2,
-      verifyThreshold: 1,
+      params: MARIN_PARAMS,
+      threshold: 1,
     });
     const verified = await runStep(exact);
-    expect(verified.result.rejectedEdges).toBeGreaterThan(50);
+    expect(verified.result.rejectedPairs).toBeGreaterThan(50);
     const all = [...(await checkAttributes(verified.outputPath, "first", docsA, 4)), ...(await checkAttributes(verified.outputPath, "second", docsB, 3))];
     expect(all.map((r) => r.id).sort()).toEqual([shared.id, shared.id]);
   }, 60_000);

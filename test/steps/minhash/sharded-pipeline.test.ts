@@ -40,7 +40,7 @@ describe("shuffle-shaped dedup", () => {
     const edgeShards: Edge[][] = partitions.map((group) => [...group.values()].flatMap((ids) => starEdges(ids)));
     const propagation = runShardedLabelPropagation(edgeShards, 3);
     const sharded = clusterAttributes(propagation.labels);
-    const reference = findNearDuplicates(labelled, { params: { numPerm: 112, bands: 14, rows: 8 } });
+    const reference = findNearDuplicates(labelled, { params: { numPerm: 112, bands: 14, rows: 8 }, verification: "none" });
     expect(sharded.length).toBeGreaterThan(100);
     expect(sharded).toEqual(reference.records);
   });

@@ -19,15 +19,15 @@ import { tempDir } from "../../support/kiln-cli.ts";
 
 const line = (o: object) => Buffer.from(JSON.stringify(o) + "\n");
 const alpha = Buffer.concat([
-  line({ text: "hello   world", source_id: "a1" }), // exact copy of a0: goes to dups (a0 < a1)
+  line({ text: "hello   world", source_id: "a1" }), // first occurrence: kept over a0 and b2 although "a0" sorts first
   line({ text: `x${" ".repeat(200)}y`, source_id: "a2" }), // 1 run capped
   line({ text: `p${"\t".repeat(130)}q${"\n".repeat(300)}r`, source_id: "a3" }), // 2 runs capped
   Buffer.from("\n"), // blank line: not a record
   line({ text: "\u00a0\u00a0 \n", source_id: "a4" }), // blank (nbsp): dropped
   line({ text: "", source_id: "a5" }), // empty: dropped
   line({ source_id: "a6", title: "no text" }), // no text field
-  line({ text: "hello   world", source_id: "a0", lang: "en" }),
-  line({ text: "shared doc", source_id: "a9" }), // kept over beta's "0b": source orders before source_id
+  line({ text: "hello   world", source_id: "a0", lang: "en" }), // later copy of a1: goes to dups
+  line({ text: "shared doc", source_id: "a9" }), // kept over beta's "0b": alpha comes first in the input list
   Buffer.from('{"text":"caf'), Buffer.from([0xff, 0x80]), Buffer.from(' ok","source_id":"a8"}\n'), // 2 invalid bytes
 ]);
 const beta = Buffer.concat([
@@ -113,15 +113,18 @@ describe("normalize step", () => {
     expect(kept).toHaveLength(206);
     expect(kept.find((k) => k.text === "shared doc")).toMatchObject({ source: "alpha", source_id: "a9" });
     const hello = kept.find((k) => k.text === "hello   world")!;
-    expect(hello).toMatchObject({ source: "alpha", source_id: "a0", lang: "en" });
+    expect(hello).toMatchObject({ source: "alpha", source_id: "a1" });
+    expect(hello.lang).toBeUndefined();
     expect(kept.find((k) => k.source_id === "a8")!.text).toBe("caf\ufffd\ufffd ok");
     expect(kept.find((k) => k.source_id === "a2")!.text).toBe(`x${" ".repeat(128)}y`);
     expect(kept.some((k) => k.source_id === "b1")).toBe(false);
     const allDups = (await Promise.all(r.dupFiles.map((f) => rowsOf(path.join(outcome.outputPath, f))))).flat();
     expect(allDups).toHaveLength(104);
-    expect(allDups.filter((d) => d.id === hello.id).map((d) => `${d.source_id}<${d.kept_source_id}`).sort()).toEqual(["a1<a0", "b2<a0"]);
-    // gamma's later copies (g200..g299) are the duplicates: (source, source_id) order keeps g0..g199 ("g1" < "g2..." string order)
-    expect(allDups.filter((d) => d.source === "gamma").every((d) => d.kept_source_id < d.source_id)).toBe(true);
+    expect(allDups.filter((d) => d.id === hello.id).map((d) => `${d.source_id}<${d.kept_source_id}`).sort()).toEqual(["a0<a1", "b2<a1"]);
+    // gamma's later rows (g200..g299) are the duplicates of g0..g99: the first occurrence is kept, whatever the ids' string order ("g99" > "g299")
+    const gammaDups = allDups.filter((d) => d.source === "gamma");
+    expect(gammaDups).toHaveLength(100);
+    expect(gammaDups.every((d) => Number(d.source_id.slice(1)) === Number(d.kept_source_id.slice(1)) + 200)).toBe(true);
   });
 
   it("with dedup none keeps every copy, reading a glob inline", async () => {

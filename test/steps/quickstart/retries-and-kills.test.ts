@@ -39,7 +39,7 @@ describe("retries and kills in the built-in steps", () => {
     const faults = [
       { label: "normalized/spam-assassin-spam", stage: 0, shard: 0, action: "throw" },
       { label: "dedup/minhash components", stage: 1, shard: 0, action: "throw" },
-      { label: "dedup/minhash components", stage: 4, round: 1, shard: 0, action: "throw" },
+      { label: "dedup/minhash components", stage: 2, round: 1, shard: 0, action: "throw" },
     ];
     const faulty = await runKiln(["run", fixturePipeline("datakit.ts"), "--prefix", path.join(dir, "faulty")], { ...env, KILN_FAULTS: JSON.stringify(faults) });
     expect(faulty.code, faulty.stderr.slice(-2000)).toBe(0);
@@ -47,7 +47,7 @@ describe("retries and kills in the built-in steps", () => {
     expect(counters(path.join(dir, "faulty"), "normalized/spam-assassin-spam")["normalize.stage0.retries"]).toBe(1);
     const dedup = counters(path.join(dir, "faulty"), "dedup/minhash");
     expect(dedup["components.stage1.retries"]).toBe(1);
-    expect(dedup["components.stage4.retries"]).toBe(1);
+    expect(dedup["components.stage2.retries"]).toBe(1);
     expect(await datakitHashes(path.join(dir, "faulty"), SOURCES)).toEqual(await datakitHashes(path.join(dir, "clean"), SOURCES));
   }, 300_000);
 

@@ -1,8 +1,11 @@
 /**
  * The quickstart's data steps give the same rows on the worker pool and on the inline executor, and
- * the same rows as before they ran on the Dataset engine: test/golden/datakit-rows.json holds the
- * content hashes (sorted rows, keys sorted, nulls dropped; see test/support/row-hash.ts) of the
- * outputs of commit 0b0e50c, whose steps drove their own worker pools, on the same three sources.
+ * the recorded rows: test/golden/datakit-rows.json holds the content hashes (sorted rows, keys
+ * sorted, nulls dropped; see test/support/row-hash.ts) of the outputs on the same three sources.
+ * The normalize hashes are those of commit 0b0e50c, whose steps drove their own worker pools
+ * (first-occurrence dedup keeps the same copies on these sources); the MinHash, quality and
+ * consolidated hashes were recorded again when near-duplicates became verified against a Jaccard
+ * threshold (default 0.65) and the quality step gained its rule-set verdicts.
  * Each run is the real `kiln run` of test/fixtures/pipelines/datakit.ts.
  */
 import { readFileSync } from "node:fs";

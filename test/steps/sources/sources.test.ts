@@ -61,6 +61,13 @@ describe("registry", () => {
       /already registered/,
     );
   });
+
+  it("needs only the fields a source uses: description and approxBytes may be left out, but not given wrong", () => {
+    registerSource({ name: "bare-local", kind: "file", path: "/data/bare" });
+    expect(getSource("bare-local")).toMatchObject({ path: "/data/bare" });
+    expect(getSource("bare-local").description).toBeUndefined();
+    expect(() => registerSource({ name: "bad-size", kind: "file", path: "/data/x", approxBytes: -1 })).toThrow(/field 'approxBytes'/);
+  });
 });
 
 describe("materializeSource", () => {
