@@ -8,9 +8,9 @@
 import { spawn, spawnSync } from "node:child_process";
 import { appendFileSync, mkdirSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { kilnBin, repoRoot, startKiln, tempDir, waitFor } from "../support/kiln-cli.ts";
-import { hasRedis, startRedis, startWorker } from "./support.ts";
+import { hasRedis, killChild, startRedis, startWorker, stopWhenFileEnds } from "./support.ts";
 
 /** Whether this machine lets us give a process its own mount namespace (root, unshare present). */
 const canUnshare = hasRedis && spawnSync("unshare", ["-m", "true"]).status === 0;
@@ -55,7 +55,7 @@ describe.skipIf(!hasRedis)("workers refuse what they must not run", () => {
     const worker = spawn("unshare", ["-m", "sh", "-c", `mount -t tmpfs tmpfs '${hidden}' && exec '${process.execPath}' '${kilnBin}' worker --redis ${redis.url}`], { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"] });
     let werr = "";
     worker.stderr!.on("data", (d) => (werr += d));
-    afterAll(() => void worker.kill("SIGKILL"));
+    stopWhenFileEnds(() => killChild(worker));
     await waitFor("the namespaced worker", () => werr.includes(" ready: "), { timeoutMs: 60_000 });
     const driver = startKiln(["run", file, "--prefix", path.join(hidden, "out"), "--redis", redis.url]);
     const res = await driver.done;

@@ -13,10 +13,31 @@ if (!hasRedis) console.log("redis-server is not installed (apt-get install redis
 
 export type TestRedis = RedisServer;
 
+// What a test file started, stopped when the file ends (workers before their Redis). vitest only
+// honours hooks registered while it collects a file, not ones registered inside a test or another
+// hook, so the one hook is registered here, at import, and tests add to the list.
+const stopAtEnd: Array<() => Promise<unknown>> = [];
+afterAll(async () => {
+  for (const stop of stopAtEnd.splice(0).reverse()) await stop().catch(() => undefined);
+});
+
+/** Adds something a test started to what is stopped when the test file ends. */
+export function stopWhenFileEnds(stop: () => Promise<unknown>): void {
+  stopAtEnd.push(stop);
+}
+
+/** SIGKILLs a child process unless it has ended, and waits for it to close. */
+export async function killChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const closed = new Promise((r) => child.once("close", r));
+  child.kill("SIGKILL");
+  await closed;
+}
+
 /** A redis-server for this test file, stopped when the file ends. */
 export async function startRedis(): Promise<TestRedis> {
   const redis = await launchRedis();
-  afterAll(() => redis.kill());
+  stopWhenFileEnds(() => redis.kill());
   return redis;
 }
 
@@ -51,7 +72,7 @@ export async function startWorker(url: string, args: string[] = [], env: Record<
       return run.done;
     },
   };
-  afterAll(async () => {
+  stopWhenFileEnds(async () => {
     if (run.child.exitCode === null && run.child.signalCode === null) run.child.kill("SIGKILL");
     await run.done;
   });
