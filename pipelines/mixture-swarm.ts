@@ -32,8 +32,9 @@ const FULL: Profile = {
     schedule: { kind: "cosine", warmup_steps: 20 },
     train: { steps: 300, batch_size: 16, checkpoint_every: 100 },
   },
-  // The run the mixture is for: about one pass over the five sources, so small sources hit the repetition cap.
-  swarm: { targetTokens: 10_000_000 },
+  // The run the mixture is for: 3M tokens, so the small Brown sources may take a real share (up to four
+  // epochs) and each proxy sees enough of their distinct text for their weight to show in bits per byte.
+  swarm: { targetTokens: 3_000_000 },
   evalTokens: 8192,
 };
 
