@@ -133,7 +133,12 @@ export function consolidateStep(opts: ConsolidateOptions) {
       const attributeFiles: Record<string, string[]> = {};
       for (const name of Object.keys(datasets)) {
         const dir = inputs[`attr_${name}`].path;
-        attributeFiles[name] = await Promise.all(parts.map((part) => findAttributeFile(dir, partStem(part), name)));
+        // Looked up at once; a failure names the first missing part in part order, whichever lookup ended first.
+        const found = await Promise.allSettled(parts.map((part) => findAttributeFile(dir, partStem(part), name)));
+        attributeFiles[name] = found.map((f) => {
+          if (f.status === "rejected") throw f.reason;
+          return f.value;
+        });
       }
       const cuts = await fractionCuts(ctx, cfg.filters, attributeFiles, cfg.sketchAccuracy, threads);
       const resolved = resolveFilters(cfg.filters, cuts);
