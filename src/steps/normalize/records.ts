@@ -54,9 +54,25 @@ const RESERVED = new Set(["id", "text", "source", "source_id", "kept_source", "k
 export const STAGES = ["read", "normalized", "kept", "duplicates"] as const;
 export type Stage = (typeof STAGES)[number];
 
+/** The counter names of each source, built once per source and task rather than once per record. */
+type SourceCounterNames = Record<Stage, { documents: string; bytes: string }>;
+const counterNamesBySource = new Map<string, SourceCounterNames>();
+
+function namesOf(source: string): SourceCounterNames {
+  let names = counterNamesBySource.get(source);
+  if (names === undefined) {
+    const pair = (stage: Stage) => ({ documents: `${stage}.documents:${source}`, bytes: `${stage}.bytes:${source}` });
+    names = { read: pair("read"), normalized: pair("normalized"), kept: pair("kept"), duplicates: pair("duplicates") };
+    if (counterNamesBySource.size > 10_000) counterNamesBySource.clear();
+    counterNamesBySource.set(source, names);
+  }
+  return names;
+}
+
 function count(ctx: CounterSink, stage: Stage, source: string, bytes: number): void {
-  ctx.increment(`${stage}.documents:${source}`);
-  ctx.increment(`${stage}.bytes:${source}`, bytes);
+  const names = namesOf(source)[stage];
+  ctx.increment(names.documents);
+  ctx.increment(names.bytes, bytes);
 }
 
 const SPLIT_SUFFIX = / \(split from byte (\d+)\)$/;
@@ -91,15 +107,19 @@ function placeFinder(args: NormalizeArgs): (ctx: UserContext) => Place {
   };
 }
 
+function isRecord(row: unknown): row is Record<string, unknown> {
+  return row !== null && typeof row === "object" && !Array.isArray(row);
+}
+
 /** The user's id of a record as text (see the file header), or undefined when it has none. */
-function userId(record: Record<string, unknown>, idField: string | null, where: string): string | undefined {
+function userId(record: Record<string, unknown>, idField: string | null, where: () => string): string | undefined {
   const fields = idField === null ? ["source_id", "id"] : [idField];
   for (const field of fields) {
     const value = record[field];
     if (value === undefined || value === null || value === "") continue;
     if (typeof value === "string") return value;
     if (typeof value === "number" || typeof value === "bigint") return String(value);
-    throw new NormalizeError(`${where}: id field '${field}' is ${Array.isArray(value) ? "an array" : typeof value}, not a string or number`, "point idField at a string or numeric field, or fix the record");
+    throw new NormalizeError(`${where()}: id field '${field}' is ${Array.isArray(value) ? "an array" : typeof value}, not a string or number`, "point idField at a string or numeric field, or fix the record");
   }
   return undefined;
 }
@@ -110,11 +130,12 @@ export function normalizeRecords(args: NormalizeArgs): (row: unknown, ctx: UserC
   return (row, ctx) => {
     const place = placeOf(ctx);
     const { relative, position } = place;
-    const where = `${place.file}${place.splitStart ? ` (split from byte ${place.splitStart})` : ""}: ${ctx.position()?.unit ?? "record"} ${position}`;
-    if (row === null || typeof row !== "object" || Array.isArray(row)) {
-      throw new NormalizeError(`${where}: a record must be a JSON object, got ${Array.isArray(row) ? "an array" : row === null ? "null" : typeof row}`, "write one JSON object per line");
+    // Built only when an error names the record.
+    const where = () => `${place.file}${place.splitStart ? ` (split from byte ${place.splitStart})` : ""}: ${ctx.position()?.unit ?? "record"} ${position}`;
+    if (!isRecord(row)) {
+      throw new NormalizeError(`${where()}: a record must be a JSON object, got ${Array.isArray(row) ? "an array" : row === null ? "null" : typeof row}`, "write one JSON object per line");
     }
-    const record: Record<string, unknown> = { ...row };
+    const record = row;
     const counters = ctx.counters;
     const raw = textOf(record, args.textField, where, counters);
     const fallbackSource = args.source ?? (relative.includes("/") ? relative.split("/")[0] : relative.replace(/\..*$/, ""));
@@ -144,12 +165,12 @@ export function normalizeRecords(args: NormalizeArgs): (row: unknown, ctx: UserC
  * The text of a record's `field`: a string as is, binary decoded as UTF-8 with counting, `undefined`
  * when missing or null. Any other type fails naming the file, record and field.
  */
-export function textOf(record: Record<string, unknown>, field: string, where: string, counters: CounterSink): string | undefined {
+export function textOf(record: Record<string, unknown>, field: string, where: () => string, counters: CounterSink): string | undefined {
   const value = record[field];
   if (value === undefined || value === null) return undefined;
   if (typeof value === "string") return value;
   if (value instanceof Uint8Array) return decodeUtf8Counting(value, counters).text;
-  throw new NormalizeError(`${where}: field '${field}' is ${Array.isArray(value) ? "an array" : typeof value}, not text`, "point textField at a string field, or fix the record");
+  throw new NormalizeError(`${where()}: field '${field}' is ${Array.isArray(value) ? "an array" : typeof value}, not text`, "point textField at a string field, or fix the record");
 }
 
 /** Shuffle key: the document id (its partition is partitionOf(id, parts)). */

@@ -40,6 +40,9 @@ export { decodeUtf8Counting } from "../../io/utf8.ts";
 // render as nothing (U+180E, U+200B-U+200D, U+2060) count as blank too.
 const LONG_WHITESPACE_RUN = new RegExp(`\\s{${MAX_WHITESPACE_RUN + 1},}`, "g");
 const BLANK_DOCUMENT = /^[\s\u180e\u200b-\u200d\u2060]*$/;
+// Text made only of characters below U+0300 has no combining marks (they start at U+0300), no
+// Hangul jamo and no canonical singletons, so NFC leaves it as it is: skip the ICU call.
+const MAY_CHANGE_UNDER_NFC = /[^\u0000-\u02ff]/;
 
 /**
  * Normalizes one document, or returns `null` when it is empty or blank (counted as `empty_dropped`).
@@ -49,7 +52,7 @@ const BLANK_DOCUMENT = /^[\s\u180e\u200b-\u200d\u2060]*$/;
  */
 export function normalizeText(text: string, counters?: CounterSink): string | null {
   let out = text.includes("\r") ? text.replace(/\r\n?/g, "\n") : text;
-  out = out.normalize("NFC");
+  if (MAY_CHANGE_UNDER_NFC.test(out)) out = out.normalize("NFC");
   let capped = 0;
   out = out.replace(LONG_WHITESPACE_RUN, (run) => {
     capped++;
@@ -65,5 +68,6 @@ export function normalizeText(text: string, counters?: CounterSink): string | nu
 
 /** The id of a document: xxh3-128 of its UTF-8 bytes as 32 lowercase hex digits. Pass normalized text. */
 export function documentId(text: string): string {
-  return xxh3.xxh128(Buffer.from(text, "utf8")).toString(16).padStart(32, "0");
+  // A string argument is hashed as its UTF-8 bytes without a Buffer on the JavaScript heap.
+  return xxh3.xxh128(text).toString(16).padStart(32, "0");
 }

@@ -1,0 +1,44 @@
+// How string columns are laid out in written parquet: mostly-distinct columns without a dictionary,
+// long-text columns without min/max statistics, others as parquet's defaults. Read back by DuckDB.
+import { describe, expect, it } from "vitest";
+import * as path from "node:path";
+import { openWriter } from "../../src/io/formats.ts";
+import { suiteDir, suiteDuckDB } from "./helpers.ts";
+
+const tmp = suiteDir("parquet-encode");
+const duck = suiteDuckDB();
+
+interface ChunkFacts {
+  encodings: string;
+  hasStats: boolean;
+}
+
+async function chunkFacts(file: string): Promise<Record<string, ChunkFacts>> {
+  const reader = await duck.db.runAndReadAll(
+    `SELECT path_in_schema, encodings, stats_min_value IS NOT NULL AS has_stats FROM parquet_metadata('${file}') WHERE row_group_id = 0`,
+  );
+  return Object.fromEntries(reader.getRows().map(([name, encodings, hasStats]) => [String(name), { encodings: String(encodings), hasStats: hasStats === true }]));
+}
+
+describe("parquet string column layout", () => {
+  it("writes unique long texts without a dictionary or statistics, and keeps both for a repeated short column", async () => {
+    const rows = Array.from({ length: 2000 }, (_, i) => ({
+      id: `doc-${String(i).padStart(6, "0")}`,
+      text: `document ${i} `.repeat(40),
+      source: i % 3 === 0 ? "web" : "books",
+    }));
+    const file = path.join(tmp.path, "docs.parquet");
+    const w = openWriter(file, "parquet");
+    await w.write(rows);
+    await w.close();
+    const facts = await chunkFacts(file);
+    expect(facts.text.encodings).not.toMatch(/DICTIONARY/);
+    expect(facts.text.hasStats).toBe(false);
+    expect(facts.id.encodings).not.toMatch(/DICTIONARY/);
+    expect(facts.id.hasStats).toBe(true);
+    expect(facts.source.encodings).toMatch(/DICTIONARY/);
+    expect(facts.source.hasStats).toBe(true);
+    const back = await duck.db.runAndReadAll(`SELECT count(*)::INTEGER, count(DISTINCT text)::INTEGER, min(id), max(source) FROM '${file}'`);
+    expect(back.getRows()[0]).toEqual([2000, 2000, "doc-000000", "web"]);
+  });
+});
