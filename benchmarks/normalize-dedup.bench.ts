@@ -32,6 +32,8 @@ interface InputInfo {
 
 interface RunResult {
   seconds: number;
+  /** User + system CPU of the whole child (every thread) over the measured job. */
+  cpuSeconds: number;
   documents: number;
   maxRssMB: number;
 }
@@ -104,6 +106,7 @@ async function child(engine: string, prefix: string, targetBytes: number, out: s
   rmSync(out, { recursive: true, force: true });
   mkdirSync(out, { recursive: true });
   const start = performance.now();
+  const cpuStart = process.cpuUsage();
   let documents = 0;
   if (engine === "kiln") {
     const { normalizeStep } = await import("../src/steps/normalize/index.ts");
@@ -126,7 +129,9 @@ async function child(engine: string, prefix: string, targetBytes: number, out: s
     documents = Number(reader.getRows()[0][0]);
   }
   const seconds = (performance.now() - start) / 1000;
-  process.stdout.write(JSON.stringify({ seconds, documents, maxRssMB: process.resourceUsage().maxRSS / 1024 } satisfies RunResult) + "\n");
+  const cpu = process.cpuUsage(cpuStart);
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+  process.stdout.write(JSON.stringify({ seconds, cpuSeconds, documents, maxRssMB: process.resourceUsage().maxRSS / 1024 } satisfies RunResult) + "\n");
 }
 
 async function main(): Promise<void> {
@@ -147,13 +152,14 @@ async function main(): Promise<void> {
       const stdout = execFileSync(process.execPath, ["--import", "tsx", THIS_FILE, "--child", engine, prefix, String(targetBytes), out], { cwd: ROOT, encoding: "utf8", maxBuffer: 1 << 20 });
       const res = JSON.parse(stdout.trim().split("\n").pop()!) as RunResult;
       samples.set(engine, [...(samples.get(engine) ?? []), res]);
-      console.log(`run ${r + 1}/${runs} ${engine}: ${res.seconds.toFixed(2)} s, ${(info.jsonlBytes / 1e6 / res.seconds / THREADS).toFixed(1)} MB/s per core, ${res.documents} documents, peak RSS ${res.maxRssMB.toFixed(0)} MB`);
+      console.log(`run ${r + 1}/${runs} ${engine}: ${res.seconds.toFixed(2)} s, ${res.cpuSeconds.toFixed(1)} CPU-s, ${(info.jsonlBytes / 1e6 / res.cpuSeconds).toFixed(1)} MB per CPU-s, ${res.documents} documents, peak RSS ${res.maxRssMB.toFixed(0)} MB`);
     }
   }
   rmSync(out, { recursive: true, force: true });
   const results = engines.map((engine) => {
     const list = samples.get(engine)!;
     const seconds = median(list.map((x) => x.seconds));
+    const cpuSeconds = median(list.map((x) => x.cpuSeconds));
     const mbPerSec = info.jsonlBytes / 1e6 / seconds;
     return {
       engine,
@@ -162,6 +168,9 @@ async function main(): Promise<void> {
       medianSeconds: +seconds.toFixed(3),
       mbPerSec: +mbPerSec.toFixed(1),
       mbPerSecPerCore: +(mbPerSec / THREADS).toFixed(1),
+      runsCpuSeconds: list.map((x) => +x.cpuSeconds.toFixed(2)),
+      medianCpuSeconds: +cpuSeconds.toFixed(2),
+      mbPerCpuSecond: +(info.jsonlBytes / 1e6 / cpuSeconds).toFixed(1),
       peakRssMB: Math.round(Math.max(...list.map((x) => x.maxRssMB))),
       distinctDocuments: list[0].documents,
     };
@@ -182,11 +191,16 @@ async function main(): Promise<void> {
     commit,
     date: new Date().toISOString(),
     machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version, platform: `${os.platform()} ${os.arch()}` },
-    note: "shared machine: other processes were running during the measurement, so absolute numbers are noisy; compare the ratio taken in the same run. kiln also writes the duplicates (outputs/dups) and counts normalization changes; DuckDB writes only the distinct documents",
+    loadAverageAtEnd: os.loadavg().map((x) => +x.toFixed(2)),
+    note: "CPU-s = user + system of the measuring child, every thread, from the job's start to its end (the input is built before); shared machine: other processes were running during the measurement, so absolute numbers are noisy; compare the ratio taken in the same run. kiln also writes the duplicates (outputs/dups) and counts normalization changes; DuckDB writes only the distinct documents",
     input: { source: "embedded corpora text, normalized, repeated with one seeded word edit per copy (30% of copies exact)", ...info, runs },
     results,
     countsAgree: kiln.distinctDocuments === duck.distinctDocuments,
-    ratios: { kilnVsDuckdb: +(kiln.mbPerSec / duck.mbPerSec).toFixed(3), peakRssKilnVsDuckdb: +(kiln.peakRssMB / duck.peakRssMB).toFixed(3) },
+    ratios: {
+      kilnVsDuckdb: +(kiln.mbPerSec / duck.mbPerSec).toFixed(3),
+      kilnVsDuckdbPerCpuSecond: +(kiln.mbPerCpuSecond / duck.mbPerCpuSecond).toFixed(3),
+      peakRssKilnVsDuckdb: +(kiln.peakRssMB / duck.peakRssMB).toFixed(3),
+    },
   };
   mkdirSync(path.join(ROOT, "benchmarks/results"), { recursive: true });
   writeFileSync(path.join(ROOT, "benchmarks/results/normalize-dedup.json"), JSON.stringify(report, null, 2) + "\n");
