@@ -22,7 +22,8 @@ import type { UserContext } from "../../dataset/index.ts";
 import { applyLabelMessages, initialNodeState, labelMessages, type LabelMessage, type NodeState } from "./components.ts";
 import { bandKeys } from "./lsh.ts";
 import type { ResolvedNormalization } from "./shingles.ts";
-import { MinHasher, type MinHashParams } from "./signature.ts";
+import { createSignatureHasher, type MinHashScheme } from "./one-permutation.ts";
+import type { MinHashParams } from "./signature.ts";
 import { SourceLayoutError, nodeKey, parseNodeKey, sourceRecordChecker } from "./source-parts.ts";
 
 /** This module's URL, for fn(DEDUP_FUNCTIONS, f). */
@@ -67,6 +68,7 @@ export interface AttributeRow {
 
 export type BandArgs = {
   params: MinHashParams;
+  scheme: MinHashScheme;
   normalization: ResolvedNormalization;
   /** Folder of each source's parts, by source index. */
   dirs: string[];
@@ -74,7 +76,7 @@ export type BandArgs = {
 
 /** Factory of the flatMap over source records: their band entries, with the part convention checked. */
 export function bandEntries(args: BandArgs): (row: unknown, ctx: UserContext) => BandEntry[] {
-  const hasher = new MinHasher(args.params, args.normalization);
+  const hasher = createSignatureHasher(args.scheme, args.params, args.normalization);
   const scratch = new Uint32Array(args.params.numPerm);
   const dirs = args.dirs.map((d) => d.replace(/\/+$/, "") + "/");
   const check = sourceRecordChecker();

@@ -73,7 +73,7 @@ function allParts(p: PlanContext): string[] {
 }
 
 function bandEntriesOf(p: PlanContext) {
-  const args = { params: p.settings.params, normalization: p.settings.normalization, dirs: p.sources.map((s) => s.dir) };
+  const args = { params: p.settings.params, scheme: p.settings.scheme, normalization: p.settings.normalization, dirs: p.sources.map((s) => s.dir) };
   return Dataset.read(allParts(p))
     .select("id", "text")
     .flatMap(fn(F, bandEntries, args))

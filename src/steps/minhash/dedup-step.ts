@@ -57,6 +57,7 @@ export interface DedupSourceResult {
 export interface MinHashDedupResult {
   threshold: number;
   params: MinHashParams;
+  scheme: ResolvedSettings["scheme"];
   banding: ResolvedSettings["banding"];
   verification: ResolvedSettings["verification"];
   normalization: ResolvedSettings["normalization"];
@@ -138,6 +139,7 @@ export function minhashDedupStep(opts: MinHashDedupOptions) {
     config: {
       threshold: versioned(settings.threshold),
       params: versioned({ ...settings.params }),
+      scheme: versioned(settings.scheme),
       verification: versioned(settings.verification),
       normalization: versioned({ ...settings.normalization }),
       comparisonsPerMember: versioned(settings.comparisonsPerMember),
@@ -192,6 +194,7 @@ function summarize(
   return {
     threshold: settings.threshold,
     params: settings.params,
+    scheme: settings.scheme,
     banding: settings.banding,
     verification: settings.verification,
     normalization: settings.normalization,
