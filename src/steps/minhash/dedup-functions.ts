@@ -74,11 +74,12 @@ export type BandArgs = {
   dirs: string[];
 };
 
-/** Factory of the flatMap over source records: their band entries, with the part convention checked. */
-export function bandEntries(args: BandArgs): (row: unknown, ctx: UserContext) => BandEntry[] {
-  const hasher = createSignatureHasher(args.scheme, args.params, args.normalization);
-  const scratch = new Uint32Array(args.params.numPerm);
-  const dirs = args.dirs.map((d) => d.replace(/\/+$/, "") + "/");
+/**
+ * A reader of source records in part order: each record checked against the part convention, with
+ * the index of the source whose folder (one of `dirs`, by source index) holds its file.
+ */
+export function sourceRecordReader(dirs: readonly string[]): (row: unknown, ctx: UserContext) => { id: string; text: string; source: number } {
+  const folders = dirs.map((d) => d.replace(/\/+$/, "") + "/");
   const check = sourceRecordChecker();
   let file = "";
   let source = -1;
@@ -86,9 +87,19 @@ export function bandEntries(args: BandArgs): (row: unknown, ctx: UserContext) =>
     const at = ctx.position();
     if (at && at.source !== file) {
       file = at.source;
-      source = dirs.findIndex((d) => file.startsWith(d));
+      source = folders.findIndex((d) => file.startsWith(d));
     }
-    const { id, text } = check(row, file, at?.record ?? 0);
+    return { ...check(row, file, at?.record ?? 0), source };
+  };
+}
+
+/** Factory of the flatMap over source records: their band entries, with the part convention checked. */
+export function bandEntries(args: BandArgs): (row: unknown, ctx: UserContext) => BandEntry[] {
+  const hasher = createSignatureHasher(args.scheme, args.params, args.normalization);
+  const scratch = new Uint32Array(args.params.numPerm);
+  const readSource = sourceRecordReader(args.dirs);
+  return (row, ctx) => {
+    const { id, text, source } = readSource(row, ctx);
     const counters = ctx.counters;
     counters.increment(`documents:${source}`);
     counters.increment("textChars", text.length);
@@ -245,6 +256,10 @@ export function sizeClass(size: number): string {
   if (size < 4) return String(size);
   const low = 2 ** Math.floor(Math.log2(size));
   return `${low}-${2 * low - 1}`;
+}
+
+export function clusterIdOf(row: { cluster_id: string }): string {
+  return row.cluster_id;
 }
 
 /** Factory of the map from a cluster's member count to its row; counts clusters by size class. */
