@@ -1,8 +1,10 @@
 /**
  * The MinHash dedup step's row functions, module-level so that any executor runs them by reference
  * (`fn(DEDUP_FUNCTIONS, f)`). In plan order:
- *   bandEntries       a source record → its band entries `{b: band key, n: node key}` (records are
- *                     checked against the part convention: string id and text, sorted, in their part);
+ *   signedDocuments   a source record → `{n: node key, k: band keys}` (records are checked against
+ *                     the part convention: string id and text, sorted, in their part), kept in
+ *                     scratch; entriesOfDocument turns one into its band entries `{b, n}`, and
+ *                     bandEntries does both at once (the plan without verification);
  *   bucketPairs       a partition sorted by (band key, node) → candidate pairs `{a, b}`, each member
  *                     with the bucket's first members (a stateful flatMap), to be verified
  *                     (verify-functions.ts), whose verified edges become adjacency (edgeAdjacency);
@@ -20,7 +22,7 @@
 import type { ShuffleKey } from "../../shuffle/index.ts";
 import type { UserContext } from "../../dataset/index.ts";
 import { applyLabelMessages, initialNodeState, labelMessages, type LabelMessage, type NodeState } from "./components.ts";
-import { bandKeys } from "./lsh.ts";
+import { bandKeyNumbers } from "./lsh.ts";
 import type { ResolvedNormalization } from "./shingles.ts";
 import { createSignatureHasher, type MinHashScheme } from "./one-permutation.ts";
 import type { MinHashParams } from "./signature.ts";
@@ -31,7 +33,7 @@ export const DEDUP_FUNCTIONS = import.meta.url;
 
 /** A document's membership in one band bucket. */
 export interface BandEntry {
-  b: string;
+  b: number;
   n: string;
 }
 
@@ -93,8 +95,14 @@ export function sourceRecordReader(dirs: readonly string[]): (row: unknown, ctx:
   };
 }
 
-/** Factory of the flatMap over source records: their band entries, with the part convention checked. */
-export function bandEntries(args: BandArgs): (row: unknown, ctx: UserContext) => BandEntry[] {
+/** A document's node key and its band keys (52-bit integers), one record per document. */
+export interface SignedDocument {
+  n: string;
+  k: number[];
+}
+
+/** A signer of source records (part convention checked, documents and characters counted); undefined for an empty document. */
+function documentSigner(args: BandArgs): (row: unknown, ctx: UserContext) => SignedDocument | undefined {
   const hasher = createSignatureHasher(args.scheme, args.params, args.normalization);
   const scratch = new Uint32Array(args.params.numPerm);
   const readSource = sourceRecordReader(args.dirs);
@@ -103,19 +111,40 @@ export function bandEntries(args: BandArgs): (row: unknown, ctx: UserContext) =>
     const counters = ctx.counters;
     counters.increment(`documents:${source}`);
     counters.increment("textChars", text.length);
-    const signature = hasher.signature(text, scratch);
-    const keys = bandKeys(signature, args.params.bands, args.params.rows);
+    const keys = bandKeyNumbers(hasher.signature(text, scratch), args.params.bands, args.params.rows);
     if (keys.length === 0) {
       counters.increment("emptyDocuments");
-      return [];
+      return undefined;
     }
     counters.increment("bandEntries", keys.length);
-    const n = nodeKey(source, id);
-    return keys.map((b) => ({ b, n }));
+    return { n: nodeKey(source, id), k: keys };
   };
 }
 
-export function bandKeyOf(entry: BandEntry): string {
+/** A signed document's band entries. */
+export function entriesOfDocument(doc: SignedDocument): BandEntry[] {
+  return doc.k.map((b) => ({ b, n: doc.n }));
+}
+
+/** Factory of the flatMap over source records: their band entries, with the part convention checked. */
+export function bandEntries(args: BandArgs): (row: unknown, ctx: UserContext) => BandEntry[] {
+  const sign = documentSigner(args);
+  return (row, ctx) => {
+    const doc = sign(row, ctx);
+    return doc ? entriesOfDocument(doc) : [];
+  };
+}
+
+/** Factory of the flatMap over source records: one `SignedDocument` each (none for an empty one). */
+export function signedDocuments(args: BandArgs): (row: unknown, ctx: UserContext) => SignedDocument[] {
+  const sign = documentSigner(args);
+  return (row, ctx) => {
+    const doc = sign(row, ctx);
+    return doc ? [doc] : [];
+  };
+}
+
+export function bandKeyOf(entry: BandEntry): number {
   return entry.b;
 }
 
@@ -130,7 +159,7 @@ export function nodeOf(entry: BandEntry | AdjacencyEntry): string {
  * order): a synchronous flatMap, so dozens of band entries per document do not each cost an await.
  */
 export function bucketEdges(_args: Record<string, never>): (member: BandEntry, ctx: UserContext) => AdjacencyEntry[] {
-  let bucket: string | undefined;
+  let bucket: number | undefined;
   let min: BandEntry | undefined;
   return (member, ctx) => {
     if (member.b !== bucket || min === undefined) {
@@ -155,7 +184,7 @@ export function bucketEdges(_args: Record<string, never>): (member: BandEntry, c
  * `pairs.a:<source>` and `pairs.b:<source>` so that stages with nothing to do are skipped.
  */
 export function bucketPairs(args: { comparisonsPerMember: number }): (member: BandEntry, ctx: UserContext) => CandidatePair[] {
-  let bucket: string | undefined;
+  let bucket: number | undefined;
   const first: string[] = [];
   return (member, ctx) => {
     if (member.b !== bucket) {

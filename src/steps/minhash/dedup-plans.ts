@@ -1,8 +1,10 @@
 /**
  * The Dataset plans of the MinHash dedup step (functions in dedup-functions.ts and
  * verify-functions.ts), each run with `runDataset` inside the step:
- *   candidates   every source part → band entries → partitionBy(band key, sorted by node) → candidate
- *                pairs per bucket → scratch `pairs/`;
+ *   signatures   every source part → one record per document with its band keys → scratch `signed/`;
+ *   candidates   in the step's thread when every document's band keys fit in memory
+ *                (memory-candidates.ts); otherwise the signed documents → band entries →
+ *                partitionBy(band key, sorted by node) → candidate pairs per bucket → scratch `pairs/`;
  *   verification in memory when the pairs and their documents' shingle sets fit (one scan of the
  *                parts, memory-verification.ts); otherwise per source (see verify-functions.ts): pairs joined with a's parts (a's shingles
  *                attached) → `attached/<source>/`; those joined with b's parts, exact Jaccard ≥
@@ -33,6 +35,7 @@ import {
   clusterLabels,
   clusterRow,
   edgeAdjacency,
+  entriesOfDocument,
   firstState,
   idOf,
   labelCluster,
@@ -41,11 +44,13 @@ import {
   messageTo,
   nodeOf,
   ofSource,
+  signedDocuments,
   stateMessages,
   toAttributes,
   type AdjacencyEntry,
   type CandidatePair,
   type ClusterLabel,
+  type SignedDocument,
 } from "./dedup-functions.ts";
 import type { ClusterRow } from "./memory-components.ts";
 import type { ResolvedSettings } from "./settings.ts";
@@ -78,17 +83,37 @@ function allParts(p: PlanContext): string[] {
   return p.sources.flatMap((s) => s.parts.map((part) => part.path));
 }
 
+function bandArgs(p: PlanContext) {
+  return { params: p.settings.params, scheme: p.settings.scheme, normalization: p.settings.normalization, dirs: p.sources.map((s) => s.dir) };
+}
+
 function bandEntriesOf(p: PlanContext) {
-  const args = { params: p.settings.params, scheme: p.settings.scheme, normalization: p.settings.normalization, dirs: p.sources.map((s) => s.dir) };
   return Dataset.read(allParts(p))
     .select("id", "text")
-    .flatMap(fn(F, bandEntries, args))
+    .flatMap(fn(F, bandEntries, bandArgs(p)))
     .partitionBy(fn(F, bandKeyOf), { sortBy: fn(F, nodeOf), numShards: p.partitions });
 }
 
-/** Candidate pairs of every bucket into `<scratch>/pairs/`; the counters tell which sources have pairs on which side. */
+/** Every document's band keys into `<scratch>/signed/` (map only); the counters count documents per source. */
+export async function signDocuments(p: PlanContext): Promise<DatasetCounters> {
+  const plan = Dataset.read(allParts(p))
+    .select("id", "text")
+    .flatMap(fn(F, signedDocuments, bandArgs(p)))
+    .write(path.join(p.scratch, "signed", "part-{shard}.jsonl.zst"));
+  return (await runDataset(p.ctx, plan, { ...p.run, label: "signatures" })).counters;
+}
+
+/** The signed documents of `signDocuments` (none: an empty dataset). */
+export async function signedFromScratch(p: PlanContext): Promise<{ docs: Dataset<SignedDocument> }> {
+  const files = await filesIn(path.join(p.scratch, "signed"));
+  return { docs: files.length > 0 ? Dataset.read<SignedDocument>(files) : Dataset.fromItems<SignedDocument>([]) };
+}
+
+/** Candidate pairs of every bucket (shuffled by band key) into `<scratch>/pairs/`; the counters tell which sources have pairs on which side. */
 export async function findCandidatePairs(p: PlanContext): Promise<DatasetCounters> {
-  const plan = bandEntriesOf(p)
+  const plan = (await signedFromScratch(p)).docs
+    .flatMap(fn(F, entriesOfDocument))
+    .partitionBy(fn(F, bandKeyOf), { sortBy: fn(F, nodeOf), numShards: p.partitions })
     .flatMap(fn(F, bucketPairs, { comparisonsPerMember: p.settings.comparisonsPerMember }))
     .write(path.join(p.scratch, "pairs", "part-{shard}.jsonl.zst"));
   return (await runDataset(p.ctx, plan, { ...p.run, label: "candidates" })).counters;

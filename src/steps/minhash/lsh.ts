@@ -68,6 +68,15 @@ export function bandKeys(signature: Uint32Array, bands: number, rows: number): s
   return keys;
 }
 
+/**
+ * The band keys as 52-bit integers (the 64-bit key of `bandKeys` cut to 52 bits, exact in a
+ * double): what the dedup step shuffles, since a number encodes and compares faster than a 16-char
+ * string. A repeat across different bands is as unlikely as in `bandKeys`; candidates are verified.
+ */
+export function bandKeyNumbers(signature: Uint32Array, bands: number, rows: number): number[] {
+  return bandKeys(signature, bands, rows).map((key) => parseInt(key.slice(0, 13), 16));
+}
+
 /** Edges of one bucket: every id except the smallest → the smallest. Duplicate ids are ignored. */
 export function starEdges(bucketIds: readonly string[]): Edge[] {
   if (bucketIds.length < 2) return [];

@@ -1,7 +1,6 @@
 /**
  * Candidate verification in the step's own thread, for when the candidate pairs and the shingle
- * sets of their documents fit in the memory budget: the pairs are read back from scratch and
- * deduplicated, the node keys they name go to a scratch file, ONE scan of every source part emits
+ * sets of their documents fit in the memory budget: given the distinct pairs, the node keys they name go to a scratch file, ONE scan of every source part emits
  * those documents' shingle sets (`neededShingles`, verify-functions.ts), and each distinct pair is
  * compared here on the exact shingle sets. This replaces the two joins per source (a shuffle and a
  * merge-join each) with one map-only plan; the verified edges are the same.
@@ -59,15 +58,14 @@ export function verifyWithShingles(pairs: readonly CandidatePair[], shingles: re
 }
 
 /**
- * The candidate pairs from `pairFiles`, verified in this thread after one scan of the source parts;
- * undefined (nothing done but reading the pairs) when their documents' shingle sets would not fit
- * (`candidateCounters`: the candidates plan's counters, for the documents' mean length).
+ * The distinct candidate `pairs`, verified in this thread after one scan of the source parts;
+ * undefined (nothing done) when their documents' shingle sets would not fit (`counters`: the
+ * signatures plan's, for the documents' mean length).
  */
-export async function verifyInMemory(p: PlanContext, pairFiles: string[], candidateCounters: Record<string, number>): Promise<MemoryVerification | undefined> {
-  const pairs = distinctPairs(pairFiles.length > 0 ? (await runDataset(p.ctx, Dataset.read<CandidatePair>(pairFiles), { ...p.run, label: "verify.pairs" })).rows : []);
+export async function verifyInMemory(p: PlanContext, pairs: CandidatePair[], counters: Record<string, number>): Promise<MemoryVerification | undefined> {
   const nodes = [...new Set(pairs.flatMap((pair) => [pair.a, pair.b]))];
-  const documents = p.sources.reduce((s, _, i) => s + (candidateCounters[`documents:${i}`] ?? 0), 0);
-  if (!shingleSetsFit(nodes.length, candidateCounters, documents, p.run.memoryBudgetBytes)) return undefined;
+  const documents = p.sources.reduce((s, _, i) => s + (counters[`documents:${i}`] ?? 0), 0);
+  if (!shingleSetsFit(nodes.length, counters, documents, p.run.memoryBudgetBytes)) return undefined;
   if (pairs.length === 0) return verifyWithShingles([], [], p.settings.threshold);
   const nodesFile = path.join(p.scratch, "needed-nodes.json");
   await writeFile(nodesFile, JSON.stringify(nodes));

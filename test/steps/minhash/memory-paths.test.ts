@@ -1,15 +1,18 @@
 /**
  * The dedup step's in-memory paths through the real engine (parquet sources, worker threads): on
  * Brown copies spread over two sources plus a crafted pair under the threshold, the step run three
- * ways — pairs verified and components computed in the step's thread (the default), pairs verified
- * by the joins with the parts but components in memory (shingle sets over a 1 MiB budget), and
- * everything through the shuffle (inMemoryPairs 0: joins and label propagation) — writes the same
- * attribute and cluster rows with the same counters. And the pure parts: repeated pairs counted
- * once, a pair naming a document no part holds refused, labels and cluster rows as union-find gives.
+ * ways — buckets, verification and components in the step's thread (the default), band entries
+ * shuffled and pairs verified by the joins with the parts but components in memory (a 1 MiB
+ * budget), and everything through the shuffle (inMemoryPairs 0: joins and label propagation) —
+ * writes the same attribute and cluster rows with the same counters. And the pure parts: buckets
+ * give the reference's candidate pairs, repeated pairs count once, a pair naming a document no part
+ * holds is refused, labels and cluster rows are as union-find gives.
  */
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { SourceLayoutError, buildCopySet, minhashDedupStep, nodeKey, resolveSettings, type MinHashDedupResult, type MinHashDedupOptions } from "../../../src/steps/minhash/index.ts";
+import { SourceLayoutError, buildCopySet, candidatePairs, createSignatureHasher, minhashDedupStep, nodeKey, resolveSettings, type MinHashDedupResult, type MinHashDedupOptions } from "../../../src/steps/minhash/index.ts";
+import { bandKeyNumbers } from "../../../src/steps/minhash/lsh.ts";
+import { bucketCandidatePairs } from "../../../src/steps/minhash/memory-candidates.ts";
 import { memoryComponents } from "../../../src/steps/minhash/memory-components.ts";
 import { distinctPairs, verifyWithShingles } from "../../../src/steps/minhash/memory-verification.ts";
 import { brownDocuments } from "./corpora.ts";
@@ -37,9 +40,10 @@ describe("MinHash dedup step: in-memory verification and components", () => {
       joins: await runDedupStep(minhashDedupStep({ ...base, name: "dedup/joins", sources: sourcesOf("j"), memoryBudgetBytes: 1 << 20 })),
       shuffle: await runDedupStep(minhashDedupStep({ ...base, name: "dedup/shuffle", sources: sourcesOf("s"), memoryBudgetBytes: 64 << 20, inMemoryPairs: 0 })),
     };
-    expect([runs.memory.result.verificationInMemory, runs.memory.result.componentsInMemory]).toEqual([true, true]);
-    expect([runs.joins.result.verificationInMemory, runs.joins.result.componentsInMemory]).toEqual([false, true]);
-    expect([runs.shuffle.result.verificationInMemory, runs.shuffle.result.componentsInMemory]).toEqual([false, false]);
+    const paths = (r: MinHashDedupResult) => [r.candidatesInMemory, r.verificationInMemory, r.componentsInMemory];
+    expect(paths(runs.memory.result)).toEqual([true, true, true]);
+    expect(paths(runs.joins.result)).toEqual([false, false, true]);
+    expect(paths(runs.shuffle.result)).toEqual([false, false, false]);
     expect(runs.shuffle.result.rounds).toBeGreaterThan(0);
     expect(runs.memory.result.rejectedPairs).toBeGreaterThanOrEqual(1);
     expect(runs.memory.result.removals).toBeGreaterThan(150);
@@ -53,7 +57,20 @@ describe("MinHash dedup step: in-memory verification and components", () => {
   }, 180_000);
 });
 
-describe("in-memory verification and components, pure parts", () => {
+describe("in-memory candidates, verification and components, pure parts", () => {
+  it("buckets signed documents into the reference's candidate pairs", () => {
+    const settings = resolveSettings({}, "test");
+    const { bands, rows } = settings.params;
+    const hasher = createSignatureHasher(settings.scheme, settings.params);
+    const copies = buildCopySet(brownDocuments({ minWords: 200 }).slice(0, 60), { copies: 2, percent: 3, seed: 9 });
+    const signed = copies.map((d) => ({ id: nodeKey(0, d.id), signature: hasher.signature(d.text) }));
+    const reference = candidatePairs(signed, bands, rows, 2).map(([a, b]) => `${a} ${b}`).sort();
+    const docs = signed.map((d) => ({ n: d.id, k: bandKeyNumbers(d.signature, bands, rows) }));
+    const found = bucketCandidatePairs(docs, 2).map((pair) => `${pair.a} ${pair.b}`).sort();
+    expect(reference.length).toBeGreaterThan(100);
+    expect(found).toEqual(reference);
+  });
+
   it("counts a pair found in several buckets once and refuses a pair naming a missing document", () => {
     const pairs = distinctPairs([{ a: "0:x", b: "0:y" }, { a: "0:x", b: "0:y" }, { a: "0:x", b: "1:z" }]);
     expect(pairs).toEqual([{ a: "0:x", b: "0:y" }, { a: "0:x", b: "1:z" }]);
