@@ -72,7 +72,7 @@ async function runOnce(docs: readonly InputDoc[], run: number, options: Record<s
     const records: Record<string, any>[] = [];
     for (const n of names) for (const rows of (await readParquetFiles(path.join(outputPath, n, "outputs/main/*.parquet"))).values()) records.push(...rows);
     const result = summary.outcomes.find((o) => o.node.name === target.name)!.result as Record<string, unknown>;
-    const phases = { rounds: result.rounds, candidatesInMemory: result.candidatesInMemory, componentsInMemory: result.componentsInMemory, verificationInMemory: result.verificationInMemory, stageCpuSeconds: result.stageCpuSeconds, stageSeconds: result.stageSeconds };
+    const phases = { rounds: result.rounds, signaturesInMemory: result.signaturesInMemory, candidatesInMemory: result.candidatesInMemory, componentsInMemory: result.componentsInMemory, verificationInMemory: result.verificationInMemory, stageCpuSeconds: result.stageCpuSeconds, stageSeconds: result.stageSeconds };
     return { cpuSeconds: (used.user + used.system) / 1e6, wallSeconds, ...score(docs, records), ...phases };
   } finally {
     rmSync(work, { recursive: true, force: true });

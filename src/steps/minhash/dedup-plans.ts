@@ -1,7 +1,8 @@
 /**
  * The Dataset plans of the MinHash dedup step (functions in dedup-functions.ts and
  * verify-functions.ts), each run with `runDataset` inside the step:
- *   signatures   every source part → one record per document with its band keys → scratch `signed/`;
+ *   signatures   every source part → one record per document with its band keys → the step's thread
+ *                when the parts are small (memory-candidates.ts), else scratch `signed/`;
  *   candidates   in the step's thread when every document's band keys fit in memory
  *                (memory-candidates.ts); otherwise the signed documents → band entries →
  *                partitionBy(band key, sorted by node) → candidate pairs per bucket → scratch `pairs/`;
@@ -94,13 +95,20 @@ function bandEntriesOf(p: PlanContext) {
     .partitionBy(fn(F, bandKeyOf), { sortBy: fn(F, nodeOf), numShards: p.partitions });
 }
 
+function signedOf(p: PlanContext): Dataset<SignedDocument> {
+  return Dataset.read(allParts(p)).select("id", "text").flatMap(fn(F, signedDocuments, bandArgs(p)));
+}
+
 /** Every document's band keys into `<scratch>/signed/` (map only); the counters count documents per source. */
 export async function signDocuments(p: PlanContext): Promise<DatasetCounters> {
-  const plan = Dataset.read(allParts(p))
-    .select("id", "text")
-    .flatMap(fn(F, signedDocuments, bandArgs(p)))
-    .write(path.join(p.scratch, "signed", "part-{shard}.jsonl.zst"));
+  const plan = signedOf(p).write(path.join(p.scratch, "signed", "part-{shard}.jsonl.zst"));
   return (await runDataset(p.ctx, plan, { ...p.run, label: "signatures" })).counters;
+}
+
+/** Every document's band keys, returned to the step's thread, with the plan's user counters. */
+export async function signDocumentsInMemory(p: PlanContext): Promise<{ rows: SignedDocument[]; counters: Record<string, number> }> {
+  const { rows, counters } = await runDataset(p.ctx, signedOf(p), { ...p.run, label: "signatures" });
+  return { rows, counters: counters.user };
 }
 
 /** The signed documents of `signDocuments` (none: an empty dataset). */

@@ -22,8 +22,8 @@ import path from "node:path";
 import { step, type InputSpec } from "../../graph/step.ts";
 import { versioned } from "../../graph/versioned.ts";
 import { DEFAULT_MEMORY_BUDGET } from "../../shuffle/index.ts";
-import { componentsOfEdges, componentsOfStars, filesIn, findCandidatePairs, signDocuments, verifyCandidatePairs, writeAttributes, writeClusterRows, writeClusters, type PlanContext, type VerifiedEdges } from "./dedup-plans.ts";
-import { bandEntriesFit, candidatePairsInMemory, readCandidatePairs } from "./memory-candidates.ts";
+import { componentsOfEdges, componentsOfStars, filesIn, findCandidatePairs, signDocuments, signDocumentsInMemory, verifyCandidatePairs, writeAttributes, writeClusterRows, writeClusters, type PlanContext, type VerifiedEdges } from "./dedup-plans.ts";
+import { bandEntriesFit, bucketCandidatePairs, candidatePairsInMemory, readCandidatePairs, signedDocumentsFit } from "./memory-candidates.ts";
 import { inMemoryPairLimit, memoryComponents, type MemoryComponents } from "./memory-components.ts";
 import { verifyInMemory } from "./memory-verification.ts";
 import { MinHashConfigError, MinHashInputError } from "./errors.ts";
@@ -91,6 +91,8 @@ export interface MinHashDedupResult {
   partitions: number;
   /** Cluster rows, relative to the step's output. */
   clusterFiles: string;
+  /** True when the signed documents went straight to the step's thread (small parts; no scratch files). */
+  signaturesInMemory: boolean;
   /** True when the band buckets were formed in the step's thread (every document's band keys fit in the memory budget). */
   candidatesInMemory: boolean;
   /** True when the components were computed in the step's thread (the candidate pairs fit in the memory budget). */
@@ -151,6 +153,8 @@ interface Clustered {
   verifiedInMemory: boolean;
   /** True when the buckets were formed in the step's thread (no shuffle of band entries). */
   candidatesInMemory: boolean;
+  /** True when the signed documents went straight to the step's thread (no scratch files). */
+  signaturesInMemory: boolean;
 }
 
 /** Candidate pairs the buckets emitted (repeats across buckets included): an upper bound on the edges. */
@@ -166,42 +170,52 @@ async function cluster(p: PlanContext, clock: PhaseClock, pairLimit: number): Pr
     const components = await clock.time("components", () => componentsOfStars(p));
     add(components.user);
     user.verifiedPairs = user.candidatePairs ?? 0;
-    return { user, rounds: components.loops[0]?.rounds ?? 0, verifiedInMemory: false, candidatesInMemory: false };
+    return { user, rounds: components.loops[0]?.rounds ?? 0, verifiedInMemory: false, candidatesInMemory: false, signaturesInMemory: false };
   }
-  const signed = await clock.time("signatures", () => signDocuments(p));
-  add(signed.user);
-  const { verified, verifiedInMemory, candidatesInMemory } = await verifyCandidates(p, clock, pairLimit, user);
+  const { verified, ...paths } = await verifyCandidates(p, clock, pairLimit, user);
   add(verified.counters);
   const edges = verified.edges;
   if (edges) {
     const memory = await clock.time("components", async () => memoryComponents(edges, p.sources.map((s) => s.name)));
     add(memory.counters);
-    return { user, rounds: 0, memory, verifiedInMemory, candidatesInMemory };
+    return { user, rounds: 0, memory, ...paths };
   }
   const components = await clock.time("components", () => componentsOfEdges(p));
   if (components) add(components.user);
-  return { user, rounds: components?.loops[0]?.rounds ?? 0, verifiedInMemory, candidatesInMemory };
+  return { user, rounds: components?.loops[0]?.rounds ?? 0, ...paths };
 }
 
 /**
- * Candidate pairs and their verification, each in the step's thread when it fits (`user`: the
- * counters so far, the signatures plan's included; the candidates plan's are added to it).
+ * Signatures, candidate pairs and their verification, each in the step's thread when it fits; the
+ * plans' counters are added to `user`.
  */
-async function verifyCandidates(p: PlanContext, clock: PhaseClock, pairLimit: number, user: Record<string, number>): Promise<{ verified: VerifiedEdges; verifiedInMemory: boolean; candidatesInMemory: boolean }> {
+async function verifyCandidates(p: PlanContext, clock: PhaseClock, pairLimit: number, user: Record<string, number>): Promise<{ verified: VerifiedEdges; verifiedInMemory: boolean; candidatesInMemory: boolean; signaturesInMemory: boolean }> {
+  const addInto = (c: Record<string, number>) => Object.entries(c).forEach(([k, v]) => (user[k] = (user[k] ?? 0) + v));
+  const partBytes = p.sources.reduce((s, src) => s + src.parts.reduce((t, part) => t + part.size, 0), 0);
+  if (pairLimit > 0 && signedDocumentsFit(partBytes, p.run.memoryBudgetBytes)) {
+    const signed = await clock.time("signatures", () => signDocumentsInMemory(p));
+    const pairs = await clock.time("candidates", async () => bucketCandidatePairs(signed.rows, p.settings.comparisonsPerMember));
+    const verified = pairs.length <= pairLimit ? await clock.time("verification", () => verifyInMemory(p, pairs, signed.counters)) : undefined;
+    if (verified) {
+      addInto(signed.counters);
+      return { verified, verifiedInMemory: true, candidatesInMemory: true, signaturesInMemory: true };
+    }
+  }
+  addInto((await clock.time("signatures", () => signDocuments(p))).user);
   const documents = p.sources.reduce((s, _, i) => s + (user[`documents:${i}`] ?? 0), 0);
   if (pairLimit > 0 && bandEntriesFit(documents, p.settings.params.bands, p.run.memoryBudgetBytes)) {
     const pairs = await clock.time("candidates", () => candidatePairsInMemory(p));
     const verified = pairs.length <= pairLimit ? await clock.time("verification", () => verifyInMemory(p, pairs, user)) : undefined;
-    if (verified) return { verified, verifiedInMemory: true, candidatesInMemory: true };
+    if (verified) return { verified, verifiedInMemory: true, candidatesInMemory: true, signaturesInMemory: false };
   }
   const candidates = await clock.time("candidates", () => findCandidatePairs(p));
-  for (const [k, v] of Object.entries(candidates.user)) user[k] = (user[k] ?? 0) + v;
+  addInto(candidates.user);
   const collect = emittedPairs(candidates.user) <= pairLimit;
   if (collect) {
     const verified = await clock.time("verification", async () => verifyInMemory(p, await readCandidatePairs(p, await filesIn(path.join(p.scratch, "pairs"))), user));
-    if (verified) return { verified, verifiedInMemory: true, candidatesInMemory: false };
+    if (verified) return { verified, verifiedInMemory: true, candidatesInMemory: false, signaturesInMemory: false };
   }
-  return { verified: await clock.time("verification", () => verifyCandidatePairs(p, candidates.user, collect)), verifiedInMemory: false, candidatesInMemory: false };
+  return { verified: await clock.time("verification", () => verifyCandidatePairs(p, candidates.user, collect)), verifiedInMemory: false, candidatesInMemory: false, signaturesInMemory: false };
 }
 
 /** Attribute files of every source and the cluster rows; returns attribute records written and the clusters. */
@@ -248,7 +262,7 @@ export function minhashDedupStep(opts: MinHashDedupOptions) {
         const clock = new PhaseClock();
         const clustered = await cluster(p, clock, inMemoryPairLimit(cfg.memoryBudgetBytes, cfg.inMemoryPairs ?? undefined));
         const { records, clusters, sizes } = await writeOutputs(p, clustered, clock);
-        const result = summarize(settings, sources, clustered.user, { rounds: clustered.rounds, partitions, clusters, sizes, clock, inMemory: clustered.memory !== undefined, verifiedInMemory: clustered.verifiedInMemory, candidatesInMemory: clustered.candidatesInMemory });
+        const result = summarize(settings, sources, clustered.user, { rounds: clustered.rounds, partitions, clusters, sizes, clock, inMemory: clustered.memory !== undefined, verifiedInMemory: clustered.verifiedInMemory, candidatesInMemory: clustered.candidatesInMemory, signaturesInMemory: clustered.signaturesInMemory });
         for (const key of ["documents", "emptyDocuments", "bandEntries", "candidatePairs", "verifiedPairs", "rejectedPairs", "clusters", "clusterMembers", "removals", "rounds"] as const) {
           ctx.counters.increment(key, result[key]);
         }
@@ -267,7 +281,7 @@ function summarize(
   settings: ResolvedSettings,
   sources: NormalizedSource[],
   user: Record<string, number>,
-  facts: { rounds: number; partitions: number; clusters: number; sizes: Record<string, number>; clock: PhaseClock; inMemory: boolean; verifiedInMemory: boolean; candidatesInMemory: boolean },
+  facts: { rounds: number; partitions: number; clusters: number; sizes: Record<string, number>; clock: PhaseClock; inMemory: boolean; verifiedInMemory: boolean; candidatesInMemory: boolean; signaturesInMemory: boolean },
 ): MinHashDedupResult {
   const perSource = (name: string, i: number) => user[`${name}:${i}`] ?? 0;
   const total = (name: string) => sources.reduce((s, _, i) => s + perSource(name, i), 0);
@@ -294,6 +308,7 @@ function summarize(
     rounds: facts.rounds,
     partitions: facts.partitions,
     clusterFiles: "clusters",
+    signaturesInMemory: facts.signaturesInMemory,
     candidatesInMemory: facts.candidatesInMemory,
     componentsInMemory: facts.inMemory,
     verificationInMemory: facts.verifiedInMemory,

@@ -7,7 +7,8 @@
  *
  * The bound: a band entry held here (a map slot and a reference in a bucket array) costs about
  * `BYTES_PER_BAND_ENTRY` bytes; the path is taken when documents × bands of them fit in half the
- * task budget.
+ * task budget. When the source parts are small enough that their signed documents surely fit
+ * (`signedDocumentsFit`), the signatures plan returns them to the step directly, without scratch.
  */
 import { Dataset, runDataset } from "../../dataset/index.ts";
 import type { PlanContext } from "./dedup-plans.ts";
@@ -16,6 +17,16 @@ import type { CandidatePair, SignedDocument } from "./dedup-functions.ts";
 import { distinctPairs } from "./memory-verification.ts";
 
 export const BYTES_PER_BAND_ENTRY = 100;
+/**
+ * Memory per byte of part files that signed documents returned to the step's thread may take: a
+ * document takes at least about 20 bytes in a part file and about 1 KB signed.
+ */
+export const SIGNED_BYTES_PER_PART_BYTE = 50;
+
+/** Whether the signed documents of parts of `partBytes` bytes may be returned to the step's thread (half the budget). */
+export function signedDocumentsFit(partBytes: number, memoryBudgetBytes: number): boolean {
+  return partBytes * SIGNED_BYTES_PER_PART_BYTE <= memoryBudgetBytes / 2;
+}
 
 /** Whether `documents` documents of `bands` band keys each may be bucketed in memory under `memoryBudgetBytes`. */
 export function bandEntriesFit(documents: number, bands: number, memoryBudgetBytes: number): boolean {

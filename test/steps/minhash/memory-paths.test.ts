@@ -1,7 +1,8 @@
 /**
  * The dedup step's in-memory paths through the real engine (parquet sources, worker threads): on
- * Brown copies spread over two sources plus a crafted pair under the threshold, the step run three
- * ways — buckets, verification and components in the step's thread (the default), band entries
+ * Brown copies spread over two sources plus a crafted pair under the threshold, the step run four
+ * ways — signed documents, buckets, verification and components in the step's thread (the default),
+ * the same with the signed documents through scratch files (a 4 MiB budget), band entries
  * shuffled and pairs verified by the joins with the parts but components in memory (a 1 MiB
  * budget), and everything through the shuffle (inMemoryPairs 0: joins and label propagation) —
  * writes the same attribute and cluster rows with the same counters. And the pure parts: buckets
@@ -37,18 +38,20 @@ describe("MinHash dedup step: in-memory verification and components", () => {
     const base: Omit<MinHashDedupOptions, "name" | "sources"> = { threads: 2, partitions: 3 };
     const runs = {
       memory: await runDedupStep(minhashDedupStep({ ...base, name: "dedup/memory", sources: sourcesOf("m"), memoryBudgetBytes: 64 << 20 })),
+      scratch: await runDedupStep(minhashDedupStep({ ...base, name: "dedup/scratch", sources: sourcesOf("r"), memoryBudgetBytes: 4 << 20 })),
       joins: await runDedupStep(minhashDedupStep({ ...base, name: "dedup/joins", sources: sourcesOf("j"), memoryBudgetBytes: 1 << 20 })),
       shuffle: await runDedupStep(minhashDedupStep({ ...base, name: "dedup/shuffle", sources: sourcesOf("s"), memoryBudgetBytes: 64 << 20, inMemoryPairs: 0 })),
     };
-    const paths = (r: MinHashDedupResult) => [r.candidatesInMemory, r.verificationInMemory, r.componentsInMemory];
-    expect(paths(runs.memory.result)).toEqual([true, true, true]);
-    expect(paths(runs.joins.result)).toEqual([false, false, true]);
-    expect(paths(runs.shuffle.result)).toEqual([false, false, false]);
+    const paths = (r: MinHashDedupResult) => [r.signaturesInMemory, r.candidatesInMemory, r.verificationInMemory, r.componentsInMemory];
+    expect(paths(runs.memory.result)).toEqual([true, true, true, true]);
+    expect(paths(runs.scratch.result)).toEqual([false, true, true, true]);
+    expect(paths(runs.joins.result)).toEqual([false, false, false, true]);
+    expect(paths(runs.shuffle.result)).toEqual([false, false, false, false]);
     expect(runs.shuffle.result.rounds).toBeGreaterThan(0);
     expect(runs.memory.result.rejectedPairs).toBeGreaterThanOrEqual(1);
     expect(runs.memory.result.removals).toBeGreaterThan(150);
     const counted = (r: MinHashDedupResult) => [r.candidatePairs, r.verifiedPairs, r.rejectedPairs, r.clusters, r.clusterMembers, r.removals, r.clusterSizes];
-    for (const other of [runs.joins, runs.shuffle]) {
+    for (const other of [runs.scratch, runs.joins, runs.shuffle]) {
       expect(counted(other.result)).toEqual(counted(runs.memory.result));
       for (const folder of ["a/outputs/main", "b/outputs/main", "clusters"]) {
         expect(await rowsOf(other.outputPath, folder)).toEqual(await rowsOf(runs.memory.outputPath, folder));
