@@ -7,6 +7,14 @@
  * edges only, so a document that merely shares one band with a cluster is not pulled into it.
  * With `verification: "none"`, star edges to each bucket's minimum are joined unchecked.
  *
+ * Signatures use the one-permutation kernel (scheme "densified", one-permutation.ts) unless
+ * `scheme: "universal"`. Each phase runs in the step's own thread when its data fits the memory
+ * budget, and through the shuffle otherwise, with the same output: signed documents (small parts),
+ * band buckets (documents × bands), verification (the pairs' shingle sets, one scan of the parts
+ * instead of two joins per source) and components (union-find on the verified edges instead of
+ * label-propagation rounds; `inMemoryPairs` bounds it, 0 sends every phase through the shuffle).
+ * The result says which phases ran in memory and their CPU and wall seconds.
+ *
  * Output: per source, `<source name>/outputs/main/part-NNNNN-of-MMMMM.parquet` with typed columns
  * `{id, attributes: {dup_cluster_id, is_cluster_canonical}}` for every clustered document, sorted by
  * id and co-partitioned with the source's parts (a part without clustered documents gets an empty
