@@ -12,7 +12,7 @@
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { SourceLayoutError, buildCopySet, candidatePairs, createSignatureHasher, minhashDedupStep, nodeKey, resolveSettings, type MinHashDedupResult, type MinHashDedupOptions } from "../../../src/steps/minhash/index.ts";
-import { bandKeyNumbers } from "../../../src/steps/minhash/lsh.ts";
+import { bandKeyNumbers, bandKeys } from "../../../src/steps/minhash/lsh.ts";
 import { bucketCandidatePairs } from "../../../src/steps/minhash/memory-candidates.ts";
 import { memoryComponents } from "../../../src/steps/minhash/memory-components.ts";
 import { distinctPairs, verifyWithShingles } from "../../../src/steps/minhash/memory-verification.ts";
@@ -61,6 +61,15 @@ describe("MinHash dedup step: in-memory verification and components", () => {
 });
 
 describe("in-memory candidates, verification and components, pure parts", () => {
+  it("numbers band keys by the first 13 hex digits of the string keys, none for an empty document", () => {
+    const hasher = createSignatureHasher("densified", { numPerm: 282, bands: 47, rows: 6 });
+    for (const text of brownDocuments({ minWords: 200 }).slice(0, 20)) {
+      const signature = hasher.signature(text);
+      expect(bandKeyNumbers(signature, 47, 6)).toEqual(bandKeys(signature, 47, 6).map((key) => parseInt(key.slice(0, 13), 16)));
+    }
+    expect(bandKeyNumbers(hasher.signature(" . "), 47, 6)).toEqual([]);
+  });
+
   it("buckets signed documents into the reference's candidate pairs", () => {
     const settings = resolveSettings({}, "test");
     const { bands, rows } = settings.params;
