@@ -9,7 +9,9 @@
  *                        sources of 2 parts, in this process, `--runs` times; reports CPU seconds
  *                        of the whole process (every thread) and wall seconds per run, docs per
  *                        CPU-second (median run), removals, precision and recall against the groups
- *                        (a removal is right when its cluster's canonical document has its group).
+ *                        (a removal is right when its cluster's canonical document has its group),
+ *                        and the step's own phase breakdown (CPU and wall seconds per phase, label
+ *                        rounds, whether the components were computed in memory) where it reports one.
  *   --options JSON       extra options of the step (e.g. other bands and rows, to compare the two
  *                        checkouts at equal precision and recall).
  * Writes `--out` (default benchmarks/results/minhash-before-after.json) with the commit.
@@ -69,7 +71,9 @@ async function runOnce(docs: readonly InputDoc[], run: number, options: Record<s
     const outputPath = summary.outcomes.find((o) => o.node.name === target.name)!.outputPath;
     const records: Record<string, any>[] = [];
     for (const n of names) for (const rows of (await readParquetFiles(path.join(outputPath, n, "outputs/main/*.parquet"))).values()) records.push(...rows);
-    return { cpuSeconds: (used.user + used.system) / 1e6, wallSeconds, ...score(docs, records) };
+    const result = summary.outcomes.find((o) => o.node.name === target.name)!.result as Record<string, unknown>;
+    const phases = { rounds: result.rounds, signaturesInMemory: result.signaturesInMemory, candidatesInMemory: result.candidatesInMemory, componentsInMemory: result.componentsInMemory, verificationInMemory: result.verificationInMemory, stageCpuSeconds: result.stageCpuSeconds, stageSeconds: result.stageSeconds };
+    return { cpuSeconds: (used.user + used.system) / 1e6, wallSeconds, ...score(docs, records), ...phases };
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

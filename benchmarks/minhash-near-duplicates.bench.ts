@@ -19,6 +19,7 @@
  * Run: node --import tsx benchmarks/minhash-near-duplicates.bench.ts [--copies 2] [--percent 3] [--seed 7] [--threads N]
  *   [--sources brown-press,spam-assassin-ham,...] (default: every embedded source) [--originals 1000]
  *   (0: the natural corpus only) [--out FILE]
+ *   [--scheme densified|universal] (the signature kernel of the step and the reference; default densified)
  * Writes benchmarks/results/minhash-near-duplicates.json (or --out).
  */
 import { execFileSync } from "node:child_process";
@@ -30,7 +31,9 @@ import { buildGraph, runGraph } from "../src/index.ts";
 import type { AnyStep } from "../src/graph/step.ts";
 import { expandInputs, readSplit } from "../src/io/formats.ts";
 import {
+  DEFAULT_SCHEME,
   DEFAULT_THRESHOLD,
+  MINHASH_SCHEMES,
   MARIN_PARAMS,
   MinHasher,
   buildCopySet,
@@ -45,6 +48,7 @@ import {
   type DupClusterRecord,
   type LabelledDocument,
   type MinHashDedupResult,
+  type MinHashScheme,
   type NearDuplicateResult,
 } from "../src/steps/minhash/index.ts";
 import { normalizeStep } from "../src/steps/normalize/index.ts";
@@ -60,6 +64,9 @@ interface Doc {
   id: string;
   text: string;
 }
+
+/** The signature kernel of every step run and reference run (--scheme). */
+let scheme: MinHashScheme = DEFAULT_SCHEME;
 
 async function runMeasured(target: AnyStep, prefix: string, threads: number): Promise<{ result: MinHashDedupResult; outputPath: string; cpuSeconds: number; wallSeconds: number }> {
   const cpu = process.cpuUsage();
@@ -107,7 +114,7 @@ function clustersKey(records: readonly DupClusterRecord[]): string {
 /** One threshold of the sweep: the reference's removals against the exact self-join (and the truth, when given). */
 function sweepRow(docs: readonly Doc[], threshold: number, truth?: readonly LabelledDocument[]): Record<string, unknown> {
   const started = performance.now();
-  const ref = findNearDuplicates(docs, { threshold });
+  const ref = findNearDuplicates(docs, { threshold, scheme });
   const seconds = (performance.now() - started) / 1000;
   const hasher = new MinHasher(ref.settings.params, ref.settings.normalization);
   const exact = exactComponents(docs.map((d) => d.id), docs.map((d) => hasher.shingleHashes(d.text)), threshold);
@@ -176,7 +183,7 @@ async function naturalSection(sources: string | undefined, work: string, threads
   const prefix = path.join(work, "natural");
   const norm = await runGraph(buildGraph(Object.values(normalized)), { prefix });
   if (!norm.ok) throw norm.failed[0]?.error;
-  const run = await runMeasured(minhashDedupStep({ name: "dedup/natural", sources: normalized, threads }), prefix, threads);
+  const run = await runMeasured(minhashDedupStep({ name: "dedup/natural", sources: normalized, threads, scheme }), prefix, threads);
   const docs: Doc[] = [];
   for (const [i, n] of names.entries()) {
     const folder = norm.outcomes.find((o) => o.node.name === `normalized/${n}`)!.outputPath;
@@ -192,7 +199,7 @@ async function naturalSection(sources: string | undefined, work: string, threads
     step: stepSummary(run),
     exact_component_removals_at_default: exact,
     step_removals_vs_exact: round(run.result.removals / Math.max(1, exact)),
-    step_equals_reference: stepRecordsKey === clustersKey(findNearDuplicates(docs).records),
+    step_equals_reference: stepRecordsKey === clustersKey(findNearDuplicates(docs, { scheme }).records),
     sweep,
   };
   return { run, docs, section, withinTenPercent: Math.abs(run.result.removals - exact) <= 0.1 * exact };
@@ -204,7 +211,7 @@ async function copySection(naturalDocs: readonly Doc[], o: { originals: number; 
   const truth = buildCopySet(originals, o);
   const parts = Array.from({ length: 4 }, (_, s) => truth.filter((_, i) => i % 4 === s));
   const sources = Object.fromEntries(parts.map((docs, s) => [`copies-${s}`, normalizedSourceStep(`copies-${s}`, docs, 2)]));
-  const run = await runMeasured(minhashDedupStep({ name: "dedup/copies", sources, threads }), path.join(work, "copies"), threads);
+  const run = await runMeasured(minhashDedupStep({ name: "dedup/copies", sources, threads, scheme }), path.join(work, "copies"), threads);
   const records = await stepRecords(run.outputPath, Object.keys(sources));
   const truthByNode: LabelledDocument[] = parts.flatMap((docs, s) => docs.map((d) => ({ ...d, id: nodeKey(s, d.id) })));
   const score = scoreDedup(truthByNode, records);
@@ -216,12 +223,12 @@ async function copySection(naturalDocs: readonly Doc[], o: { originals: number; 
     originals: originals.length,
     documents: truth.length,
     step: { ...stepSummary(run), precision: round(score.precision), recall: round(score.recall), removable: score.removable },
-    step_equals_reference: clustersKey(records) === clustersKey(findNearDuplicates(docs).records),
+    step_equals_reference: clustersKey(records) === clustersKey(findNearDuplicates(docs, { scheme }).records),
     removals_outside_exact_components_at_default: sweep.find((r) => r.threshold === DEFAULT_THRESHOLD)!.removals_outside_exact_components,
     sweep,
     other_percents_at_defaults: [1, 5].map((p) => {
       const set = buildCopySet(originals, { ...o, percent: p });
-      return { percent: p, ...scoreOf(set, findNearDuplicates(set)) };
+      return { percent: p, ...scoreOf(set, findNearDuplicates(set, { scheme })) };
     }),
     old_defaults_26x11_unverified: scoreOf(truthByNode, findNearDuplicates(docs, { params: MARIN_PARAMS, verification: "none" })),
   };
@@ -237,8 +244,12 @@ async function main(): Promise<void> {
     sources: { type: "string" },
     originals: { type: "string", default: "1000" },
     out: { type: "string", default: path.join(import.meta.dirname, "results", "minhash-near-duplicates.json") },
+    scheme: { type: "string", default: DEFAULT_SCHEME },
   } as const;
   const { values } = parseArgs({ options });
+  const chosen = MINHASH_SCHEMES.find((m) => m === values.scheme);
+  if (!chosen) throw new Error(`--scheme ${values.scheme}: use one of ${MINHASH_SCHEMES.join(", ")}`);
+  scheme = chosen;
   const threads = Number(values.threads);
   const work = mkdtempSync(path.join(os.tmpdir(), "kiln-near-dups-"));
   try {
@@ -256,7 +267,7 @@ async function main(): Promise<void> {
       date: new Date().toISOString(),
       node: process.version,
       machine: `${os.availableParallelism()} cores shared with other jobs; CPU seconds of the whole process around each step run`,
-      defaults: { threshold: DEFAULT_THRESHOLD, bands: params.params.bands, rows: params.params.rows, verification: params.verification, comparisonsPerMember: params.comparisonsPerMember },
+      defaults: { scheme, threshold: DEFAULT_THRESHOLD, bands: params.params.bands, rows: params.params.rows, verification: params.verification, comparisonsPerMember: params.comparisonsPerMember },
       goals: { ...copies?.goals, natural_removals_within_10_percent_of_exact: natural.withinTenPercent },
       natural: natural.section,
       copies: copies?.section ?? null,

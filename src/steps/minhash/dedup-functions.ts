@@ -1,8 +1,10 @@
 /**
  * The MinHash dedup step's row functions, module-level so that any executor runs them by reference
  * (`fn(DEDUP_FUNCTIONS, f)`). In plan order:
- *   bandEntries       a source record → its band entries `{b: band key, n: node key}` (records are
- *                     checked against the part convention: string id and text, sorted, in their part);
+ *   signedDocuments   a source record → `{n: node key, k: band keys}` (records are checked against
+ *                     the part convention: string id and text, sorted, in their part), kept in
+ *                     scratch; entriesOfDocument turns one into its band entries `{b, n}`, and
+ *                     bandEntries does both at once (the plan without verification);
  *   bucketPairs       a partition sorted by (band key, node) → candidate pairs `{a, b}`, each member
  *                     with the bucket's first members (a stateful flatMap), to be verified
  *                     (verify-functions.ts), whose verified edges become adjacency (edgeAdjacency);
@@ -20,9 +22,10 @@
 import type { ShuffleKey } from "../../shuffle/index.ts";
 import type { UserContext } from "../../dataset/index.ts";
 import { applyLabelMessages, initialNodeState, labelMessages, type LabelMessage, type NodeState } from "./components.ts";
-import { bandKeys } from "./lsh.ts";
+import { bandKeyNumbers } from "./lsh.ts";
 import type { ResolvedNormalization } from "./shingles.ts";
-import { MinHasher, type MinHashParams } from "./signature.ts";
+import { createSignatureHasher, type MinHashScheme } from "./one-permutation.ts";
+import type { MinHashParams } from "./signature.ts";
 import { SourceLayoutError, nodeKey, parseNodeKey, sourceRecordChecker } from "./source-parts.ts";
 
 /** This module's URL, for fn(DEDUP_FUNCTIONS, f). */
@@ -30,7 +33,7 @@ export const DEDUP_FUNCTIONS = import.meta.url;
 
 /** A document's membership in one band bucket. */
 export interface BandEntry {
-  b: string;
+  b: number;
   n: string;
 }
 
@@ -67,16 +70,18 @@ export interface AttributeRow {
 
 export type BandArgs = {
   params: MinHashParams;
+  scheme: MinHashScheme;
   normalization: ResolvedNormalization;
   /** Folder of each source's parts, by source index. */
   dirs: string[];
 };
 
-/** Factory of the flatMap over source records: their band entries, with the part convention checked. */
-export function bandEntries(args: BandArgs): (row: unknown, ctx: UserContext) => BandEntry[] {
-  const hasher = new MinHasher(args.params, args.normalization);
-  const scratch = new Uint32Array(args.params.numPerm);
-  const dirs = args.dirs.map((d) => d.replace(/\/+$/, "") + "/");
+/**
+ * A reader of source records in part order: each record checked against the part convention, with
+ * the index of the source whose folder (one of `dirs`, by source index) holds its file.
+ */
+export function sourceRecordReader(dirs: readonly string[]): (row: unknown, ctx: UserContext) => { id: string; text: string; source: number } {
+  const folders = dirs.map((d) => d.replace(/\/+$/, "") + "/");
   const check = sourceRecordChecker();
   let file = "";
   let source = -1;
@@ -84,25 +89,62 @@ export function bandEntries(args: BandArgs): (row: unknown, ctx: UserContext) =>
     const at = ctx.position();
     if (at && at.source !== file) {
       file = at.source;
-      source = dirs.findIndex((d) => file.startsWith(d));
+      source = folders.findIndex((d) => file.startsWith(d));
     }
-    const { id, text } = check(row, file, at?.record ?? 0);
-    const counters = ctx.counters;
-    counters.increment(`documents:${source}`);
-    counters.increment("textChars", text.length);
-    const signature = hasher.signature(text, scratch);
-    const keys = bandKeys(signature, args.params.bands, args.params.rows);
-    if (keys.length === 0) {
-      counters.increment("emptyDocuments");
-      return [];
-    }
-    counters.increment("bandEntries", keys.length);
-    const n = nodeKey(source, id);
-    return keys.map((b) => ({ b, n }));
+    return { ...check(row, file, at?.record ?? 0), source };
   };
 }
 
-export function bandKeyOf(entry: BandEntry): string {
+/** A document's node key and its band keys (52-bit integers), one record per document. */
+export interface SignedDocument {
+  n: string;
+  k: number[];
+}
+
+/** A signer of source records (part convention checked, documents and characters counted); undefined for an empty document. */
+function documentSigner(args: BandArgs): (row: unknown, ctx: UserContext) => SignedDocument | undefined {
+  const hasher = createSignatureHasher(args.scheme, args.params, args.normalization);
+  const scratch = new Uint32Array(args.params.numPerm);
+  const readSource = sourceRecordReader(args.dirs);
+  return (row, ctx) => {
+    const { id, text, source } = readSource(row, ctx);
+    const counters = ctx.counters;
+    counters.increment(`documents:${source}`);
+    counters.increment("textChars", text.length);
+    const keys = bandKeyNumbers(hasher.signature(text, scratch), args.params.bands, args.params.rows);
+    if (keys.length === 0) {
+      counters.increment("emptyDocuments");
+      return undefined;
+    }
+    counters.increment("bandEntries", keys.length);
+    return { n: nodeKey(source, id), k: keys };
+  };
+}
+
+/** A signed document's band entries. */
+export function entriesOfDocument(doc: SignedDocument): BandEntry[] {
+  return doc.k.map((b) => ({ b, n: doc.n }));
+}
+
+/** Factory of the flatMap over source records: their band entries, with the part convention checked. */
+export function bandEntries(args: BandArgs): (row: unknown, ctx: UserContext) => BandEntry[] {
+  const sign = documentSigner(args);
+  return (row, ctx) => {
+    const doc = sign(row, ctx);
+    return doc ? entriesOfDocument(doc) : [];
+  };
+}
+
+/** Factory of the flatMap over source records: one `SignedDocument` each (none for an empty one). */
+export function signedDocuments(args: BandArgs): (row: unknown, ctx: UserContext) => SignedDocument[] {
+  const sign = documentSigner(args);
+  return (row, ctx) => {
+    const doc = sign(row, ctx);
+    return doc ? [doc] : [];
+  };
+}
+
+export function bandKeyOf(entry: BandEntry): number {
   return entry.b;
 }
 
@@ -117,7 +159,7 @@ export function nodeOf(entry: BandEntry | AdjacencyEntry): string {
  * order): a synchronous flatMap, so dozens of band entries per document do not each cost an await.
  */
 export function bucketEdges(_args: Record<string, never>): (member: BandEntry, ctx: UserContext) => AdjacencyEntry[] {
-  let bucket: string | undefined;
+  let bucket: number | undefined;
   let min: BandEntry | undefined;
   return (member, ctx) => {
     if (member.b !== bucket || min === undefined) {
@@ -142,7 +184,7 @@ export function bucketEdges(_args: Record<string, never>): (member: BandEntry, c
  * `pairs.a:<source>` and `pairs.b:<source>` so that stages with nothing to do are skipped.
  */
 export function bucketPairs(args: { comparisonsPerMember: number }): (member: BandEntry, ctx: UserContext) => CandidatePair[] {
-  let bucket: string | undefined;
+  let bucket: number | undefined;
   const first: string[] = [];
   return (member, ctx) => {
     if (member.b !== bucket) {
@@ -243,6 +285,10 @@ export function sizeClass(size: number): string {
   if (size < 4) return String(size);
   const low = 2 ** Math.floor(Math.log2(size));
   return `${low}-${2 * low - 1}`;
+}
+
+export function clusterIdOf(row: { cluster_id: string }): string {
+  return row.cluster_id;
 }
 
 /** Factory of the map from a cluster's member count to its row; counts clusters by size class. */

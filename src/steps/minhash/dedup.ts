@@ -11,7 +11,7 @@ import { componentsByUnionFind, clusterAttributes, type DupClusterRecord } from 
 import { MinHashInputError } from "./errors.ts";
 import { candidateEdges, candidatePairs, jaccardOfSortedSets, type Edge } from "./lsh.ts";
 import { resolveSettings, type NearDuplicateSettings, type ResolvedSettings } from "./settings.ts";
-import { MinHasher } from "./signature.ts";
+import { createSignatureHasher } from "./one-permutation.ts";
 
 export type NearDuplicateOptions = NearDuplicateSettings;
 
@@ -33,7 +33,7 @@ export function findNearDuplicates(
   options: NearDuplicateOptions = {},
 ): NearDuplicateResult {
   const settings = resolveSettings(options, "findNearDuplicates");
-  const hasher = new MinHasher(settings.params, settings.normalization);
+  const hasher = createSignatureHasher(settings.scheme, settings.params, settings.normalization);
   const { bands, rows } = settings.params;
   const verify = settings.verification === "exact";
   const shingleSets = new Map<string, Uint32Array>();

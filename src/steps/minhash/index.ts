@@ -17,7 +17,9 @@ export {
   validateMinHashParams,
   estimateJaccard,
   type MinHashParams,
+  type SignatureHasher,
 } from "./signature.ts";
+export { DensifiedMinHasher, createSignatureHasher, DEFAULT_SCHEME, MINHASH_SCHEMES, type MinHashScheme } from "./one-permutation.ts";
 export { bandKeys, starEdges, candidateEdges, candidatePairs, bucketPairs, jaccardOfSortedSets, isEmptySignature, type Edge } from "./lsh.ts";
 export {
   componentsByUnionFind,

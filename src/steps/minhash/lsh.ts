@@ -46,26 +46,49 @@ export function isEmptySignature(signature: Uint32Array): boolean {
   return signature.length > 0 && signature[0] === EMPTY_SLOT;
 }
 
+/** The two 32-bit halves of band `band`'s 64-bit key, written into `out`. */
+function bandHash(signature: Uint32Array, band: number, rows: number, out: Uint32Array): void {
+  let high = foldHash32(0x2545f491, band);
+  let low = foldHash32(0x9e3779b9, band);
+  const start = band * rows;
+  for (let row = 0; row < rows; row++) {
+    const value = signature[start + row];
+    high = foldHash32(high, value);
+    low = foldHash32(low, value ^ 0x5bd1e995);
+  }
+  out[0] = mix32(high ^ rows);
+  out[1] = mix32(low ^ (rows << 8));
+}
+
+/** `key(high, low)` of each band's 64-bit hash; none for an empty document's signature. */
+function eachBand<T>(signature: Uint32Array, bands: number, rows: number, key: (high: number, low: number) => T): T[] {
+  checkBanding(signature, bands, rows);
+  if (isEmptySignature(signature)) return [];
+  const halves = new Uint32Array(2);
+  const keys = new Array<T>(bands);
+  for (let band = 0; band < bands; band++) {
+    bandHash(signature, band, rows, halves);
+    keys[band] = key(halves[0], halves[1]);
+  }
+  return keys;
+}
+
 /**
  * One hashed key per band (16 hex chars each), band index mixed in. An empty document's
  * signature has no keys, so it is never a candidate.
  */
 export function bandKeys(signature: Uint32Array, bands: number, rows: number): string[] {
-  checkBanding(signature, bands, rows);
-  if (isEmptySignature(signature)) return [];
-  const keys = new Array<string>(bands);
-  for (let band = 0; band < bands; band++) {
-    let high = foldHash32(0x2545f491, band);
-    let low = foldHash32(0x9e3779b9, band);
-    const start = band * rows;
-    for (let row = 0; row < rows; row++) {
-      const value = signature[start + row];
-      high = foldHash32(high, value);
-      low = foldHash32(low, value ^ 0x5bd1e995);
-    }
-    keys[band] = hex32(mix32(high ^ rows)) + hex32(mix32(low ^ (rows << 8)));
-  }
-  return keys;
+  return eachBand(signature, bands, rows, (high, low) => hex32(high) + hex32(low));
+}
+
+/**
+ * The band keys as 52-bit integers (the first 13 hex digits of `bandKeys`' keys, exact in a
+ * double): what the dedup step shuffles and buckets, since a number encodes and compares faster
+ * than a 16-char string. A repeat across different bands is as unlikely as in `bandKeys`;
+ * candidates are verified.
+ */
+export function bandKeyNumbers(signature: Uint32Array, bands: number, rows: number): number[] {
+  return eachBand(signature, bands, rows, (high, low) => high * 1048576 + (low >>> 12));
 }
 
 /** Edges of one bucket: every id except the smallest → the smallest. Duplicate ids are ignored. */

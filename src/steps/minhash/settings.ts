@@ -6,6 +6,7 @@
  */
 import { checkThreshold, chooseBanding, DEFAULT_PERMUTATION_BUDGET } from "./banding.ts";
 import { MinHashConfigError } from "./errors.ts";
+import { DEFAULT_SCHEME, MINHASH_SCHEMES, type MinHashScheme } from "./one-permutation.ts";
 import { resolveNormalization, type ResolvedNormalization, type ShingleNormalization } from "./shingles.ts";
 import { MARIN_PARAMS, validateMinHashParams, type MinHashParams } from "./signature.ts";
 
@@ -31,6 +32,11 @@ export interface NearDuplicateSettings {
    * `numPerm` signature values (default 286; see banding.ts); with them, they are used as given.
    */
   params?: Partial<MinHashParams>;
+  /**
+   * Signature kernel (default "densified": one-permutation hashing with optimal densification, one
+   * hash per shingle); "universal" computes one hash per shingle per permutation.
+   */
+  scheme?: MinHashScheme;
   /** Candidate verification (default "exact"). */
   verification?: Verification;
   /** Text normalisation before shingling (default: lower-case, punctuation deleted). */
@@ -42,6 +48,7 @@ export interface NearDuplicateSettings {
 export interface ResolvedSettings {
   threshold: number;
   params: MinHashParams;
+  scheme: MinHashScheme;
   /** Where bands and rows came from. */
   banding: "threshold" | "params";
   verification: Verification;
@@ -56,6 +63,10 @@ export function resolveSettings(settings: NearDuplicateSettings, where: string):
   if (verification !== "exact" && verification !== "none") {
     throw new MinHashConfigError(`${where}: verification is ${JSON.stringify(verification)}`, "use 'exact' or 'none'");
   }
+  const scheme = settings.scheme ?? DEFAULT_SCHEME;
+  if (!MINHASH_SCHEMES.includes(scheme)) {
+    throw new MinHashConfigError(`${where}: scheme is ${JSON.stringify(scheme)}`, `use one of ${MINHASH_SCHEMES.join(", ")} (default ${DEFAULT_SCHEME})`);
+  }
   const comparisons = settings.comparisonsPerMember ?? DEFAULT_COMPARISONS_PER_MEMBER;
   if (!(Number.isSafeInteger(comparisons) && comparisons >= 1 && comparisons <= 1024)) {
     throw new MinHashConfigError(`${where}: comparisonsPerMember is ${comparisons}`, "use an integer in [1, 1024] (default 8)");
@@ -69,5 +80,5 @@ export function resolveSettings(settings: NearDuplicateSettings, where: string):
     const { bands, rows } = chooseBanding(threshold, given.numPerm ?? DEFAULT_PERMUTATION_BUDGET);
     params = validateMinHashParams({ ...MARIN_PARAMS, ...given, numPerm: bands * rows, bands, rows });
   }
-  return { threshold, params, banding: explicit ? "params" : "threshold", verification, normalization: resolveNormalization(settings.normalization), comparisonsPerMember: comparisons };
+  return { threshold, params, scheme, banding: explicit ? "params" : "threshold", verification, normalization: resolveNormalization(settings.normalization), comparisonsPerMember: comparisons };
 }

@@ -184,10 +184,10 @@ export class Shingler {
   }
 
   /**
-   * Distinct shingle hashes of `text`, sorted ascending; the view is valid until the next call
-   * (copy it with `.slice()` to keep it).
+   * Shingle hashes of `text` in text order, repeats included (what a signature needs: a set given
+   * with repeats and in any order); the view is valid until the next call.
    */
-  shingleHashes(text: string): Uint32Array {
+  shingleSequence(text: string): Uint32Array {
     const words = this.wordHashes(text);
     const n = this.ngram;
     const shingleCount = words.length === 0 ? 0 : Math.max(1, words.length - n + 1);
@@ -201,12 +201,21 @@ export class Shingler {
       for (let j = 0; j < width; j++) h = foldHash32(h, words[start + j]);
       out[start] = mix32(h ^ width);
     }
-    const sorted = out.subarray(0, shingleCount).sort();
+    return out.subarray(0, shingleCount);
+  }
+
+  /**
+   * Distinct shingle hashes of `text`, sorted ascending; the view is valid until the next call
+   * (copy it with `.slice()` to keep it).
+   */
+  shingleHashes(text: string): Uint32Array {
+    const sorted = this.shingleSequence(text).sort();
+    const shingleCount = sorted.length;
     let unique = 0;
     for (let i = 0; i < shingleCount; i++) {
       if (i === 0 || sorted[i] !== sorted[unique - 1]) sorted[unique++] = sorted[i];
     }
-    return out.subarray(0, unique);
+    return sorted.subarray(0, unique);
   }
 
   private growWords(count: number): Uint32Array {

@@ -10,6 +10,9 @@
  * (112 = 14 × 8, 5-word shingles). The LSH similarity threshold of b bands × r rows is about
  * (1/b)^(1/r): 0.74 for Marin's, 0.72 for datatrove's. An empty document gets the all-`EMPTY_SLOT`
  * signature and no band keys (it is never a candidate).
+ *
+ * This per-permutation kernel is the "universal" scheme: the reference the one-permutation kernel
+ * (one-permutation.ts, the default) is measured against. Both implement `SignatureHasher`.
  */
 import { MinHashConfigError } from "./errors.ts";
 import { Shingler, type ShingleNormalization } from "./shingles.ts";
@@ -94,8 +97,28 @@ export function permuteHash(a: number, b: number, x: number): number {
   return sum >= MERSENNE_PRIME ? sum - MERSENNE_PRIME : sum;
 }
 
+/** `out` when it has length numPerm (a fresh array without it); a wrong length is refused. */
+export function signatureBuffer(numPerm: number, out?: Uint32Array): Uint32Array {
+  const signature = out ?? new Uint32Array(numPerm);
+  if (signature.length !== numPerm) {
+    throw new MinHashConfigError(`signature buffer has length ${signature.length}, expected numPerm = ${numPerm}`, "pass a Uint32Array of length numPerm or omit the buffer");
+  }
+  return signature;
+}
+
+/** What a signature kernel offers: shingle sets and signatures of `params.numPerm` values. */
+export interface SignatureHasher {
+  readonly params: MinHashParams;
+  /** Sorted distinct shingle hashes of `text` (a fresh copy). */
+  shingleHashes(text: string): Uint32Array;
+  /** The signature of `text`; written into `out` when given (length numPerm). */
+  signature(text: string, out?: Uint32Array): Uint32Array;
+  /** The signature of a set of shingle hashes (duplicates allowed, order irrelevant). */
+  signatureOfShingles(shingles: Uint32Array, out?: Uint32Array): Uint32Array;
+}
+
 /** Computes signatures for documents with one parameter set. Holds scratch buffers: one per worker. */
-export class MinHasher {
+export class MinHasher implements SignatureHasher {
   readonly params: MinHashParams;
   /** Coefficients a_i (high 15 bits, low 16 bits) and b_i, per permutation. */
   private readonly aHigh: Float64Array;
@@ -140,13 +163,7 @@ export class MinHasher {
   /** The signature of a set of shingle hashes (duplicates allowed, order irrelevant). */
   signatureOfShingles(shingles: Uint32Array, out?: Uint32Array): Uint32Array {
     const numPerm = this.params.numPerm;
-    const signature = out ?? new Uint32Array(numPerm);
-    if (signature.length !== numPerm) {
-      throw new MinHashConfigError(
-        `signature buffer has length ${signature.length}, expected numPerm = ${numPerm}`,
-        "pass a Uint32Array of length numPerm or omit the buffer",
-      );
-    }
+    const signature = signatureBuffer(numPerm, out);
     const count = shingles.length;
     const aHighs = this.aHigh;
     const aLows = this.aLow;

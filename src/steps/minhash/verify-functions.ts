@@ -11,12 +11,17 @@
  *      `verifyPairs` computes the exact Jaccard similarity of the two shingle sets and emits the
  *      edge `{a, b}` only when it reaches the threshold.
  * Counters: candidatePairs (distinct pairs), verifiedPairs, rejectedPairs.
+ *
+ * When the candidate pairs and the shingle sets of their documents fit in memory, one scan of every
+ * source part replaces both joins: `neededShingles` emits `{n, s}` (node key, shingle set) for each
+ * document named by a pair, and the step compares the pairs itself (memory-verification.ts).
  */
 import type { UserContext } from "../../dataset/index.ts";
-import type { CandidatePair } from "./dedup-functions.ts";
+import { readFile } from "node:fs/promises";
+import { sourceRecordReader, type CandidatePair } from "./dedup-functions.ts";
 import { jaccardOfSortedSets } from "./lsh.ts";
 import { Shingler, type ResolvedNormalization } from "./shingles.ts";
-import { SourceLayoutError, parseNodeKey } from "./source-parts.ts";
+import { SourceLayoutError, nodeKey, parseNodeKey } from "./source-parts.ts";
 
 /** This module's URL, for fn(VERIFY_FUNCTIONS, f). */
 export const VERIFY_FUNCTIONS = import.meta.url;
@@ -61,7 +66,7 @@ function encodeShingles(set: Uint32Array): string {
   return Buffer.from(set.buffer, set.byteOffset, set.byteLength).toString("base64");
 }
 
-function decodeShingles(text: string): Uint32Array {
+export function decodeShingles(text: string): Uint32Array {
   const bytes = Buffer.from(text, "base64");
   const out = new Uint32Array(bytes.length / 4);
   new Uint8Array(out.buffer).set(bytes);
@@ -123,5 +128,28 @@ export function verifyPairs(args: ShingleArgs & { threshold: number }): (row: Jo
     }
     ctx.counters.increment("verifiedPairs");
     return [{ a: left.a, b: left.b }];
+  };
+}
+
+/** A document's node key with its shingle set (base64 of little-endian uint32). */
+export interface NodeShingles {
+  n: string;
+  s: string;
+}
+
+/**
+ * Async factory of the flatMap over source records (part convention checked): the shingle set of
+ * each document whose node key is in the JSON array in `nodesFile`, nothing for the others.
+ */
+export async function neededShingles(args: ShingleArgs & { dirs: string[]; nodesFile: string }): Promise<(row: unknown, ctx: UserContext) => NodeShingles[]> {
+  const needed = new Set<string>(JSON.parse(await readFile(args.nodesFile, "utf8")));
+  const readSource = sourceRecordReader(args.dirs);
+  const shingler = new Shingler(args.ngram, args.normalization);
+  return (row, ctx) => {
+    const { id, text, source } = readSource(row, ctx);
+    const n = nodeKey(source, id);
+    if (!needed.has(n)) return [];
+    ctx.counters.increment("shingledDocuments");
+    return [{ n, s: encodeShingles(shingler.shingleHashes(text)) }];
   };
 }

@@ -3,9 +3,9 @@
  * bucket under the given settings although the exact Jaccard similarity of their shingle sets is
  * below the threshold. Found deterministically by replacing a few percent of a Brown text's words
  * with seeded choices until both conditions hold; the conditions are checked here with the same
- * public parts (MinHasher, bandKeys, jaccardOfSortedSets) the step is built from.
+ * public parts (the settings' signature kernel, bandKeys, jaccardOfSortedSets) the step is built from.
  */
-import { MinHasher, bandKeys, jaccardOfSortedSets, replaceWords, type ResolvedSettings } from "../../../src/steps/minhash/index.ts";
+import { createSignatureHasher, bandKeys, jaccardOfSortedSets, replaceWords, type ResolvedSettings } from "../../../src/steps/minhash/index.ts";
 import { seededUint32 } from "../../../src/steps/minhash/signature.ts";
 import { brownParagraphs } from "./corpora.ts";
 
@@ -20,7 +20,7 @@ export function craftedPair(settings: ResolvedSettings): CraftedPair {
   const words = brownParagraphs(4).join(" ").split(" ");
   const a = words.slice(0, 160).join(" ");
   const vocabulary = words.slice(2000, 6000);
-  const hasher = new MinHasher(settings.params, settings.normalization);
+  const hasher = createSignatureHasher(settings.scheme, settings.params, settings.normalization);
   const { bands, rows } = settings.params;
   const shinglesA = hasher.shingleHashes(a);
   const keysA = new Set(bandKeys(hasher.signatureOfShingles(shinglesA), bands, rows));

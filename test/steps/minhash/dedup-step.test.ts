@@ -12,7 +12,7 @@ import { buildGraph } from "../../../src/graph/dag.ts";
 import { runGraph } from "../../../src/executor/scheduler.ts";
 import {
   MARIN_PARAMS,
-  MinHasher,
+  DensifiedMinHasher,
   buildLabelledSet,
   findNearDuplicates,
   candidateEdges,
@@ -150,7 +150,7 @@ describe("MinHash dedup step", () => {
       ...recordsA.map((r) => ({ key: nodeKey(0, r.id), r })),
       ...recordsB.map((r) => ({ key: nodeKey(1, r.id), r })),
     ];
-    const hasher = new MinHasher();
+    const hasher = new DensifiedMinHasher();
     const signed = [...docsA.map((d) => ({ id: nodeKey(0, d.id), signature: hasher.signature(d.text) })), ...docsB.map((d) => ({ id: nodeKey(1, d.id), signature: hasher.signature(d.text) }))];
     const reference = componentsByUnionFind(candidateEdges(signed, hasher.params.bands, hasher.params.rows));
     expect(clustersOf(keyed.map(({ key, r }) => ({ key, cluster: r.attributes.dup_cluster_id })))).toEqual(

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import {
-  MinHasher,
+  DensifiedMinHasher,
   bandKeys,
   buildLabelledSet,
   clusterAttributes,
@@ -23,7 +23,7 @@ describe("shuffle-shaped dedup", () => {
     const documentShards = 5;
     const keyPartitions = 4;
     // Map: each document shard emits (band key, id).
-    const hasher = new MinHasher({ numPerm: 112, bands: 14, rows: 8 });
+    const hasher = new DensifiedMinHasher({ numPerm: 112, bands: 14, rows: 8 });
     const partitions = Array.from({ length: keyPartitions }, () => new Map<string, string[]>());
     const shards = Array.from({ length: documentShards }, (_, s) => labelled.filter((_, i) => i % documentShards === s));
     for (const shard of shards) {

@@ -8,21 +8,11 @@
  */
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { buildGraph } from "../../../src/graph/dag.ts";
-import { runGraph } from "../../../src/executor/scheduler.ts";
-import type { AnyStep } from "../../../src/graph/step.ts";
 import { buildCopySet, findNearDuplicates, minhashDedupStep, nodeKey, resolveSettings, scoreDedup, type DupClusterRecord, type MinHashDedupResult } from "../../../src/steps/minhash/index.ts";
-import { tempDir } from "../../support/kiln-cli.ts";
 import { brownDocuments } from "./corpora.ts";
 import { craftedPair } from "./crafted-pair.ts";
+import { runDedupStep } from "./run-step.ts";
 import { normalizedSourceStep, readParquetFiles, type FixtureDoc } from "./normalized-fixture.ts";
-
-async function runStep(target: AnyStep): Promise<{ result: MinHashDedupResult; outputPath: string }> {
-  const summary = await runGraph(buildGraph([target]), { prefix: tempDir() });
-  expect(summary.ok, String((summary.failed[0]?.error as Error)?.stack ?? summary.failed[0]?.error)).toBe(true);
-  const out = summary.outcomes.find((o) => o.node.name === target.name)!;
-  return { result: out.result as MinHashDedupResult, outputPath: out.outputPath };
-}
 
 async function recordsOf(outputPath: string, source: string): Promise<DupClusterRecord[]> {
   return [...(await readParquetFiles(path.join(outputPath, source, "outputs/main/*.parquet"))).values()].flat() as DupClusterRecord[];
@@ -33,13 +23,13 @@ describe("MinHash dedup step: candidate verification", () => {
     const pair = craftedPair(resolveSettings({}, "test"));
     const filler = brownDocuments({ minWords: 120 }).slice(50, 60);
     const docs: FixtureDoc[] = [{ id: "pair-a", text: pair.a }, { id: "pair-b", text: pair.b }, ...filler.map((text, i) => ({ id: `filler-${i}`, text }))];
-    const verified = await runStep(minhashDedupStep({ name: "dedup/crafted", sources: { s: normalizedSourceStep("crafted", docs, 2) }, threads: 0 }));
+    const verified = await runDedupStep(minhashDedupStep({ name: "dedup/crafted", sources: { s: normalizedSourceStep("crafted", docs, 2) }, threads: 0 }));
     expect(verified.result.candidatePairs).toBeGreaterThanOrEqual(1);
     expect(verified.result.rejectedPairs).toBe(verified.result.candidatePairs);
     expect(verified.result.verifiedPairs).toBe(0);
     expect(await recordsOf(verified.outputPath, "s")).toEqual([]);
     expect(verified.result.clusters).toBe(0);
-    const unverified = await runStep(minhashDedupStep({ name: "dedup/crafted-none", sources: { s: normalizedSourceStep("crafted-2", docs, 2) }, verification: "none", threads: 0 }));
+    const unverified = await runDedupStep(minhashDedupStep({ name: "dedup/crafted-none", sources: { s: normalizedSourceStep("crafted-2", docs, 2) }, verification: "none", threads: 0 }));
     expect((await recordsOf(unverified.outputPath, "s")).map((r) => r.id).sort()).toEqual(["pair-a", "pair-b"]);
   }, 60_000);
 
@@ -48,7 +38,7 @@ describe("MinHash dedup step: candidate verification", () => {
     const docsA = labelled.filter((_, i) => i % 2 === 0);
     const docsB = labelled.filter((_, i) => i % 2 === 1);
     const dedup = minhashDedupStep({ name: "dedup/copies", sources: { a: normalizedSourceStep("copies-a", docsA, 3), b: normalizedSourceStep("copies-b", docsB, 2) }, threads: 2, partitions: 3, memoryBudgetBytes: 8 << 20 });
-    const { result, outputPath } = await runStep(dedup);
+    const { result, outputPath } = await runDedupStep(dedup);
     const records = [...(await recordsOf(outputPath, "a")), ...(await recordsOf(outputPath, "b"))];
     const score = scoreDedup(labelled, records);
     console.log(`step at the defaults on the p = 3 set: precision ${score.precision.toFixed(4)}, recall ${score.recall.toFixed(4)}`);
