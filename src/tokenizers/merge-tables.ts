@@ -2,7 +2,9 @@
  * The data structures of the BPE merge loop: an open-addressing hash table from an id pair to its
  * merge rule and one from a token's bytes to its id (typed arrays, integer hashing, no per-lookup
  * allocation, and plain arrays that a compiled vocabulary file stores as they are) and a binary
- * min-heap of numeric keys used to merge long pieces in O(n log n).
+ * min-heap of numeric keys used to merge long pieces in O(n log n). Compiled vocabulary files store
+ * the slots as these hash functions placed them: changing a hash means raising
+ * COMPILED_FORMAT_VERSION (vocabulary-cache.ts) so that old files are rebuilt.
  */
 
 /** Returned by `PairTable.get` when the pair has no merge rule. */
