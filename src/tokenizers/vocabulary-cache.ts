@@ -2,7 +2,7 @@
  * Compiled vocabulary files: a CompiledBpe saved as one binary file and read back as typed-array
  * views, so that a process or worker thread that needs a vocabulary maps a file of a few MB instead
  * of importing the rank list and deriving the merge tables again (about 1.3 CPU-s for cl100k_base).
- * Files live in `KILN_TOKENIZER_CACHE` (default `<tmpdir>/kiln-tokenizers`; "off" disables them),
+ * Files live in `KILN_TOKENIZER_CACHE` (default `<tmpdir>/kiln-tokenizers-<uid>`; "off" disables them),
  * named by a key that changes with the vocabulary's source; they are written to a temporary name
  * and renamed, and a file whose checksum or layout does not match is rebuilt and rewritten.
  *
@@ -158,7 +158,8 @@ class TableReader {
 export function vocabularyCacheDir(): string | null {
   const configured = process.env.KILN_TOKENIZER_CACHE;
   if (configured === "off") return null;
-  return configured || path.join(os.tmpdir(), "kiln-tokenizers");
+  // Per user: a file another account could write is never mapped.
+  return configured || path.join(os.tmpdir(), `kiln-tokenizers-${process.getuid?.() ?? "user"}`);
 }
 
 export interface CompiledLoad {
@@ -189,7 +190,7 @@ export async function loadCompiledVocabulary(key: string, build: () => Promise<C
 async function saveQuietly(file: string, data: Buffer): Promise<void> {
   const temp = `${file}.tmp-${process.pid}-${randomBytes(6).toString("hex")}`;
   try {
-    await mkdir(path.dirname(file), { recursive: true });
+    await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
     await writeFile(temp, data);
     await rename(temp, file);
   } catch {
