@@ -108,17 +108,16 @@ export class TokenShardWriter {
   async append(tokens: ArrayLike<number>): Promise<void> {
     if (this.closed) throw new TokenShardError(this.path, "append after close", "open a new writer");
     const out = this.dtype === 2 ? new Uint16Array(tokens.length) : new Uint32Array(tokens.length);
-    for (let i = 0; i < tokens.length; i++) {
-      const id = tokens[i];
-      if (!(id >= 0 && id < this.vocabSize && Number.isInteger(id))) {
-        throw new TokenShardError(
-          this.path,
-          `token ${id} at position ${this.count + i} is not an id below vocabSize ${this.vocabSize}`,
-          "write ids produced by the tokenizer whose vocabSize opened this shard",
-        );
-      }
-      out[i] = id;
+    // Uint32Array ids are integers and not negative: only the upper bound needs checking.
+    const bad = tokens instanceof Uint32Array ? firstAtOrAbove(tokens, this.vocabSize) : firstNonId(tokens, this.vocabSize);
+    if (bad >= 0) {
+      throw new TokenShardError(
+        this.path,
+        `token ${tokens[bad]} at position ${this.count + bad} is not an id below vocabSize ${this.vocabSize}`,
+        "write ids produced by the tokenizer whose vocabSize opened this shard",
+      );
     }
+    out.set(tokens);
     const bytes = Buffer.from(out.buffer, out.byteOffset, out.byteLength);
     if (!LITTLE_ENDIAN_HOST) (this.dtype === 2 ? bytes.swap16() : bytes.swap32());
     this.count += tokens.length;
@@ -169,6 +168,19 @@ export class TokenShardWriter {
       await rm(this.tempPath, { force: true });
     }
   }
+}
+
+function firstAtOrAbove(ids: Uint32Array, limit: number): number {
+  for (let i = 0; i < ids.length; i++) if (ids[i] >= limit) return i;
+  return -1;
+}
+
+function firstNonId(ids: ArrayLike<number>, limit: number): number {
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i];
+    if (!(id >= 0 && id < limit && Number.isInteger(id))) return i;
+  }
+  return -1;
 }
 
 /** Writes one whole shard. */

@@ -5,10 +5,13 @@
  * piece is looked up whole (when the vocabulary's rules allow it) and otherwise UTF-8 encoded and
  * merged pair by pair: the adjacent pair with the lowest merge rank goes first, leftmost on ties.
  * Pair ranks live in an open-addressing table keyed by the id pair; short pieces use an array scan,
- * long ones a linked list and a binary heap so that a huge piece stays O(n log n).
+ * long ones a linked list and a binary heap so that a huge piece stays O(n log n). Every table is a
+ * flat typed array of a CompiledBpe (compile-bpe.ts), so a tokenizer can also be made from a
+ * compiled vocabulary file without rebuilding anything.
  */
-import { TokenizerFormatError, VocabularyTooLargeError } from "./errors.ts";
-import { MergeHeap, NO_MERGE, PairTable } from "./merge-tables.ts";
+import { compileBpe, type CompiledBpe } from "./compile-bpe.ts";
+import { TokenizerFormatError } from "./errors.ts";
+import { MergeHeap, NO_MERGE, type BytesIdTable, type PairTable } from "./merge-tables.ts";
 import { hashRegion, PieceCache, type CachedIds } from "./piece-cache.ts";
 import type { Tokenizer } from "./types.ts";
 
@@ -29,8 +32,6 @@ export interface BpeDefinition {
   cacheSize?: number;
 }
 
-/** Ids and ranks are kept below this so that heap keys (rank * 2^27 + position) stay exact doubles. */
-const MAX_ID_SPACE = 2 ** 26;
 const LONG_PIECE = 48;
 const MAX_CACHED_PIECE = 128;
 /** Rank of a pair without a merge rule: above every real rank. */
@@ -45,14 +46,17 @@ export class ByteLevelBpeTokenizer implements Tokenizer {
   readonly vocabSize: number;
   readonly eosId?: number;
   readonly specialTokens: Readonly<Record<string, number>>;
+  /** The tables this tokenizer encodes with (saved and reloaded by vocabulary-cache.ts). */
+  readonly compiled: CompiledBpe;
 
-  private readonly byteToId = new Uint32Array(256);
+  private readonly byteToId: Uint32Array;
   private readonly pairs: PairTable;
   private readonly mergeResult: Uint32Array;
   private readonly mergeRank: Uint32Array;
-  private readonly pieceToId = new Map<string, number>();
+  private readonly wholeTokens: BytesIdTable;
   private readonly wholePieceLookup: boolean;
-  private readonly idBytes: (Uint8Array | undefined)[];
+  private readonly tokenOffsets: Uint32Array;
+  private readonly tokenBlob: Uint8Array;
   private readonly pattern: RegExp;
   private readonly stickyPattern: RegExp;
   private readonly cache: PieceCache;
@@ -62,67 +66,25 @@ export class ByteLevelBpeTokenizer implements Tokenizer {
   private pairScratch = new Int32Array(1024);
   private rankScratch = new Int32Array(1024);
 
-  constructor(def: BpeDefinition) {
-    this.name = def.name;
-    const flags = def.pattern.flags.replace(/[gy]/g, "");
-    this.pattern = new RegExp(def.pattern.source, flags + "g");
-    this.stickyPattern = new RegExp(def.pattern.source, flags + "y");
-    this.wholePieceLookup = def.wholePieceLookup;
-    this.cache = new PieceCache(def.cacheSize ?? 65536);
-    this.specialTokens = Object.freeze({ ...def.specialTokens });
-    this.eosId = def.eosId;
-
-    let maxId = def.tokenBytes.length - 1;
-    for (const [text, id] of Object.entries(def.specialTokens)) {
-      if (!Number.isInteger(id) || id < 0) {
-        throw new TokenizerFormatError(def.name, `special token ${JSON.stringify(text)} has invalid id ${id}`, "ids are non-negative integers");
-      }
-      maxId = Math.max(maxId, id);
-    }
-    if (maxId >= 2 ** 32) throw new VocabularyTooLargeError(def.name, `largest id ${maxId} does not fit in 32 bits`);
-    if (maxId >= MAX_ID_SPACE) {
-      throw new VocabularyTooLargeError(def.name, `largest id ${maxId} is above the ${MAX_ID_SPACE} ids the BPE encoder supports`);
-    }
-    this.vocabSize = maxId + 1;
-
-    this.idBytes = new Array(this.vocabSize);
-    const seenBytes = new Uint8Array(256);
-    def.tokenBytes.forEach((bytes, id) => {
-      if (!bytes) return;
-      this.idBytes[id] = bytes;
-      if (bytes.length === 1 && !seenBytes[bytes[0]]) {
-        seenBytes[bytes[0]] = 1;
-        this.byteToId[bytes[0]] = id;
-      }
-      if (this.wholePieceLookup) {
-        const text = decodeIfValidUtf8(bytes);
-        if (text !== undefined && !this.pieceToId.has(text)) this.pieceToId.set(text, id);
-      }
-    });
-    const missing = seenBytes.indexOf(0);
-    if (missing >= 0) {
-      throw new TokenizerFormatError(
-        def.name,
-        `the vocabulary has no token for byte 0x${missing.toString(16).padStart(2, "0")}`,
-        "a byte-level BPE vocabulary needs one token for each of the 256 byte values",
-      );
-    }
-    const encoder = new TextEncoder();
-    for (const [text, id] of Object.entries(def.specialTokens)) this.idBytes[id] ??= encoder.encode(text);
-
-    const { left, right, result, rank } = def.merges;
-    for (let m = 0; m < rank.length; m++) {
-      if (rank[m] >= MAX_ID_SPACE) {
-        throw new VocabularyTooLargeError(def.name, `merge rank ${rank[m]} is above the ${MAX_ID_SPACE} ranks the BPE encoder supports`);
-      }
-    }
-    this.mergeResult = result;
-    this.mergeRank = rank;
-    this.pairs = new PairTable(left.length);
-    for (let m = 0; m < left.length; m++) {
-      const existing = this.pairs.get(left[m], right[m]);
-      if (existing === NO_MERGE || rank[existing] > rank[m]) this.pairs.set(left[m], right[m], m);
-    }
+  /** From a definition (checked and compiled here) or from compiled tables; `cacheSize` is the pieces per cache generation (default 65536). */
+  constructor(def: BpeDefinition | CompiledBpe, cacheSize?: number) {
+    const c = "tokenBlob" in def ? def : compileBpe(def);
+    this.compiled = c;
+    this.name = c.name;
+    this.vocabSize = c.vocabSize;
+    this.eosId = c.eosId;
+    this.specialTokens = Object.freeze({ ...c.specialTokens });
+    this.pattern = new RegExp(c.pattern.source, c.pattern.flags + "g");
+    this.stickyPattern = new RegExp(c.pattern.source, c.pattern.flags + "y");
+    this.wholePieceLookup = c.wholePieceLookup;
+    this.cache = new PieceCache(cacheSize ?? ("tokenBlob" in def ? undefined : def.cacheSize) ?? 65536);
+    this.byteToId = c.byteToId;
+    this.pairs = c.pairs;
+    this.mergeResult = c.mergeResult;
+    this.mergeRank = c.mergeRank;
+    this.wholeTokens = c.wholeTokens;
+    this.tokenOffsets = c.tokenOffsets;
+    this.tokenBlob = c.tokenBlob;
   }
 
   encode(text: string): Uint32Array {
@@ -137,7 +99,7 @@ export class ByteLevelBpeTokenizer implements Tokenizer {
   decode(ids: ArrayLike<number>): string {
     let total = 0;
     for (let i = 0; i < ids.length; i++) {
-      const bytes = this.idBytes[ids[i]];
+      const bytes = this.bytesOf(ids[i]);
       if (bytes === undefined) {
         throw new TokenizerFormatError(this.name, `id ${ids[i]} at position ${i} is not in the vocabulary`, `ids run from 0 to ${this.vocabSize - 1}`);
       }
@@ -146,16 +108,19 @@ export class ByteLevelBpeTokenizer implements Tokenizer {
     const buf = new Uint8Array(total);
     let at = 0;
     for (let i = 0; i < ids.length; i++) {
-      const bytes = this.idBytes[ids[i]]!;
-      buf.set(bytes, at);
-      at += bytes.length;
+      const id = ids[i];
+      buf.set(this.tokenBlob.subarray(this.tokenOffsets[id], this.tokenOffsets[id + 1]), at);
+      at += this.tokenOffsets[id + 1] - this.tokenOffsets[id];
     }
     return utf8Decoder.decode(buf);
   }
 
   /** Bytes of one id (mergeable or special), for inspection and tests. */
   bytesOf(id: number): Uint8Array | undefined {
-    return this.idBytes[id];
+    if (!(id >= 0 && id < this.vocabSize && Number.isInteger(id))) return undefined;
+    const from = this.tokenOffsets[id];
+    const to = this.tokenOffsets[id + 1];
+    return to > from ? this.tokenBlob.subarray(from, to) : undefined;
   }
 
   private outLength = 0;
@@ -212,15 +177,15 @@ export class ByteLevelBpeTokenizer implements Tokenizer {
   }
 
   private encodePiece(piece: string): CachedIds {
-    if (this.wholePieceLookup) {
-      const id = this.pieceToId.get(piece);
-      if (id !== undefined) return id;
-    }
     const n = this.utf8Into(piece);
     if (n >= MAX_PIECE_BYTES) {
       throw new TokenizerFormatError(this.name, `a single pre-token of ${n} bytes is too long to encode`, "split the text into smaller documents");
     }
     if (n === 1) return this.byteToId[this.byteScratch[0]];
+    if (this.wholePieceLookup) {
+      const id = this.wholeTokens.find(this.byteScratch, 0, n);
+      if (id >= 0) return id;
+    }
     const merged = n > LONG_PIECE ? this.mergeLong(n) : this.mergeShort(n);
     return merged.length === 1 ? merged[0] : merged;
   }
@@ -248,9 +213,12 @@ export class ByteLevelBpeTokenizer implements Tokenizer {
       }
       if (bestRank === UNRANKED) break;
       ids[best] = this.mergeResult[pairs[best]];
-      ids.copyWithin(best + 1, best + 2, n);
-      pairs.copyWithin(best + 1, best + 2, n - 1);
-      ranks.copyWithin(best + 1, best + 2, n - 1);
+      // Plain loops: on pieces this short they beat copyWithin's call overhead.
+      for (let i = best + 1; i + 1 < n; i++) ids[i] = ids[i + 1];
+      for (let i = best + 1; i + 2 < n; i++) {
+        pairs[i] = pairs[i + 1];
+        ranks[i] = ranks[i + 1];
+      }
       n--;
       if (best > 0) this.scorePair(best - 1, ids[best - 1], ids[best]);
       if (best + 1 < n) this.scorePair(best, ids[best], ids[best + 1]);

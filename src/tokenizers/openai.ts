@@ -3,10 +3,15 @@
  * The BPE ranks come from the `gpt-tokenizer` package, which ships each as an array indexed by rank
  * whose entries are the token's text (UTF-8) or, for tokens that are not valid UTF-8, its bytes.
  * In these vocabularies a token's id is its rank, and two tokens merge when their concatenated bytes
- * are a token; the pair table is derived from that once per load. Only the data is taken from the
+ * are a token; the pair table is derived from that once and saved as a compiled vocabulary file
+ * (vocabulary-cache.ts) that later processes and worker threads map instead of rebuilding. Only the data is taken from the
  * package: splitting and merging are kiln's own (see bpe.ts).
  */
+import { statSync } from "node:fs";
+import { createRequire } from "node:module";
 import { ByteLevelBpeTokenizer } from "./bpe.ts";
+import { compileBpe, type CompiledBpe } from "./compile-bpe.ts";
+import { COMPILED_FORMAT_VERSION, loadCompiledVocabulary } from "./vocabulary-cache.ts";
 import { TokenizerFormatError } from "./errors.ts";
 import { CL100K_PATTERN, GPT2_PATTERN, O200K_PATTERN } from "./pretokenize.ts";
 
@@ -61,6 +66,23 @@ export function loadOpenAiTokenizer(name: OpenAiEncodingName, options: { cacheSi
 }
 
 async function build(name: string, spec: EncodingSpec, cacheSize?: number): Promise<ByteLevelBpeTokenizer> {
+  const { compiled } = await loadCompiledVocabulary(`${name}-${sourceStamp(spec)}`, () => compileOpenAi(name, spec));
+  return new ByteLevelBpeTokenizer(compiled, cacheSize);
+}
+
+/** Names the installed rank file (size and modification time), so a compiled file is rebuilt when the package changes. */
+function sourceStamp(spec: EncodingSpec): string {
+  try {
+    const file = createRequire(import.meta.url).resolve(`gpt-tokenizer/bpeRanks/${spec.ranksModule}`);
+    const { size, mtimeMs } = statSync(file);
+    return `${size}-${Math.floor(mtimeMs)}-v${COMPILED_FORMAT_VERSION}`;
+  } catch {
+    return `unstamped-${process.pid}-${Date.now()}`;
+  }
+}
+
+/** Imports the rank array and compiles the vocabulary (the slow path, taken once per cache folder). */
+async function compileOpenAi(name: string, spec: EncodingSpec): Promise<CompiledBpe> {
   const source = `gpt-tokenizer/bpeRanks/${spec.ranksModule}`;
   const mod = (await import(source)) as { default: (string | number[] | undefined)[] };
   const ranks = mod.default;
@@ -74,7 +96,7 @@ async function build(name: string, spec: EncodingSpec, cacheSize?: number): Prom
     if (entry === undefined) continue;
     tokenBytes[id] = typeof entry === "string" ? encoder.encode(entry) : Uint8Array.from(entry);
   }
-  return new ByteLevelBpeTokenizer({
+  return compileBpe({
     name,
     tokenBytes,
     merges: pairsFromRanks(tokenBytes),
@@ -82,7 +104,6 @@ async function build(name: string, spec: EncodingSpec, cacheSize?: number): Prom
     specialTokens: spec.specialTokens,
     eosId: spec.specialTokens["<|endoftext|>"],
     wholePieceLookup: true,
-    cacheSize,
   });
 }
 

@@ -8,7 +8,8 @@
 import { xxh3 } from "@node-rs/xxhash";
 import type { UserContext } from "../../dataset/index.ts";
 import { KilnError } from "../../errors.ts";
-import { loadTokenizer, type Tokenizer } from "../../tokenizers/index.ts";
+import { loadTokenizer } from "../../tokenizers/load.ts";
+import type { Tokenizer } from "../../tokenizers/types.ts";
 
 /** This module's URL, for fn(TOKENIZE_FUNCTIONS, f). */
 export const TOKENIZE_FUNCTIONS = import.meta.url;
@@ -55,25 +56,33 @@ export async function encodeDocuments(args: EncodeArgs): Promise<(row: unknown, 
   const tokenizer = await tokenizerFor(args.tokenizer);
   const eos = tokenizer.eosId;
   if (eos === undefined) throw new TokenizeInputError(`tokenizer ${tokenizer.name} has no end-of-text token to separate documents`);
+  const counterNames = {
+    train: { tokens: "train.tokens", documents: "train.documents", bytes: "train.bytes" },
+    validation: { tokens: "validation.tokens", documents: "validation.documents", bytes: "validation.bytes" },
+  };
+  // Where a record is, for messages only: computed when a message needs it, not per record.
+  const where = (ctx: UserContext): string => {
+    const at = ctx.position();
+    return at ? `${at.source} ${at.unit} ${at.record}` : `shard ${ctx.shard}`;
+  };
   return (row, ctx) => {
     const record = row !== null && typeof row === "object" ? row : {};
     const text: unknown = Reflect.get(record, args.textField);
-    const at = ctx.position();
-    const where = at ? `${at.source} ${at.unit} ${at.record}` : `shard ${ctx.shard}`;
-    if (typeof text !== "string") throw new TokenizeInputError(`${where}: field '${args.textField}' is ${text === undefined ? "missing" : typeof text}, not a string`);
+    if (typeof text !== "string") throw new TokenizeInputError(`${where(ctx)}: field '${args.textField}' is ${text === undefined ? "missing" : typeof text}, not a string`);
     if (text.length === 0) {
       ctx.counters.increment("empty_documents");
       return [];
     }
     const id: unknown = Reflect.get(record, args.idField);
-    const split = isValidation(typeof id === "string" ? id : where, args.validationFraction) ? "validation" : "train";
+    const split = isValidation(typeof id === "string" ? id : where(ctx), args.validationFraction) ? "validation" : "train";
     const ids = tokenizer.encode(text);
     const tokens = new Uint32Array(ids.length + 1);
     tokens.set(ids);
     tokens[ids.length] = eos;
-    ctx.counters.increment(`${split}.tokens`, tokens.length);
-    ctx.counters.increment(`${split}.documents`);
-    ctx.counters.increment(`${split}.bytes`, Buffer.byteLength(text, "utf8"));
+    const names = counterNames[split];
+    ctx.counters.increment(names.tokens, tokens.length);
+    ctx.counters.increment(names.documents);
+    ctx.counters.increment(names.bytes, Buffer.byteLength(text, "utf8"));
     return [{ split, tokens }];
   };
 }

@@ -44,7 +44,7 @@ export interface TokenizeOptions {
   minValidationDocuments?: number;
   textField?: string;
   idField?: string;
-  /** Worker threads (default: the run's shared pool of every core); 0 runs in the step's thread. */
+  /** Worker threads (default: the run's shared pool of every core, or the step's thread for inputs under INLINE_INPUT_BYTES); 0 runs in the step's thread. */
   threads?: number;
 }
 
@@ -88,7 +88,8 @@ export function tokenizeStep(opts: TokenizeOptions) {
       const eosId = tokenizer.eosId;
       if (eosId === undefined) throw new TokenizeInputError(`tokenizer ${tokenizer.name} has no end-of-text token to separate documents`);
       const files = cfg.paths ?? (await inputFiles(inputs.documents.path, cfg.files));
-      const validationFraction = await heldOutShare(ctx, files, cfg.validationFraction, cfg.minValidationDocuments);
+      const threads = await tokenizeThreads(files, cfg.threads);
+      const validationFraction = await heldOutShare(ctx, files, cfg.validationFraction, cfg.minValidationDocuments, threads);
       ctx.log(`tokenizing ${files} with ${tokenizer.name}, holding out ${(validationFraction * 100).toFixed(1)}% of the documents`);
       const encoded = Dataset.read(files)
         .select(cfg.idField, cfg.textField)
@@ -97,7 +98,7 @@ export function tokenizeStep(opts: TokenizeOptions) {
           { train: ctx.path("train/part-{shard}.bin"), validation: ctx.path("validation/part-{shard}.bin") },
           { route: fn(F, splitOf), format: "tokens", vocabSize: tokenizer.vocabSize, omitEmpty: true },
         );
-      const { counters, files: written } = await runDataset(ctx, encoded, { threads: cfg.threads ?? undefined, label: "tokenize" });
+      const { counters, files: written } = await runDataset(ctx, encoded, { threads, label: "tokenize" });
       const user = counters.user;
       const width = dtypeForVocabSize(tokenizer.vocabSize);
       const relative = (p: string) => p.slice(ctx.outputPath.replace(/\/+$/, "").length + 1);
@@ -126,10 +127,25 @@ export function tokenizeStep(opts: TokenizeOptions) {
   });
 }
 
+/**
+ * Input files smaller than this in all are tokenized on the step's own thread unless `threads` is
+ * configured: starting a worker thread (loading the engine and the vocabulary there) costs more CPU
+ * than encoding a few MB, and one thread encodes 4 MB of files in well under a second.
+ */
+export const INLINE_INPUT_BYTES = 4 * 1024 * 1024;
+
+/** The configured thread count, else 0 (the step's thread) for a small input, else the shared pool (undefined). */
+export async function tokenizeThreads(files: string | string[], configured: number | null): Promise<number | undefined> {
+  if (configured !== null) return configured;
+  const splits = await expandInputs(files);
+  const bytes = splits.reduce((n, s) => n + (s.end - s.start), 0);
+  return bytes < INLINE_INPUT_BYTES ? 0 : undefined;
+}
+
 /** The validation share: `fraction`, raised so that about `minDocuments` are held out (at most half), counting the documents first when needed. */
-async function heldOutShare(ctx: Parameters<typeof runDataset>[0], files: string | string[], fraction: number, minDocuments: number): Promise<number> {
+async function heldOutShare(ctx: Parameters<typeof runDataset>[0], files: string | string[], fraction: number, minDocuments: number, threads: number | undefined): Promise<number> {
   if (minDocuments <= 0) return fraction;
-  const { value: documents } = await runDataset(ctx, Dataset.read(files).count(), { label: "count", progress: false });
+  const { value: documents } = await runDataset(ctx, Dataset.read(files).count(), { threads, label: "count", progress: false });
   if (documents === 0) return fraction;
   return Math.max(fraction, Math.min(0.5, minDocuments / documents));
 }

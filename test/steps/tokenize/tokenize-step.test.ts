@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { buildGraph } from "../../../src/graph/dag.ts";
@@ -9,7 +9,7 @@ import { openWriter } from "../../../src/io/formats.ts";
 import { runGraph } from "../../../src/executor/scheduler.ts";
 import { loadOpenAiTokenizer, readTokenShard } from "../../../src/tokenizers/index.ts";
 import { isValidation } from "../../../src/steps/tokenize/tokenize-functions.ts";
-import { tokenizeStep, trainTokenizerStep } from "../../../src/steps/tokenize/tokenize-step.ts";
+import { INLINE_INPUT_BYTES, tokenizeStep, tokenizeThreads, trainTokenizerStep } from "../../../src/steps/tokenize/tokenize-step.ts";
 import { pythonWithTorch, repoRoot } from "../../../src/steps/python/kernel-process.ts";
 import { tempDir } from "../../support/kiln-cli.ts";
 
@@ -81,6 +81,22 @@ describe("tokenize step", () => {
     let sum = 0;
     for (let i = 0; i < tokens.length; i++) sum += tokens[i];
     expect(py.stdout.trim()).toBe(`${tokens.length} ${sum} uint32`);
+  });
+
+  it("runs a small input on the step's thread unless threads is configured, and a large one on the pool", async () => {
+    const dir = tempDir();
+    const w = openWriter(path.join(dir, "small/part-00000.parquet"), "parquet");
+    await w.write(docs);
+    await w.close();
+    expect(await tokenizeThreads(path.join(dir, "small/*.parquet"), null)).toBe(0);
+    expect(await tokenizeThreads(path.join(dir, "small/*.parquet"), 2)).toBe(2);
+    // Two JSONL files that together pass the threshold; the larger is cut into byte ranges, counted once.
+    mkdirSync(path.join(dir, "large"));
+    const line = JSON.stringify({ id: "x", text: "word ".repeat(200) }) + "\n";
+    writeFileSync(path.join(dir, "large/a.jsonl"), line.repeat(Math.ceil(INLINE_INPUT_BYTES / 2 / line.length)));
+    writeFileSync(path.join(dir, "large/b.jsonl"), line.repeat(Math.ceil(INLINE_INPUT_BYTES / 2 / line.length)));
+    expect(await tokenizeThreads(path.join(dir, "large/*.jsonl"), null)).toBeUndefined();
+    expect(await tokenizeThreads(path.join(dir, "large/a.jsonl"), null)).toBe(0);
   });
 
   it("trains a BPE tokenizer as a step and tokenizes with it", async () => {
