@@ -6,15 +6,28 @@
  * in the input, the plan or the code (a malformed record, a missing export, a schema mismatch),
  * true for the subclasses that stand for I/O and infrastructure hiccups.
  */
+const KILN_ERROR_BRAND = Symbol.for("kiln.error");
+
 export class KilnError extends Error {
   readonly code: string;
   readonly hint: string;
+
+  /**
+   * `x instanceof KilnError` holds for a KilnError of any copy of this module: a pool worker runs
+   * kiln precompiled next to user modules that import kiln through tsx, and an error the user's
+   * code raises with its copy must keep its code, hint and retryability. Subclasses test as usual.
+   */
+  static [Symbol.hasInstance](value: unknown): boolean {
+    if (this !== KilnError) return Function.prototype[Symbol.hasInstance].call(this, value);
+    return typeof value === "object" && value !== null && KILN_ERROR_BRAND in value;
+  }
 
   constructor(code: string, message: string, hint: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = new.target.name;
     this.code = code;
     this.hint = hint;
+    Object.defineProperty(this, KILN_ERROR_BRAND, { value: true });
   }
 
   /** Whether a retry of the same work may succeed; errors kiln raises on purpose mostly cannot. */

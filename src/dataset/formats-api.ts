@@ -3,6 +3,7 @@
  * loader. Execution imports the formats module only when a plan reads or writes files, so plans
  * over inline rows run without loading parquet and zstd code.
  */
+import { loadModule } from "./exec/module-loader.ts";
 import type { InputFormat, OutputSchema } from "./logical.ts";
 
 export interface InputSplit {
@@ -73,6 +74,6 @@ const FORMATS_MODULE = new URL("../io/formats.ts", import.meta.url).href;
 let loaded: Promise<FormatsApi> | undefined;
 
 export function loadFormats(): Promise<FormatsApi> {
-  loaded ??= import(FORMATS_MODULE);
+  loaded ??= loadModule<FormatsApi>(FORMATS_MODULE);
   return loaded;
 }

@@ -19,6 +19,7 @@ import type { TaskRunner } from "./inline.ts";
 import { createResolver } from "./resolve.ts";
 import { runTask } from "./run-task.ts";
 import { serializeError } from "./task.ts";
+import { workerBundle } from "./worker-bundle.ts";
 import type { TaskDescriptor, TaskResult } from "./task.ts";
 
 const WORKER_ENTRY = new URL("./worker.mjs", import.meta.url).href;
@@ -72,20 +73,25 @@ export interface PoolOptions {
 export function createPoolRunner(opts: PoolOptions = {}): TaskRunner {
   const threads = Math.max(1, opts.threads ?? os.availableParallelism());
   const heapMb = opts.budgetBytes === undefined ? undefined : workerHeapMb(opts.budgetBytes);
-  const pool = new Piscina({
-    filename: WORKER_ENTRY,
-    minThreads: opts.keepThreads === false ? 0 : threads,
-    maxThreads: threads,
-    idleTimeout: 60_000,
-    ...(heapMb ? { resourceLimits: { maxOldGenerationSizeMb: heapMb } } : {}),
-  });
+  // Started on the first task, once the workers' precompiled engine is known (built on first use).
+  let starting: Promise<Piscina> | undefined;
+  const start = async () =>
+    new Piscina({
+      filename: WORKER_ENTRY,
+      minThreads: opts.keepThreads === false ? 0 : threads,
+      maxThreads: threads,
+      idleTimeout: 60_000,
+      workerData: { kilnWorkerBundle: await workerBundle() },
+      ...(heapMb ? { resourceLimits: { maxOldGenerationSizeMb: heapMb } } : {}),
+    });
   return {
     concurrency: threads,
     inProcess: true,
     async run(desc) {
       let encoded: unknown;
       try {
-        encoded = await pool.run(desc);
+        starting ??= start();
+        encoded = await (await starting).run(desc);
       } catch (err) {
         return { ok: false, error: serializeError(new WorkerThreadError(desc, err, heapMb)) };
       }
@@ -94,7 +100,8 @@ export function createPoolRunner(opts: PoolOptions = {}): TaskRunner {
       return result;
     },
     async close() {
-      await pool.destroy();
+      const pool = starting && (await starting);
+      await pool?.destroy();
     },
   };
 }

@@ -7,6 +7,7 @@
 import { FunctionResolveError, PlanNotPortableError } from "../errors.ts";
 import type { AnyFunction } from "../fn.ts";
 import type { Resolver } from "../row/runtime.ts";
+import { loadModule } from "./module-loader.ts";
 
 export type { Resolver };
 
@@ -38,7 +39,7 @@ export function createResolver(closures?: ReadonlyMap<string, AnyFunction>): Res
     }
     let loading = modules.get(spec.module);
     if (!loading) {
-      loading = import(withoutLoaderNamespace(spec.module)) as Promise<Record<string, unknown>>;
+      loading = loadModule(withoutLoaderNamespace(spec.module));
       modules.set(spec.module, loading);
     }
     let mod: Record<string, unknown>;

@@ -32,22 +32,22 @@ function leftovers(dir: string, prefixes: string[]): string[] {
 }
 
 describe("retries and kills in the built-in steps", () => {
-  it("a normalize task and MinHash tasks that throw once are retried and the rows are unchanged", async () => {
+  it("a normalize task and MinHash tasks (signatures, the verification scan) that throw once are retried and the rows are unchanged", async () => {
     const dir = tempDir("kiln-faults-");
     const clean = await runKiln(["run", fixturePipeline("datakit.ts"), "--prefix", path.join(dir, "clean")], env);
     expect(clean.code, clean.stderr.slice(-2000)).toBe(0);
     const faults = [
       { label: "normalized/spam-assassin-spam", stage: 0, shard: 0, action: "throw" },
-      { label: "dedup/minhash components", stage: 1, shard: 0, action: "throw" },
-      { label: "dedup/minhash components", stage: 2, round: 1, shard: 0, action: "throw" },
+      { label: "dedup/minhash signatures", stage: 0, shard: 0, action: "throw" },
+      { label: "dedup/minhash verify.shingles", stage: 0, shard: 0, action: "throw" },
     ];
     const faulty = await runKiln(["run", fixturePipeline("datakit.ts"), "--prefix", path.join(dir, "faulty")], { ...env, KILN_FAULTS: JSON.stringify(faults) });
     expect(faulty.code, faulty.stderr.slice(-2000)).toBe(0);
     expect(faulty.stderr.match(/attempt 1 of 3 failed, retrying: injected fault/g)).toHaveLength(3);
     expect(counters(path.join(dir, "faulty"), "normalized/spam-assassin-spam")["normalize.stage0.retries"]).toBe(1);
     const dedup = counters(path.join(dir, "faulty"), "dedup/minhash");
-    expect(dedup["components.stage1.retries"]).toBe(1);
-    expect(dedup["components.stage2.retries"]).toBe(1);
+    expect(dedup["signatures.stage0.retries"]).toBe(1);
+    expect(dedup["verify.shingles.stage0.retries"]).toBe(1);
     expect(await datakitHashes(path.join(dir, "faulty"), SOURCES)).toEqual(await datakitHashes(path.join(dir, "clean"), SOURCES));
   }, 300_000);
 
