@@ -9,28 +9,13 @@
  * flat typed array of a CompiledBpe (compile-bpe.ts), so a tokenizer can also be made from a
  * compiled vocabulary file without rebuilding anything.
  */
-import { compileBpe, type CompiledBpe } from "./compile-bpe.ts";
+import { compileBpe, type BpeDefinition, type CompiledBpe } from "./compile-bpe.ts";
 import { TokenizerFormatError } from "./errors.ts";
 import { MergeHeap, NO_MERGE, type BytesIdTable, type PairTable } from "./merge-tables.ts";
 import { hashRegion, PieceCache, type CachedIds } from "./piece-cache.ts";
 import type { Tokenizer } from "./types.ts";
 
-/** Everything a byte-level BPE needs; built by the vocabulary loaders. */
-export interface BpeDefinition {
-  name: string;
-  /** Bytes of each mergeable token, indexed by id; holes are ids without bytes. */
-  tokenBytes: ReadonlyArray<Uint8Array | undefined>;
-  /** Merge rules: pair (left, right) becomes `result`; lower `rank` merges first. */
-  merges: { left: Uint32Array; right: Uint32Array; result: Uint32Array; rank: Uint32Array };
-  /** Global, Unicode-aware pre-tokenization regex. */
-  pattern: RegExp;
-  specialTokens: Record<string, number>;
-  eosId?: number;
-  /** Take a piece that is itself a token as one id without merging (tiktoken and `ignore_merges` rule). */
-  wholePieceLookup: boolean;
-  /** Pieces kept in each generation of the cache (default 65536). */
-  cacheSize?: number;
-}
+export type { BpeDefinition } from "./compile-bpe.ts";
 
 const LONG_PIECE = 48;
 const MAX_CACHED_PIECE = 128;

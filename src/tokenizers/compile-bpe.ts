@@ -8,7 +8,23 @@
  */
 import { TokenizerFormatError, VocabularyTooLargeError } from "./errors.ts";
 import { NO_MERGE, PairTable, BytesIdTable } from "./merge-tables.ts";
-import type { BpeDefinition } from "./bpe.ts";
+
+/** Everything a byte-level BPE needs; built by the vocabulary loaders. */
+export interface BpeDefinition {
+  name: string;
+  /** Bytes of each mergeable token, indexed by id; holes are ids without bytes. */
+  tokenBytes: ReadonlyArray<Uint8Array | undefined>;
+  /** Merge rules: pair (left, right) becomes `result`; lower `rank` merges first. */
+  merges: { left: Uint32Array; right: Uint32Array; result: Uint32Array; rank: Uint32Array };
+  /** Global, Unicode-aware pre-tokenization regex. */
+  pattern: RegExp;
+  specialTokens: Record<string, number>;
+  eosId?: number;
+  /** Take a piece that is itself a token as one id without merging (tiktoken and `ignore_merges` rule). */
+  wholePieceLookup: boolean;
+  /** Pieces kept in each generation of the cache (default 65536). */
+  cacheSize?: number;
+}
 
 /** Ids and ranks are kept below this so that heap keys (rank * 2^27 + position) stay exact doubles. */
 export const MAX_ID_SPACE = 2 ** 26;
