@@ -16,11 +16,12 @@ import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { currentCommit } from "./support/commit.ts";
+import { median } from "./support/cpu-timing.ts";
 
 const THIS_FILE = fileURLToPath(import.meta.url);
 const ROOT = path.resolve(path.dirname(THIS_FILE), "..");
 const THREADS = 2;
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 interface InputInfo {
   files: number;
@@ -179,16 +180,12 @@ async function main(): Promise<void> {
   if (kiln.distinctDocuments !== duck.distinctDocuments) {
     console.error(`distinct documents differ: kiln ${kiln.distinctDocuments}, DuckDB ${duck.distinctDocuments}`);
   }
-  let commit = "unknown";
-  try {
-    commit = execFileSync("git", ["rev-parse", "HEAD"], { cwd: ROOT, encoding: "utf8" }).trim();
-  } catch {}
   const report = {
     benchmark: "normalize-dedup",
     description:
       "normalize step (UTF-8 decode with counting, NFC, whitespace caps, xxh3-128 id, shuffle by id, merge-sorted parquet parts, duplicates to outputs/dups) " +
       "vs DuckDB read_json + DISTINCT ON (md5(text)) ORDER BY md5, source, source_id + COPY TO parquet (zstd); 2 threads each",
-    commit,
+    commit: currentCommit(),
     date: new Date().toISOString(),
     machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version, platform: `${os.platform()} ${os.arch()}` },
     loadAverageAtEnd: os.loadavg().map((x) => +x.toFixed(2)),

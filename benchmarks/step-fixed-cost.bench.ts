@@ -16,12 +16,12 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { currentCommit } from "./support/commit.ts";
+import { median } from "./support/cpu-timing.ts";
 
 const THIS_FILE = fileURLToPath(import.meta.url);
 const ROOT = path.resolve(path.dirname(THIS_FILE), "..");
 const INPUT_BYTES = 1_000_000;
 const STEPS_PER_PROCESS = 4;
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 interface ChildResult {
   inputBytes: number;

@@ -39,12 +39,14 @@ function sourceFiles(dir: string, out: string[] = []): string[] {
 
 /** Every file the bundle is built from, and a key that changes when any of them does. */
 function bundleInputs(esbuildVersion: string): { files: string[]; key: string } {
-  const files = BUNDLED_FOLDERS.flatMap((f) => sourceFiles(path.join(SRC, f))).sort();
+  // One walk of src/: every file goes into the key (a bundled module may import any of them).
+  const all = sourceFiles(SRC).sort();
   const hash = createHash("sha256").update(`${BUNDLE_FORMAT}\n${esbuildVersion}\n${process.version}\n`);
-  for (const file of sourceFiles(SRC).sort()) {
+  for (const file of all) {
     const st = statSync(file);
     hash.update(`${path.relative(SRC, file)}\0${st.size}\0${st.mtimeMs}\n`);
   }
+  const files = all.filter((file) => BUNDLED_FOLDERS.includes(path.relative(SRC, file).split(path.sep)[0]));
   return { files, key: hash.digest("hex").slice(0, 16) };
 }
 
