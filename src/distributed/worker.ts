@@ -23,6 +23,7 @@ import { isStepJob, isTaskJob, type JobAnswer, type RemoteOutcome, type StepJobD
 import { publishWorker, type WorkerRecord } from "./presence.ts";
 import type { StepThreadInput } from "./step-job.ts";
 import { describeTask } from "./task-runner.ts";
+import { threadExecArgv } from "../util/thread-argv.ts";
 
 export interface WorkerOptions {
   target: RedisTarget;
@@ -53,7 +54,7 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
   const id = `${hostname().replace(/[^A-Za-z0-9-]/g, "_")}-${process.pid}-${randomBytes(3).toString("hex")}`;
   const redis = openRedis(o.target);
   const tasks = createPoolRunner({ threads, budgetBytes: defaultMemoryBudget(threads) });
-  const steps = new Piscina({ filename: STEP_ENTRY, minThreads: 0, maxThreads: stepThreads, idleTimeout: 60_000, concurrentTasksPerWorker: 1 });
+  const steps = new Piscina({ filename: STEP_ENTRY, minThreads: 0, maxThreads: stepThreads, idleTimeout: 60_000, concurrentTasksPerWorker: 1, execArgv: threadExecArgv() });
   const stats = { runningTasks: 0, runningSteps: 0, tasksDone: 0, stepsDone: 0 };
   const startedAt = new Date().toISOString();
   const record = (): WorkerRecord => ({ id, host: hostname(), pid: process.pid, kiln: kilnFingerprint(), threads, stepThreads, ...stats, startedAt, heartbeatAt: startedAt });

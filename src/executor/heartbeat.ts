@@ -6,12 +6,36 @@
  * as soon as a beat finds it, and answers "stop" once no beat of that lease is in flight any more,
  * so that the lease file can be released safely.
  */
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import { KilnError } from "../errors.ts";
+import { buildSourceBundle, sourceBundleFile, sourceBundlesOn } from "../util/built-files.ts";
+import { threadExecArgv } from "../util/thread-argv.ts";
 import type { GcsOptions } from "../io/index.ts";
 import type { LeaseRecord } from "./lease-record.ts";
 
 const WORKER_ENTRY = new URL("./heartbeat-worker.mjs", import.meta.url);
+const LOOP = fileURLToPath(new URL("./heartbeat-loop.ts", import.meta.url));
+/** Bump when the heartbeat bundle's entry changes. */
+const BUNDLE_FORMAT = 1;
+
+/**
+ * The heartbeat loop precompiled into one file (util/built-files.ts), so that the thread starts
+ * without tsx: about 0.1 CPU-s where loading its modules through tsx costs about 0.4. When the file is
+ * not there yet it is built in the background for the next process, and this thread uses tsx.
+ */
+function heartbeatBundle(): string | null {
+  if (!sourceBundlesOn()) return null;
+  try {
+    const file = sourceBundleFile("heartbeat", BUNDLE_FORMAT);
+    if (existsSync(file)) return file;
+    buildSourceBundle(file, `export { serveHeartbeats } from ${JSON.stringify(LOOP)};`).catch(() => undefined);
+  } catch {
+    // No esbuild or no src/ to read: the thread loads the sources through tsx.
+  }
+  return null;
+}
 
 export interface WatchSpec {
   path: string;
@@ -62,7 +86,7 @@ class HeartbeatThread {
   private ready = false;
 
   constructor(private readonly onDead: () => void) {
-    this.worker = new Worker(WORKER_ENTRY);
+    this.worker = new Worker(WORKER_ENTRY, { execArgv: threadExecArgv(), workerData: { bundle: heartbeatBundle() } });
     this.worker.unref();
     this.worker.on("message", (msg: FromHeartbeat) => this.receive(msg));
     this.worker.on("error", (err) => this.fail(new HeartbeatThreadError(err.message, err)));

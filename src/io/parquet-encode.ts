@@ -7,14 +7,14 @@
  * statistics: a dictionary of unique values is built only to be thrown away, and min/max of whole
  * documents is computed per page and helps no reader; both measured at about half of the write's CPU
  * on normalized documents. The schema is stored in the file (`kiln.schema`, plus `kiln.json_columns` for readers
- * that predate it), so a file with zero rows still has every column. apache-arrow and parquet-wasm
- * are loaded on the first write (~0.3 s), not when this module loads.
+ * that predate it), so a file with zero rows still has every column. apache-arrow (as one file, see
+ * arrow.ts) and parquet-wasm are loaded on the first write, not when this module loads.
  */
 import type { Data, DataType, RecordBatch as ArrowBatch, Utf8 } from "apache-arrow";
+import { loadArrow, type Arrow } from "./arrow.ts";
 import { UnwritableRowError, type ParquetSchema, type ParquetType } from "./format-types.ts";
 import { JSON_COLUMNS_KEY, SCHEMA_KEY } from "./parquet-schema.ts";
 
-type Arrow = typeof import("apache-arrow");
 
 function validity(values: readonly unknown[]): { nullBitmap: Uint8Array; nullCount: number } {
   const nullBitmap = new Uint8Array((values.length + 7) >> 3);
@@ -162,7 +162,7 @@ export async function encodeParquet(
   path: string,
   rowGroupRows: number,
 ): Promise<Uint8Array> {
-  const [arrow, parquetWasm] = await Promise.all([import("apache-arrow"), import("parquet-wasm")]);
+  const [arrow, parquetWasm] = await Promise.all([loadArrow(), import("parquet-wasm")]);
   const names = Object.keys(schema);
   const arrowSchema = new arrow.Schema(names.map((name) => new arrow.Field(name, arrowType(arrow, schema[name]), true)));
   const batches: ArrowBatch[] = [];

@@ -2,7 +2,9 @@
  * Pool workers start from the precompiled engine (src/dataset/exec/worker-bundle.ts): the bundle
  * loads in plain node with each module's own file URL kept, a pool runs built-in operators from it
  * and the user's TypeScript functions through tsx in the same worker, and KILN_WORKER_BUNDLE=off
- * gives the same rows from workers that load everything through tsx.
+ * gives the same rows from workers that load everything through tsx. In a process started with
+ * `--import tsx`, the workers start without it (src/util/thread-argv.ts) and still run the user's
+ * TypeScript, bundle or not.
  */
 import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
@@ -63,17 +65,29 @@ describe("the pool workers' precompiled engine", () => {
     expect(String(failure)).toMatch(/attempt 1\)/);
   });
 
-  test("KILN_WORKER_BUNDLE=off runs the same plan with workers that load everything through tsx", () => {
+  /** Runs the plan in a child process started with `--import tsx`; its rows as the user function tagged them. */
+  function runUnderTsx(env: Record<string, string>): { n: number; bundle: string | null; execArgv: string[] }[] {
     const script = `import { Dataset, executeDataset, fn, where } from ${JSON.stringify(pathToFileURL(path.join(ROOT, "src/index.ts")).href)};
       const ds = Dataset.read(${JSON.stringify(path.join(tmp.dir, "in/*.parquet"))}).filter(where("lang", "==", "en")).map(fn(${JSON.stringify(FNS)}, "tagEngine"));
       const { rows } = await executeDataset(ds, { threads: 1, progress: false });
       console.log(JSON.stringify(rows));`;
     const probe = path.join(tmp.dir, "probe.mts");
     writeFileSync(probe, script);
-    const out: { n: number; bundle: string | null }[] = JSON.parse(
-      execFileSync(process.execPath, ["--import", "tsx", probe], { cwd: ROOT, encoding: "utf8", env: { ...process.env, KILN_WORKER_BUNDLE: "off" } }).trim().split("\n").pop()!,
-    );
-    expect(out.length).toBe(makeRows(0, 60).filter((r) => r.lang === "en").length);
+    return JSON.parse(execFileSync(process.execPath, ["--import", "tsx", probe], { cwd: ROOT, encoding: "utf8", env: { ...process.env, ...env } }).trim().split("\n").pop()!);
+  }
+  const english = makeRows(0, 60).filter((r) => r.lang === "en").length;
+
+  test("workers of a process started with --import tsx do not inherit it and still run the user's TypeScript", () => {
+    const out = runUnderTsx({});
+    expect(out.length).toBe(english);
+    expect(out.every((r) => typeof r.bundle === "string")).toBe(true);
+    expect(out.flatMap((r) => r.execArgv).filter((a) => a.includes("tsx"))).toEqual([]);
+  });
+
+  test("KILN_WORKER_BUNDLE=off runs the same plan with workers that load everything through tsx", () => {
+    const out = runUnderTsx({ KILN_WORKER_BUNDLE: "off" });
+    expect(out.length).toBe(english);
     expect(out.every((r) => r.bundle === null)).toBe(true);
+    expect(out.flatMap((r) => r.execArgv).filter((a) => a.includes("tsx"))).toEqual([]);
   });
 });

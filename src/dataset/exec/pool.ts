@@ -19,6 +19,7 @@ import type { TaskRunner } from "./inline.ts";
 import { createResolver } from "./resolve.ts";
 import { runTask } from "./run-task.ts";
 import { serializeError } from "./task.ts";
+import { threadExecArgv } from "../../util/thread-argv.ts";
 import { workerBundle } from "./worker-bundle.ts";
 import type { TaskDescriptor, TaskResult } from "./task.ts";
 
@@ -82,6 +83,7 @@ export function createPoolRunner(opts: PoolOptions = {}): TaskRunner {
       maxThreads: threads,
       idleTimeout: 60_000,
       workerData: { kilnWorkerBundle: await workerBundle() },
+      execArgv: threadExecArgv(),
       ...(heapMb ? { resourceLimits: { maxOldGenerationSizeMb: heapMb } } : {}),
     });
   return {
