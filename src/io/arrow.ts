@@ -5,10 +5,9 @@
  * just the parts kiln uses (io/arrow-parts.ts), it loads in about 0.05. A build or write that fails
  * (a read-only install, no esbuild) falls back to the package itself.
  */
-import { existsSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { builtFile, loadEsbuild, packageVersion, writeBuiltFile } from "../util/built-files.ts";
+import { builtFile, builtOnce, packageVersion } from "../util/built-files.ts";
 
 export type Arrow = typeof import("./arrow-parts.ts");
 
@@ -31,17 +30,5 @@ export function loadArrow(): Promise<Arrow> {
 
 async function arrowFile(): Promise<string> {
   const key = createHash("sha256").update(`${BUILD_FORMAT}\n${packageVersion("apache-arrow")}\n${packageVersion("esbuild")}\n`).digest("hex").slice(0, 16);
-  const file = builtFile("arrow", key);
-  if (existsSync(file)) return file;
-  const result = await loadEsbuild().build({
-    entryPoints: [PARTS],
-    bundle: true,
-    format: "esm",
-    platform: "node",
-    target: "node20",
-    write: false,
-    logLevel: "silent",
-  });
-  writeBuiltFile(file, result.outputFiles[0].contents);
-  return file;
+  return builtOnce(builtFile("arrow", key), { entryPoints: [PARTS] });
 }

@@ -15,7 +15,6 @@ import { loadArrow, type Arrow } from "./arrow.ts";
 import { UnwritableRowError, type ParquetSchema, type ParquetType } from "./format-types.ts";
 import { JSON_COLUMNS_KEY, SCHEMA_KEY } from "./parquet-schema.ts";
 
-
 function validity(values: readonly unknown[]): { nullBitmap: Uint8Array; nullCount: number } {
   const nullBitmap = new Uint8Array((values.length + 7) >> 3);
   let nullCount = 0;

@@ -8,13 +8,13 @@
  * plugin below writes the original file URL in its place), so sibling paths, package lookups and
  * function references behave as they do unbundled. `KILN_WORKER_BUNDLE=off` turns source bundles off.
  */
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { createHash } from "node:crypto";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import type { Plugin } from "esbuild";
+import type { BuildOptions, Plugin } from "esbuild";
 
 export const SRC = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const KILN_ROOT = path.dirname(SRC);
@@ -72,22 +72,24 @@ export function sourceBundleFile(kind: string, format: number): string {
   return builtFile(kind, createHash("sha256").update(`${format}\n${kilnSources().digest}`).digest("hex").slice(0, 16));
 }
 
-/** Bundles kiln sources (packages stay in node_modules) from `entry` (TypeScript, resolved in src/) into `file`. */
-export async function buildSourceBundle(file: string, entry: string): Promise<string> {
-  const esbuild = loadEsbuild();
-  const result = await esbuild.build({
-    stdin: { contents: entry, resolveDir: SRC, loader: "ts", sourcefile: "kiln-entry.ts" },
-    bundle: true,
-    format: "esm",
-    platform: "node",
-    target: "node20",
-    packages: "external",
-    write: false,
-    logLevel: "silent",
-    plugins: [keepModuleUrls(esbuild)],
-  });
+/**
+ * `file` when it exists, else built by esbuild from `options` (one ESM file for Node 20, nothing
+ * written by esbuild itself) and written atomically.
+ */
+export async function builtOnce(file: string, options: BuildOptions): Promise<string> {
+  if (existsSync(file)) return file;
+  const result = await loadEsbuild().build({ ...options, bundle: true, format: "esm", platform: "node", target: "node20", write: false, logLevel: "silent" });
   writeBuiltFile(file, result.outputFiles[0].contents);
   return file;
+}
+
+/** Bundles kiln sources (packages stay in node_modules) from `entry` (TypeScript, resolved in src/) into `file`, unless it exists. */
+export function buildSourceBundle(file: string, entry: string): Promise<string> {
+  return builtOnce(file, {
+    stdin: { contents: entry, resolveDir: SRC, loader: "ts", sourcefile: "kiln-entry.ts" },
+    packages: "external",
+    plugins: [keepModuleUrls(loadEsbuild())],
+  });
 }
 
 /** Writes a built file atomically and prunes older files of its kind. */

@@ -19,9 +19,9 @@ import type { TaskRunner } from "./inline.ts";
 import { createResolver } from "./resolve.ts";
 import { runTask } from "./run-task.ts";
 import { serializeError } from "./task.ts";
-import { threadExecArgv } from "../../util/thread-argv.ts";
 import { workerBundle } from "./worker-bundle.ts";
 import type { TaskDescriptor, TaskResult } from "./task.ts";
+import { threadExecArgv } from "../../util/thread-argv.ts";
 
 const WORKER_ENTRY = new URL("./worker.mjs", import.meta.url).href;
 

@@ -8,7 +8,6 @@
  * Modules outside it (the user's) are still loaded through tsx. `KILN_WORKER_BUNDLE=off` turns it off;
  * a build or write that fails (a read-only install) leaves the workers on tsx, as before.
  */
-import { existsSync } from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { buildSourceBundle, kilnSources, sourceBundleFile, sourceBundlesOn, SRC } from "../../util/built-files.ts";
@@ -46,7 +45,6 @@ export function workerBundle(): Promise<string | null> {
   return building;
 }
 
-async function buildWorkerBundle(): Promise<string> {
-  const file = sourceBundleFile("worker", BUNDLE_FORMAT);
-  return existsSync(file) ? file : buildSourceBundle(file, entrySource());
+function buildWorkerBundle(): Promise<string> {
+  return buildSourceBundle(sourceBundleFile("worker", BUNDLE_FORMAT), entrySource());
 }
