@@ -129,13 +129,14 @@ export interface WriterOptions {
   fs?: FileSystem;
   /** zstd level for jsonl.zst (default 3). */
   level?: number;
-  /** Parquet: rows per row group (default 65536). */
+  /** Parquet: rows per row group (default 65536); fewer when rows are large, as a row group holds at most about 4 Mi characters of values. */
   rowGroupRows?: number;
   /**
    * Parquet: the file's columns. Rows are checked against it as they are written, and a file with
-   * zero rows still carries every column. Without it the schema is inferred from the rows at close
-   * (nested values become JSON text), and a file written from zero rows has no columns at all:
-   * kiln reads it as empty, but DuckDB and pyarrow refuse it.
+   * zero rows still carries every column. Without it the schema is inferred from the rows (nested
+   * values become JSON text; a row that conflicts with earlier ones fails as it is written), and a
+   * file written from zero rows has no columns at all: kiln reads it as empty, but DuckDB and
+   * pyarrow refuse it.
    */
   schema?: ParquetSchema;
 }

@@ -14,7 +14,8 @@ import "./local.ts";
 import "./gcs.ts";
 import "./http.ts";
 import { JsonlWriter, readJsonlSplit } from "./jsonl.ts";
-import { ParquetWriter, readParquetSplit } from "./parquet.ts";
+import { readParquetSplit } from "./parquet.ts";
+import { ParquetWriter } from "./parquet-writer.ts";
 import {
   FormatError,
   type InputSplit,

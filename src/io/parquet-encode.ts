@@ -7,11 +7,14 @@
  * statistics: a dictionary of unique values is built only to be thrown away, and min/max of whole
  * documents is computed per page and helps no reader; both measured at about half of the write's CPU
  * on normalized documents. The schema is stored in the file (`kiln.schema`, plus `kiln.json_columns` for readers
- * that predate it), so a file with zero rows still has every column. apache-arrow (as one file, see
- * arrow.ts) and parquet-wasm are loaded on the first write, not when this module loads.
+ * that predate it), so a file with zero rows still has every column. `ParquetEncoder` feeds the rows
+ * a batch at a time to parquet-wasm's streaming writer (parquet-writer.ts decides the batches).
+ * apache-arrow (as one file, see arrow.ts) and parquet-wasm are loaded on the first write, not when
+ * this module loads.
  */
-import type { Data, DataType, RecordBatch as ArrowBatch, Utf8 } from "apache-arrow";
+import type { Data, DataType, Utf8 } from "apache-arrow";
 import { loadArrow, type Arrow } from "./arrow.ts";
+import { StorageError } from "./filesystem.ts";
 import { UnwritableRowError, type ParquetSchema, type ParquetType } from "./format-types.ts";
 import { JSON_COLUMNS_KEY, SCHEMA_KEY } from "./parquet-schema.ts";
 
@@ -154,40 +157,107 @@ function stringColumnShape(rows: readonly Record<string, unknown>[], name: strin
   return { mostlyDistinct: present >= 16 && seen.size > present / 2, long: present > 0 && chars / present >= LONG_VALUE_CHARS };
 }
 
-/** Encodes rows (plain objects that fit `schema`) as one zstd-compressed parquet file. */
-export async function encodeParquet(
-  rows: readonly Record<string, unknown>[],
-  schema: ParquetSchema,
-  path: string,
-  rowGroupRows: number,
-): Promise<Uint8Array> {
-  const [arrow, parquetWasm] = await Promise.all([loadArrow(), import("parquet-wasm")]);
+type ParquetWasm = typeof import("parquet-wasm");
+
+function writerProperties(parquetWasm: ParquetWasm, schema: ParquetSchema, sample: readonly Record<string, unknown>[], rowGroupRows: number) {
   const names = Object.keys(schema);
-  const arrowSchema = new arrow.Schema(names.map((name) => new arrow.Field(name, arrowType(arrow, schema[name]), true)));
-  const batches: ArrowBatch[] = [];
-  for (let start = 0; start === 0 || start < rows.length; start += rowGroupRows) {
-    const slice = rows.slice(start, start + rowGroupRows);
-    const children = names.map((name) => columnData(arrow, schema[name], slice.map((r) => r[name]), { path, column: name, firstRow: start }));
-    const struct = arrow.makeData({ type: new arrow.Struct(arrowSchema.fields), length: slice.length, nullCount: 0, children });
-    batches.push(new arrow.RecordBatch(arrowSchema, struct));
-  }
-  const ipc = arrow.tableToIPC(new arrow.Table(arrowSchema, batches), "stream");
-  const jsonColumns = names.filter((n) => schema[n] === "json");
   let builder = new parquetWasm.WriterPropertiesBuilder().setCompression(parquetWasm.Compression.ZSTD).setMaxRowGroupSize(rowGroupRows);
   for (const name of names) {
     if (schema[name] !== "string") continue;
-    const shape = stringColumnShape(rows, name);
+    const shape = stringColumnShape(sample, name);
     if (shape.mostlyDistinct) builder = builder.setColumnDictionaryEnabled(name, false);
     if (shape.long) builder = builder.setColumnStatisticsEnabled(name, parquetWasm.EnabledStatistics.None);
   }
-  const props = builder
-    .setKeyValueMetadata(
-      new Map([
-        [SCHEMA_KEY, JSON.stringify(schema)],
-        [JSON_COLUMNS_KEY, JSON.stringify(jsonColumns)],
-      ]),
-    )
-    .build();
-  // writeParquet takes ownership of the wasm table and the properties (and frees them).
-  return parquetWasm.writeParquet(parquetWasm.Table.fromIPCStream(ipc), props);
+  const jsonColumns = names.filter((n) => schema[n] === "json");
+  const metadata = new Map([
+    [SCHEMA_KEY, JSON.stringify(schema)],
+    [JSON_COLUMNS_KEY, JSON.stringify(jsonColumns)],
+  ]);
+  return builder.setKeyValueMetadata(metadata).build();
+}
+
+/**
+ * One parquet file being encoded: rows go in a batch at a time (`add`), each turned into Arrow
+ * columns and handed to parquet-wasm's streaming writer, which closes a row group every
+ * `rowGroupRows` rows and keeps only that row group's compressed pages; the file's bytes come out as
+ * row groups close, and `finish` returns them with the footer. What a batch costs in memory is freed
+ * once the writer has taken it, so a file of any size is encoded in about one batch plus one
+ * compressed row group. The writer properties (dictionary and statistics per string column) are
+ * judged on the first batch.
+ */
+export class ParquetEncoder {
+  private readonly chunks: Uint8Array[] = [];
+  private readonly drained: Promise<void>;
+  private readonly input: ReadableStreamDefaultController<unknown>;
+  /** Resolves when parquet-wasm asks for the next batch, that is, has taken every batch given so far. */
+  private nextWanted: (() => void) | undefined;
+  private rows = 0;
+  private batches = 0;
+
+  private constructor(
+    private readonly arrow: Arrow,
+    private readonly parquetWasm: ParquetWasm,
+    private readonly schema: ParquetSchema,
+    private readonly path: string,
+    sample: readonly Record<string, unknown>[],
+    rowGroupRows: number,
+  ) {
+    let controller: ReadableStreamDefaultController<unknown> | undefined;
+    const batches = new ReadableStream<unknown>({ start: (c) => void (controller = c), pull: () => this.nextWanted?.() }, { highWaterMark: 0 });
+    if (!controller) throw new Error("ReadableStream did not call start");
+    this.input = controller;
+    // transformParquetStream resolves once it has read the first batch, so the bytes are drained from a task of their own.
+    const output = parquetWasm.transformParquetStream(batches, writerProperties(parquetWasm, schema, sample, rowGroupRows));
+    this.drained = (async () => {
+      const reader = (await output).getReader();
+      for (let r = await reader.read(); !r.done; r = await reader.read()) if (r.value instanceof Uint8Array) this.chunks.push(r.value);
+    })().catch((err: unknown) => {
+      throw new StorageError(`${path}: parquet-wasm failed to encode the file: ${err instanceof Error ? err.message : String(err)}`, "check the rows written to this file; the target is left untouched");
+    });
+    // Failures surface in add/finish; never as an unhandled rejection.
+    this.drained.catch(() => undefined);
+  }
+
+  /** Opens a file of `schema`; `sample` (the first rows) decides which string columns skip the dictionary and statistics. */
+  static async open(schema: ParquetSchema, path: string, sample: readonly Record<string, unknown>[], rowGroupRows: number): Promise<ParquetEncoder> {
+    const [arrow, parquetWasm] = await Promise.all([loadArrow(), import("parquet-wasm")]);
+    return new ParquetEncoder(arrow, parquetWasm, schema, path, sample, rowGroupRows);
+  }
+
+  /** Encodes `rows` (already checked against the schema); resolves once parquet-wasm has taken them. */
+  async add(rows: readonly Record<string, unknown>[]): Promise<void> {
+    const arrow = this.arrow;
+    const names = Object.keys(this.schema);
+    const arrowSchema = new arrow.Schema(names.map((name) => new arrow.Field(name, arrowType(arrow, this.schema[name]), true)));
+    const children = names.map((name) => columnData(arrow, this.schema[name], rows.map((r) => r[name]), { path: this.path, column: name, firstRow: this.rows }));
+    const struct = arrow.makeData({ type: new arrow.Struct(arrowSchema.fields), length: rows.length, nullCount: 0, children });
+    const ipc = arrow.tableToIPC(new arrow.Table(arrowSchema, [new arrow.RecordBatch(arrowSchema, struct)]), "stream");
+    this.rows += rows.length;
+    const table = this.parquetWasm.Table.fromIPCStream(ipc);
+    const taken = new Promise<void>((resolve) => (this.nextWanted = resolve));
+    const batches = table.recordBatches();
+    for (const batch of batches) this.input.enqueue(batch);
+    table.free();
+    this.batches += batches.length;
+    // The drain only ends early on a failure, which it then reports.
+    if (batches.length > 0) await Promise.race([taken, this.drained]);
+  }
+
+  /** Ends the file: the whole file's bytes (row groups and footer). */
+  async finish(): Promise<Uint8Array[]> {
+    // The first batch gives parquet-wasm the schema, so a file of zero rows gets one of zero rows.
+    if (this.batches === 0) await this.add([]);
+    this.input.close();
+    await this.drained;
+    return this.chunks;
+  }
+
+  /** Drops the file. */
+  abort(): void {
+    try {
+      this.input.error(new Error(`${this.path}: write aborted`));
+    } catch {
+      // already closed or errored
+    }
+  }
 }

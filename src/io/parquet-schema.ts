@@ -97,21 +97,47 @@ function mergeInferred(a: Inferred, b: Inferred): Inferred | undefined {
  * every row is a string column. `where` names the file in errors.
  */
 export function inferParquetSchema(rows: readonly Record<string, unknown>[], where = "rows"): ParquetSchema {
-  const kinds = new Map<string, Inferred>();
-  rows.forEach((row, index) => {
+  const inference = new SchemaInference(where);
+  rows.forEach((row, index) => inference.add(row, index));
+  return inference.schema();
+}
+
+/** What an inferred column is written as. */
+function writtenAs(kind: Inferred): ParquetType {
+  return kind === "null" ? "string" : kind;
+}
+
+/**
+ * {@link inferParquetSchema} a row at a time, for a writer that must know whether the rows seen since
+ * it fixed the schema still fit it.
+ */
+export class SchemaInference {
+  private readonly kinds = new Map<string, Inferred>();
+
+  constructor(private readonly where: string) {}
+
+  /** Takes `row` (the `index`th) into the schema; true when that changed a column's written type or added one. */
+  add(row: Record<string, unknown>, index: number): boolean {
+    let changed = false;
     for (const key of Object.keys(row)) {
       const value = row[key];
       if (typeof value === "function" || typeof value === "symbol") {
-        throw new UnwritableRowError(where, `row ${index}, field '${key}': a ${typeof value} cannot be stored`);
+        throw new UnwritableRowError(this.where, `row ${index}, field '${key}': a ${typeof value} cannot be stored`);
       }
       const kind = inferValue(value);
-      const prev = kinds.get(key) ?? "null";
-      const merged = mergeInferred(prev, kind);
-      if (!merged) throw new UnwritableRowError(where, `row ${index}, field '${key}': ${kind} value in a column of ${prev} values`);
-      kinds.set(key, merged);
+      const prev = this.kinds.get(key);
+      const merged = mergeInferred(prev ?? "null", kind);
+      if (!merged) throw new UnwritableRowError(this.where, `row ${index}, field '${key}': ${kind} value in a column of ${prev} values`);
+      if (prev === merged) continue;
+      if (prev === undefined || writtenAs(prev) !== writtenAs(merged)) changed = true;
+      this.kinds.set(key, merged);
     }
-  });
-  return Object.fromEntries([...kinds].map(([name, kind]) => [name, kind === "null" ? "string" : kind]));
+    return changed;
+  }
+
+  schema(): ParquetSchema {
+    return Object.fromEntries([...this.kinds].map(([name, kind]) => [name, writtenAs(kind)]));
+  }
 }
 
 function preview(value: unknown): string {

@@ -1,13 +1,12 @@
 /**
- * Parquet reading and writing. Reading uses hyparquet over ranged reads of the FileSystem (local or
+ * Parquet reading: hyparquet over ranged reads of the FileSystem (local or
  * gs://), one row group at a time, decoding only the requested columns, with zstd pages decompressed
  * by zstd-napi; INT64 values come back as numbers when they fit a double exactly (inside structs and
  * lists too), structs as plain objects (absent fields as null), lists as arrays, and "json" columns
  * parsed. String values are decoded with a count of invalid UTF-8 repaired (RecordBatch.invalidUtf8).
- * Writing checks rows against the schema given (or one inferred from the rows at close, see
- * inferParquetSchema) and encodes them on close (parquet-encode.ts): one file per shard, as
- * parquet-wasm's memory only grows. `readParquetSchema` returns a file's schema so that a writer can
- * reuse it (an empty sibling part), and `checkSchemasAgree` guards folder globs.
+ * `readParquetBytes` reads a whole file held in memory. Writing is parquet-writer.ts.
+ * `readParquetSchema` returns a file's schema so that a writer can reuse it (an empty sibling part),
+ * and `checkSchemasAgree` guards folder globs.
  */
 import { parquetMetadataAsync, parquetReadObjects, type AsyncBuffer, type FileMetaData } from "hyparquet";
 import { decompress as zstdDecompress } from "zstd-napi";
@@ -17,17 +16,13 @@ import {
   CorruptFileError,
   FormatError,
   SchemaMismatchError,
-  UnwritableRowError,
   type InputSplit,
   type ParquetSchema,
   type ParquetType,
   type ReadOptions,
   type RecordBatch,
-  type RecordWriter,
-  type WriteResult,
 } from "./format-types.ts";
-import { encodeParquet } from "./parquet-encode.ts";
-import { checkRow, checkSchema, columnSignature, columnsOf, inferParquetSchema, isRecord } from "./parquet-schema.ts";
+import { columnSignature, columnsOf, isRecord } from "./parquet-schema.ts";
 import { decodeReplacing, replacementsIn } from "./utf8.ts";
 
 export { inferParquetSchema } from "./parquet-schema.ts";
@@ -57,7 +52,10 @@ interface ParquetFile {
 }
 
 async function openParquet(fs: FileSystem, path: string, size: number): Promise<ParquetFile> {
-  const file = fileBuffer(fs, path, size);
+  return parquetOf(fileBuffer(fs, path, size), path);
+}
+
+async function parquetOf(file: AsyncBuffer, path: string): Promise<ParquetFile> {
   try {
     const metadata = await parquetMetadataAsync(file);
     return { file, metadata, columns: columnsOf(metadata, path) };
@@ -155,11 +153,28 @@ function checkColumnsExist(parquet: ParquetFile, path: string, wanted: readonly 
 
 /** Reads a parquet file as batches of row objects, one row group at a time. */
 export async function* readParquetSplit(split: InputSplit, fs: FileSystem, opts: ReadOptions): AsyncGenerator<RecordBatch> {
+  yield* readRowGroups(await openParquet(fs, split.path, split.size), split.path, opts);
+}
+
+/** Every row of a parquet file held in memory (`path` names it in errors). */
+export async function readParquetBytes(bytes: Uint8Array, path: string): Promise<Record<string, unknown>[]> {
+  const file: AsyncBuffer = {
+    byteLength: bytes.byteLength,
+    // A copy: `bytes` may be a Buffer, whose slice shares (and whose .buffer is) a larger pool.
+    slice: (start, end = bytes.byteLength) => Uint8Array.prototype.slice.call(bytes, start, end).buffer,
+  };
+  const rows: Record<string, unknown>[] = [];
+  for await (const batch of readRowGroups(await parquetOf(file, path), path, {})) {
+    for (const row of batch.rows) if (isRecord(row)) rows.push(row);
+  }
+  return rows;
+}
+
+async function* readRowGroups(parquet: ParquetFile, path: string, opts: ReadOptions): AsyncGenerator<RecordBatch> {
   const batchRows = Math.max(1, opts.batchRows ?? 4096);
-  const parquet = await openParquet(fs, split.path, split.size);
   // Nothing to yield, whatever columns are asked for.
   if (isColumnlessEmpty(parquet)) return;
-  checkColumnsExist(parquet, split.path, opts.columns ?? []);
+  checkColumnsExist(parquet, path, opts.columns ?? []);
   const wanted = new Set(opts.columns ?? parquet.columns.keys());
   const converters = [...wanted].flatMap((name): [string, Convert][] => {
     const convert = converterFor(parquet.columns.get(name));
@@ -183,7 +198,7 @@ export async function* readParquetSplit(split: InputSplit, fs: FileSystem, opts:
       });
       for (const row of rows) for (const [name, convert] of converters) row[name] = convert(row[name]);
     } catch (err) {
-      throw decodeFailure(err, split.path, ` (row group starting at row ${rowStart})`);
+      throw decodeFailure(err, path, ` (row group starting at row ${rowStart})`);
     }
     // Bytes: the compressed size of the column chunks read, counted on the group's first batch.
     let groupBytes = 0;
@@ -249,63 +264,5 @@ export async function checkSchemasAgree(splits: InputSplit[], fs?: FileSystem): 
       const what = !a || !b ? `column '${name}' is only in ${a ? reference.path : split.path}` : `column '${name}' is ${a} in ${reference.path} but ${b} in ${split.path}`;
       throw new SchemaMismatchError(`parquet schemas differ between ${reference.path} and ${split.path}: ${what}`);
     }
-  }
-}
-
-/**
- * Collects rows and writes them as one parquet file on close (atomically, through the FileSystem).
- * With a schema each row is checked as it is written; without one the schema is inferred at close.
- */
-export class ParquetWriter implements RecordWriter {
-  private rows: Record<string, unknown>[] = [];
-  private done = false;
-  private readonly schema: ParquetSchema | undefined;
-
-  constructor(
-    private readonly path: string,
-    private readonly fs: FileSystem,
-    private readonly rowGroupRows: number,
-    schema?: ParquetSchema,
-  ) {
-    this.schema = schema && checkSchema(schema, path);
-  }
-
-  async write(rows: unknown[]): Promise<void> {
-    if (this.done) throw new StorageError(`${this.path}: writer already closed`, "open a new writer for more rows");
-    const checked: Record<string, unknown>[] = [];
-    for (let i = 0; i < rows.length; i++) checked.push(this.checked(rows[i], this.rows.length + i));
-    for (const row of checked) this.rows.push(row);
-  }
-
-  private checked(row: unknown, index: number): Record<string, unknown> {
-    if (!isRecord(row)) {
-      throw new UnwritableRowError(this.path, `row ${index} is ${Array.isArray(row) ? "an array" : String(row)}, not an object`);
-    }
-    if (this.schema) {
-      checkRow(row, this.schema, this.path, index);
-      return row;
-    }
-    for (const [key, value] of Object.entries(row)) {
-      if (typeof value === "number" && !Number.isFinite(value)) {
-        throw new UnwritableRowError(this.path, `row ${index}, field '${key}': ${value} cannot be stored`);
-      }
-    }
-    return row;
-  }
-
-  async close(): Promise<WriteResult> {
-    if (this.done) throw new StorageError(`${this.path}: writer already closed`, "open a new writer for more rows");
-    this.done = true;
-    const schema = this.schema ?? inferParquetSchema(this.rows, this.path);
-    const bytes = await encodeParquet(this.rows, schema, this.path, this.rowGroupRows);
-    const rows = this.rows.length;
-    this.rows = [];
-    await this.fs.writeAtomic(this.path, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-    return { path: this.path, rows, bytes: bytes.byteLength };
-  }
-
-  async abort(): Promise<void> {
-    this.done = true;
-    this.rows = [];
   }
 }

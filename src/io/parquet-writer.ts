@@ -1,0 +1,161 @@
+/**
+ * ParquetWriter: a parquet file written a batch at a time. Rows are checked as they are written,
+ * against the schema given or, without one, against the schema inferred from the rows so far
+ * (inferParquetSchema's rules), so a bad row fails at once naming the file, the row and the field.
+ * Rows are held until a row group's worth has gathered, then encoded (parquet-encode.ts) and
+ * dropped: a file of any size is written in bounded memory, and its bytes reach the FileSystem
+ * atomically on close. A row group holds rowGroupRows rows, or fewer when the first rows show that
+ * so many would pass ROW_GROUP_UNITS (4 Mi characters of values).
+ * Without a schema the file's columns are fixed when the first batch is encoded. A later row that
+ * adds a column or changes one's type (a field null until then, int64 widened to float64) makes the
+ * writer read back what it encoded and hold every row until close, when the file is encoded again
+ * with the schema of all the rows: the result is the file a writer holding every row would write.
+ */
+import { StorageError, type FileSystem } from "./filesystem.ts";
+import { UnwritableRowError, type ParquetSchema, type RecordWriter, type WriteResult } from "./format-types.ts";
+import { readParquetBytes } from "./parquet.ts";
+import { ParquetEncoder } from "./parquet-encode.ts";
+import { SchemaInference, checkRow, checkSchema, isRecord } from "./parquet-schema.ts";
+
+/**
+ * The most a row group holds, in UTF-16 units of values (rowUnits). parquet-wasm's memory, which
+ * never shrinks, grows to a few times the row groups its open files are filling. Measured per worker
+ * of the normalize step (two files open at once, ~350-byte documents): 51–55 MB with 65,536-row
+ * groups, 41 MB at 8 Mi, 29–34 MB at 4 Mi.
+ */
+const ROW_GROUP_UNITS = 4 * 1024 * 1024;
+/** Rows that judge the string columns (dictionary, statistics). */
+const SAMPLE_ROWS = 1000;
+
+/** About how much a row holds: the length of its top-level strings plus 8 per field. */
+function rowUnits(row: Record<string, unknown>): number {
+  let units = 0;
+  for (const key in row) {
+    const value = row[key];
+    units += typeof value === "string" ? value.length + 8 : 8;
+  }
+  return units;
+}
+
+export class ParquetWriter implements RecordWriter {
+  private pending: Record<string, unknown>[] = [];
+  private pendingUnits = 0;
+  private accepted = 0;
+  private encoder: ParquetEncoder | undefined;
+  /** The schema rows are encoded with: the one given, or the inferred one once the first batch is encoded. */
+  private fixed: ParquetSchema | undefined;
+  /** Without a schema: what the rows so far need. */
+  private readonly inference: SchemaInference | undefined;
+  /** Set once a row changed the inferred schema: every row is held and encoded on close. */
+  private holdAll = false;
+  private done = false;
+  /** Rows per row group: rowGroupRows, or fewer when the first rows encoded show that many would pass ROW_GROUP_UNITS. */
+  private groupRows: number;
+
+  constructor(
+    private readonly path: string,
+    private readonly fs: FileSystem,
+    private readonly rowGroupRows: number,
+    schema?: ParquetSchema,
+  ) {
+    this.groupRows = rowGroupRows;
+    this.fixed = schema && checkSchema(schema, path);
+    this.inference = this.fixed ? undefined : new SchemaInference(path);
+  }
+
+  async write(rows: unknown[]): Promise<void> {
+    this.checkOpen();
+    for (let i = 0; i < rows.length; i++) {
+      const row = this.record(rows[i], this.accepted);
+      const changed = this.check(row, this.accepted);
+      this.accepted++;
+      this.pending.push(row);
+      this.pendingUnits += rowUnits(row);
+      if (changed && this.encoder) await this.holdEveryRow();
+    }
+    if (!this.holdAll && (this.pending.length >= this.groupRows || this.pendingUnits >= ROW_GROUP_UNITS)) await this.encodePending();
+  }
+
+  private record(row: unknown, index: number): Record<string, unknown> {
+    if (isRecord(row)) return row;
+    throw new UnwritableRowError(this.path, `row ${index} is ${Array.isArray(row) ? "an array" : String(row)}, not an object`);
+  }
+
+  /** Checks the `index`th row; true when it changed the inferred schema. */
+  private check(row: Record<string, unknown>, index: number): boolean {
+    if (!this.inference) {
+      if (this.fixed) checkRow(row, this.fixed, this.path, index);
+      return false;
+    }
+    for (const [key, value] of Object.entries(row)) {
+      if (typeof value === "number" && !Number.isFinite(value)) {
+        throw new UnwritableRowError(this.path, `row ${index}, field '${key}': ${value} cannot be stored`);
+      }
+    }
+    return this.inference.add(row, index);
+  }
+
+  private checkOpen(): void {
+    if (this.done) throw new StorageError(`${this.path}: writer already closed`, "open a new writer for more rows");
+  }
+
+  private schemaNow(): ParquetSchema {
+    return this.fixed ?? this.inference?.schema() ?? {};
+  }
+
+  private async encodePending(): Promise<void> {
+    const rows = this.pending;
+    const units = this.pendingUnits;
+    this.pending = [];
+    this.pendingUnits = 0;
+    this.fixed = this.schemaNow();
+    this.encoder ??= await this.open(this.fixed, rows, units);
+    await this.encoder.add(rows);
+  }
+
+  /** Opens the encoder; `rows` (of `units` in all) are the first rows and set the row group size. */
+  private async open(schema: ParquetSchema, rows: readonly Record<string, unknown>[], units: number): Promise<ParquetEncoder> {
+    const meanUnits = rows.length > 0 ? units / rows.length : 1;
+    this.groupRows = Math.max(1, Math.min(this.rowGroupRows, Math.floor(ROW_GROUP_UNITS / meanUnits)));
+    return ParquetEncoder.open(schema, this.path, rows.slice(0, SAMPLE_ROWS), this.groupRows);
+  }
+
+  /** A row changed the inferred schema: read back the rows already encoded and hold them all until close. */
+  private async holdEveryRow(): Promise<void> {
+    const encoder = this.encoder;
+    if (!encoder) return;
+    this.encoder = undefined;
+    this.fixed = undefined;
+    this.holdAll = true;
+    const earlier = await readParquetBytes(Buffer.concat(await encoder.finish()), this.path);
+    this.pending = earlier.concat(this.pending);
+  }
+
+  async close(): Promise<WriteResult> {
+    this.checkOpen();
+    this.done = true;
+    if (this.holdAll) {
+      const rows = this.pending;
+      let units = 0;
+      for (const row of rows) units += rowUnits(row);
+      this.pending = [];
+      this.fixed = this.schemaNow();
+      this.encoder = await this.open(this.fixed, rows, units);
+      for (let start = 0; start < rows.length; start += this.groupRows) await this.encoder.add(rows.slice(start, start + this.groupRows));
+    } else if (this.pending.length > 0 || !this.encoder) {
+      await this.encodePending();
+    }
+    const encoder = this.encoder;
+    this.encoder = undefined;
+    const bytes = Buffer.concat(encoder ? await encoder.finish() : []);
+    await this.fs.writeAtomic(this.path, bytes);
+    return { path: this.path, rows: this.accepted, bytes: bytes.byteLength };
+  }
+
+  async abort(): Promise<void> {
+    this.done = true;
+    this.pending = [];
+    this.encoder?.abort();
+    this.encoder = undefined;
+  }
+}
