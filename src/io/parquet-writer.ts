@@ -1,7 +1,8 @@
 /**
  * ParquetWriter: a parquet file written a batch at a time. Rows are checked as they are written,
  * against the schema given or, without one, against the schema inferred from the rows so far
- * (inferParquetSchema's rules), so a bad row fails at once naming the file, the row and the field.
+ * (inferParquetSchema's rules), so a bad row fails at once naming the file, the row and the field;
+ * the rows before it in that call are kept (abort drops everything).
  * Rows are held until a row group's worth has gathered, then encoded (parquet-encode.ts) and
  * dropped: a file of any size is written in bounded memory, and its bytes reach the FileSystem
  * atomically on close. A row group holds rowGroupRows rows, or fewer when the first rows show that
