@@ -129,7 +129,7 @@ export interface WriterOptions {
   fs?: FileSystem;
   /** zstd level for jsonl.zst (default 3). */
   level?: number;
-  /** Parquet: rows per row group (default 65536); fewer when rows are large, as a row group holds at most about 4 Mi characters of values. */
+  /** Parquet: rows per row group (default 65536); fewer when rows are large, as a row group holds at most about 2 Mi characters of values. */
   rowGroupRows?: number;
   /**
    * Parquet: the file's columns. Rows are checked against it as they are written, and a file with

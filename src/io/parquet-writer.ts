@@ -6,7 +6,7 @@
  * Rows are held until a row group's worth has gathered, then encoded (parquet-encode.ts) and
  * dropped: a file of any size is written in bounded memory, and its bytes reach the FileSystem
  * atomically on close. A row group holds rowGroupRows rows, or fewer when the first rows show that
- * so many would pass ROW_GROUP_UNITS (4 Mi characters of values).
+ * so many would pass ROW_GROUP_UNITS (2 Mi characters of values).
  * Without a schema the file's columns are fixed when the first batch is encoded. A later row that
  * adds a column or changes one's type (a field null until then, int64 widened to float64) makes the
  * writer read back what it encoded and hold every row until close, when the file is encoded again
@@ -22,9 +22,10 @@ import { SchemaInference, checkRow, checkSchema, isRecord } from "./parquet-sche
  * The most a row group holds, in UTF-16 units of values (rowUnits). parquet-wasm's memory, which
  * never shrinks, grows to a few times the row groups its open files are filling. Measured per worker
  * of the normalize step (two files open at once, ~350-byte documents): 51–55 MB with 65,536-row
- * groups, 41 MB at 8 Mi, 29–34 MB at 4 Mi.
+ * groups, 41 MB at 8 Mi, 29–34 MB at 4 Mi; the step's peak RSS on 524 MB went 566–572 → 476–520 →
+ * 440–460 MB from 8 to 4 to 2 Mi.
  */
-const ROW_GROUP_UNITS = 4 * 1024 * 1024;
+const ROW_GROUP_UNITS = 2 * 1024 * 1024;
 /** Rows that judge the string columns (dictionary, statistics). */
 const SAMPLE_ROWS = 1000;
 
