@@ -22,7 +22,7 @@ import { SchemaInference, checkRow, checkSchema, isRecord } from "./parquet-sche
  * The most a row group holds, in UTF-16 units of values (rowUnits). parquet-wasm's memory, which
  * never shrinks, grows to a few times the row groups its open files are filling. Measured per worker
  * of the normalize step (two files open at once, ~350-byte documents): 51–55 MB with 65,536-row
- * groups, 41 MB at 8 Mi, 29–34 MB at 4 Mi; the step's peak RSS on 524 MB went 566–572 → 476–520 →
+ * groups, 41 MB at 8 Mi, 29–34 MB at 4 Mi; the step's peak RSS on 524 MB went 561–572 → 476–520 →
  * 440–460 MB from 8 to 4 to 2 Mi.
  */
 const ROW_GROUP_UNITS = 2 * 1024 * 1024;
