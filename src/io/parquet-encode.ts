@@ -12,7 +12,7 @@
  * apache-arrow (as one file, see arrow.ts) and parquet-wasm are loaded on the first write, not when
  * this module loads.
  */
-import type { Data, DataType, Utf8 } from "apache-arrow";
+import type { Data, DataType, Schema as ArrowSchema, Utf8 } from "apache-arrow";
 import { loadArrow, type Arrow } from "./arrow.ts";
 import { StorageError } from "./filesystem.ts";
 import { UnwritableRowError, type ParquetSchema, type ParquetType } from "./format-types.ts";
@@ -187,6 +187,8 @@ function writerProperties(parquetWasm: ParquetWasm, schema: ParquetSchema, sampl
  */
 export class ParquetEncoder {
   private readonly chunks: Uint8Array[] = [];
+  /** The file's Arrow schema, built once for every batch. */
+  private readonly arrowSchema: ArrowSchema;
   private readonly drained: Promise<void>;
   private readonly input: ReadableStreamDefaultController<unknown>;
   /** Resolves when parquet-wasm asks for the next batch, that is, has taken every batch given so far. */
@@ -202,6 +204,7 @@ export class ParquetEncoder {
     sample: readonly Record<string, unknown>[],
     rowGroupRows: number,
   ) {
+    this.arrowSchema = new arrow.Schema(Object.keys(schema).map((name) => new arrow.Field(name, arrowType(arrow, schema[name]), true)));
     let controller: ReadableStreamDefaultController<unknown> | undefined;
     const batches = new ReadableStream<unknown>({ start: (c) => void (controller = c), pull: () => this.nextWanted?.() }, { highWaterMark: 0 });
     if (!controller) throw new Error("ReadableStream did not call start");
@@ -227,8 +230,8 @@ export class ParquetEncoder {
   /** Encodes `rows` (already checked against the schema); resolves once parquet-wasm has taken them. */
   async add(rows: readonly Record<string, unknown>[]): Promise<void> {
     const arrow = this.arrow;
+    const arrowSchema = this.arrowSchema;
     const names = Object.keys(this.schema);
-    const arrowSchema = new arrow.Schema(names.map((name) => new arrow.Field(name, arrowType(arrow, this.schema[name]), true)));
     const children = names.map((name) => columnData(arrow, this.schema[name], rows.map((r) => r[name]), { path: this.path, column: name, firstRow: this.rows }));
     const struct = arrow.makeData({ type: new arrow.Struct(arrowSchema.fields), length: rows.length, nullCount: 0, children });
     const ipc = arrow.tableToIPC(new arrow.Table(arrowSchema, [new arrow.RecordBatch(arrowSchema, struct)]), "stream");
