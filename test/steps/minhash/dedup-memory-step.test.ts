@@ -5,7 +5,11 @@
  * baseline heap is about 14 MB), so holding much more than the budget of live JS data would kill it.
  * The child warms code, JIT and allocator with a run of the step on a 2 MB input, then measures peak
  * RSS (getrusage) over the RSS just before the real run; the check is that this growth stays within
- * the budget. Measured: +16.8 to +22.3 MB.
+ * the budget plus a fixed 16 MB for native memory the warm-up does not reach (allocator arenas, zstd
+ * and parquet-wasm buffers). Measured: +16.8 to +33.8 MB; three runs each of the code before and after
+ * parquet files were written a row group at a time gave +18.0, +19.1, +32.7 and +22.5, +26.8, +33.3,
+ * so about 14 MB comes and goes between runs of the same code. The step's peak RSS as a target
+ * is measured in benchmarks/minhash-dedup-step.bench.ts, not here.
  * Eight bands of two rows make the shuffle move ~1M band entries, several times the budget: with the
  * budget ignored (everything buffered in memory) the child runs out of heap.
  */
@@ -18,6 +22,8 @@ import { tempDir } from "../../support/kiln-cli.ts";
 const child = path.join(path.dirname(fileURLToPath(import.meta.url)), "dedup-memory-child.ts");
 const BUDGET = 32 * 1024 * 1024;
 const INPUT_BYTES = 10 * BUDGET;
+/** Native memory outside the budget that the warm-up run does not always reach (see above). */
+const FIXED_OVERHEAD = 16 * 1024 * 1024;
 
 function runChild(args: string[], nodeFlags: string[] = []): string {
   const out = spawnSync(process.execPath, [...nodeFlags, "--import", "tsx", child, ...args], { encoding: "utf8", maxBuffer: 1 << 24 });
@@ -45,6 +51,6 @@ describe("MinHash dedup step memory", () => {
     expect(run.result.nonCanonical).toBeLessThan(written.documents * 0.08);
     const growth = run.peakRss - run.baselineRss;
     console.log(`dedup of ${(written.bytes / 2 ** 20).toFixed(0)} MB with a ${BUDGET / 2 ** 20} MB budget: peak RSS +${(growth / 2 ** 20).toFixed(1)} MB in ${(run.wallMs / 1000).toFixed(1)} s`);
-    expect(growth).toBeLessThanOrEqual(BUDGET);
+    expect(growth).toBeLessThanOrEqual(BUDGET + FIXED_OVERHEAD);
   }, 180_000);
 });
