@@ -141,10 +141,19 @@ export class LocalFileSystem implements FileSystem {
     }
   }
 
+  /**
+   * Every file below `prefix`, sorted by path. Symbolic links are followed (a linked file is listed
+   * under the link's path, a linked folder is walked), each real folder once, so a link back up
+   * the tree ends; a link to nothing is left out, as no file is there.
+   */
   async list(prefix: string): Promise<FileInfo[]> {
     const root = toLocal(prefix);
     const out: FileInfo[] = [];
+    const walked = new Set<string>();
     const walk = async (dir: string, shown: string): Promise<void> => {
+      const real = await fsp.realpath(dir).catch(() => dir);
+      if (walked.has(real)) return;
+      walked.add(real);
       let entries;
       try {
         entries = await fsp.readdir(dir, { withFileTypes: true });
@@ -162,6 +171,11 @@ export class LocalFileSystem implements FileSystem {
         const display = `${shown.replace(/\/+$/, "")}/${e.name}`;
         if (e.isDirectory()) await walk(full, display);
         else if (e.isFile()) out.push({ path: display, size: (await fsp.stat(full)).size });
+        else if (e.isSymbolicLink()) {
+          const target = await fsp.stat(full).catch(() => null);
+          if (target?.isDirectory()) await walk(full, display);
+          else if (target?.isFile()) out.push({ path: display, size: target.size });
+        }
       }
     };
     await walk(root, prefix);

@@ -83,6 +83,21 @@ describe("expandInputs", () => {
     ]);
   });
 
+  it("follows symbolic links to files and folders, once per real folder, and leaves out links to nothing", async () => {
+    const links = path.join(dir, "links");
+    await fsp.mkdir(links, { recursive: true });
+    await fsp.symlink(path.join(dir, "a/part-1.jsonl"), path.join(links, "one.jsonl"));
+    await fsp.symlink(path.join(dir, "a/deep"), path.join(links, "deep"), "dir");
+    await fsp.symlink(links, path.join(links, "loop"), "dir");
+    await fsp.symlink(path.join(dir, "nowhere.jsonl"), path.join(links, "gone.jsonl"));
+    const splits = await expandInputs(`${links}/**/*.jsonl`);
+    expect(splits.map((s) => [path.relative(dir, s.path), s.size])).toEqual([
+      ["links/deep/x/part-2.jsonl", 5],
+      ["links/one.jsonl", 3],
+    ]);
+    expect(await expandInputs(path.join(links, "one.jsonl"))).toMatchObject([{ size: 3, start: 0, end: 3 }]);
+  });
+
   it("fails naming a pattern that matches nothing", async () => {
     await expect(expandInputs([`${dir}/a/*.jsonl`, `${dir}/zzz/*.jsonl`])).rejects.toThrow(NoInputMatchError);
     await expect(expandInputs(`${dir}/zzz/*.jsonl`)).rejects.toThrow(`${dir}/zzz/*.jsonl`);
