@@ -3,8 +3,8 @@
  * against the schema given or, without one, against the schema inferred from the rows so far
  * (inferParquetSchema's rules), so a bad row fails at once naming the file, the row and the field;
  * the rows before it in that call are kept (abort drops everything).
- * Rows are held until a row group's worth has gathered, then encoded (parquet-encode.ts) and
- * dropped: a file of any size is written in bounded memory, and its bytes reach the FileSystem
+ * Rows are held until a row group's worth has gathered, then encoded (parquet-encode.ts) as whole
+ * row groups and dropped: a file of any size is written in bounded memory, and its bytes reach the FileSystem
  * atomically on close. A row group holds rowGroupRows rows, or fewer when the first rows show that
  * so many would pass ROW_GROUP_UNITS (2 Mi characters of values).
  * Without a schema the file's columns are fixed when the first batch is encoded. A later row that
@@ -19,11 +19,10 @@ import { ParquetEncoder } from "./parquet-encode.ts";
 import { SchemaInference, checkRow, checkSchema, isRecord } from "./parquet-schema.ts";
 
 /**
- * The most a row group holds, in UTF-16 units of values (rowUnits). parquet-wasm's memory, which
- * never shrinks, grows to a few times the row groups its open files are filling. Measured per worker
- * of the normalize step (two files open at once, ~350-byte documents): 51–55 MB with 65,536-row
- * groups, 41 MB at 8 Mi, 29–34 MB at 4 Mi; the step's peak RSS on 524 MB went 561–572 → 476–520 →
- * 440–460 MB from 8 to 4 to 2 Mi.
+ * The most a row group holds, in UTF-16 units of values (rowUnits): the writer holds a row group's
+ * rows, and the encoder its columns and pages, so this bounds a file's memory whatever its size.
+ * 2 Mi characters is a few MB of documents, large enough that per-group costs (page headers,
+ * statistics, footer entries) stay small.
  */
 const ROW_GROUP_UNITS = 2 * 1024 * 1024;
 /** Rows that judge the string columns (dictionary, statistics). */
@@ -75,7 +74,7 @@ export class ParquetWriter implements RecordWriter {
       this.pendingUnits += rowUnits(row);
       if (changed && this.encoder) await this.holdEveryRow();
     }
-    if (!this.holdAll && (this.pending.length >= this.groupRows || this.pendingUnits >= ROW_GROUP_UNITS)) await this.encodePending();
+    if (!this.holdAll && (this.pending.length >= this.groupRows || this.pendingUnits >= ROW_GROUP_UNITS)) await this.encodePending(false);
   }
 
   private record(row: unknown, index: number): Record<string, unknown> {
@@ -105,13 +104,20 @@ export class ParquetWriter implements RecordWriter {
     return this.fixed ?? this.inference?.schema() ?? {};
   }
 
-  private async encodePending(): Promise<void> {
-    const rows = this.pending;
-    const units = this.pendingUnits;
-    this.pending = [];
-    this.pendingUnits = 0;
+  /**
+   * Encodes the pending rows in whole row groups of groupRows, keeping the rest pending; all of them
+   * when they pass ROW_GROUP_UNITS or the file is closing (`last`).
+   */
+  private async encodePending(last: boolean): Promise<void> {
     this.fixed = this.schemaNow();
-    this.encoder ??= await this.open(this.fixed, rows, units);
+    this.encoder ??= await this.open(this.fixed, this.pending, this.pendingUnits);
+    const all = last || this.pendingUnits >= ROW_GROUP_UNITS;
+    const take = all ? this.pending.length : this.pending.length - (this.pending.length % this.groupRows);
+    if (take === 0) return;
+    const rows = this.pending.slice(0, take);
+    this.pending = this.pending.slice(take);
+    this.pendingUnits = 0;
+    for (const row of this.pending) this.pendingUnits += rowUnits(row);
     await this.encoder.add(rows);
   }
 
@@ -145,7 +151,7 @@ export class ParquetWriter implements RecordWriter {
       this.encoder = await this.open(this.fixed, rows, units);
       for (let start = 0; start < rows.length; start += this.groupRows) await this.encoder.add(rows.slice(start, start + this.groupRows));
     } else if (this.pending.length > 0 || !this.encoder) {
-      await this.encodePending();
+      await this.encodePending(true);
     }
     const encoder = this.encoder;
     this.encoder = undefined;

@@ -1,7 +1,7 @@
 /**
  * The node options kiln's own worker threads start with. A thread that inherits `--import tsx` (or
  * the tsx CLI's `--require`/`--import` preloads) registers that loader again and sends every import
- * it makes (kiln's bundled engine, msgpackr, apache-arrow, piscina) through a loader thread: about
+ * it makes (kiln's bundled engine, msgpackr, hyparquet-writer, piscina) through a loader thread: about
  * 0.15 CPU-s before it has done anything, and more for each module. kiln's thread entries are plain
  * JavaScript and load TypeScript themselves with tsx's `tsImport`, so they do not need it.
  *

@@ -1,14 +1,13 @@
 /**
- * kiln's generated JavaScript files (src/util/built-files.ts): apache-arrow as one file (io/arrow.ts)
- * and the heartbeat loop's bundle both load in plain node, without tsx, and export what their users
- * call; writing a file of one kind keeps the newest eight of that kind and touches no other kind.
+ * kiln's generated JavaScript files (src/util/built-files.ts): the heartbeat loop's bundle loads in
+ * plain node, without tsx, and exports what its users call; writing a file of one kind keeps the
+ * newest eight of that kind and touches no other kind.
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, rmSync, utimesSync } from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, describe, expect, test } from "vitest";
-import { loadArrow } from "../../src/io/arrow.ts";
 import { BUILT_DIR, buildSourceBundle, builtFile, sourceBundleFile, writeBuiltFile } from "../../src/util/built-files.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
@@ -27,17 +26,6 @@ afterAll(() => {
 });
 
 describe("kiln's generated files", () => {
-  test("apache-arrow loads as one built file that plain node can import", async () => {
-    const arrow = await loadArrow();
-    const built = readdirSync(BUILT_DIR).filter((n) => /^arrow-[0-9a-f]{16}\.mjs$/.test(n));
-    expect(built.length).toBeGreaterThan(0);
-    const newest = built.map((n) => path.join(BUILT_DIR, n)).sort().at(-1)!;
-    expect(exportsInPlainNode(newest, ["tableToIPC", "makeData", "Utf8"])).toEqual({ tableToIPC: "function", makeData: "function", Utf8: "function" });
-    const schema = new arrow.Schema([new arrow.Field("x", new arrow.Float64(), true)]);
-    const data = arrow.makeData({ type: new arrow.Struct(schema.fields), length: 0, nullCount: 0, children: [arrow.makeData({ type: new arrow.Float64(), length: 0 })] });
-    expect(arrow.tableToIPC(new arrow.Table(schema, [new arrow.RecordBatch(schema, data)]), "stream").byteLength).toBeGreaterThan(0);
-  });
-
   test("the heartbeat loop's bundle loads in plain node and exports its entry", async () => {
     const file = sourceBundleFile("heartbeat", 1);
     if (!existsSync(file)) await buildSourceBundle(file, `export { serveHeartbeats } from ${JSON.stringify(path.join(ROOT, "src/executor/heartbeat-loop.ts"))};`);
@@ -46,8 +34,8 @@ describe("kiln's generated files", () => {
 
   test("writing a file keeps the newest eight of its kind and leaves other kinds alone", () => {
     // Files of other kinds written by the tests above (other test files may add more meanwhile).
-    const others = readdirSync(BUILT_DIR).filter((n) => /^(arrow|heartbeat)-/.test(n));
-    expect(others.length).toBeGreaterThanOrEqual(2);
+    const others = readdirSync(BUILT_DIR).filter((n) => /^heartbeat-/.test(n));
+    expect(others.length).toBeGreaterThanOrEqual(1);
     const keys = Array.from({ length: 10 }, (_, i) => i.toString(16).padStart(16, "0"));
     keys.forEach((key, i) => {
       const file = builtFile(testKind, key);

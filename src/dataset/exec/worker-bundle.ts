@@ -15,16 +15,14 @@ import { buildSourceBundle, kilnSources, sourceBundleFile, sourceBundlesOn, SRC 
 /** Folders of src/ whose modules a pool worker may be asked to run (the engine, storage and the built-in steps). */
 const BUNDLED_FOLDERS = ["dataset", "io", "shuffle", "steps", "tokenizers", "util"];
 const TASK_RUNNER = path.join(SRC, "dataset/exec/pool.ts");
-/** Modules left out of the entry's table, so that they load only when first imported (io/arrow.ts's fallback). */
-const ON_DEMAND = new Set([path.join(SRC, "io/arrow-parts.ts")]);
 /** Bump when the bundle's layout or the entry below changes. */
-const BUNDLE_FORMAT = 3;
+const BUNDLE_FORMAT = 4;
 
 let building: Promise<string | null> | undefined;
 
 /** The generated entry: the task runner, and each bundled module's namespace under its file URL. */
 function entrySource(): string {
-  const files = kilnSources().files.filter((file) => BUNDLED_FOLDERS.includes(path.relative(SRC, file).split(path.sep)[0]) && !ON_DEMAND.has(file));
+  const files = kilnSources().files.filter((file) => BUNDLED_FOLDERS.includes(path.relative(SRC, file).split(path.sep)[0]));
   const imports = files.map((f, i) => `import * as m${i} from ${JSON.stringify(f)};`);
   const table = files.map((f, i) => `  [${JSON.stringify(pathToFileURL(f).href)}, m${i}],`);
   return [
