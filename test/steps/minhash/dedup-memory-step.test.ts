@@ -6,9 +6,10 @@
  * The child warms code, JIT and allocator with a run of the step on a 2 MB input, then measures peak
  * RSS (getrusage) over the RSS just before the real run; the check is that this growth stays within
  * the budget plus a fixed 16 MB for native memory the warm-up does not reach (allocator arenas, zstd
- * and parquet-wasm buffers). Measured: +16.8 to +33.8 MB; three runs each of the code before and after
- * parquet files were written a row group at a time gave +18.0, +19.1, +32.7 and +22.5, +26.8, +33.3,
- * so about 14 MB comes and goes between runs of the same code. The step's peak RSS as a target
+ * buffers). Measured: +16.8 to +33.8 MB; three runs each of the code before and after parquet files
+ * were written a row group at a time gave +18.0, +19.1, +32.7 and +22.5, +26.8, +33.3, so about 14 MB
+ * comes and goes between runs of the same code. With parquet written by hyparquet-writer instead of
+ * parquet-wasm: +22.6, +23.3, +25.0 (and an RSS of 107–110 MB before the run, against 133–153). The step's peak RSS as a target
  * is measured in benchmarks/minhash-dedup-step.bench.ts, not here.
  * Eight bands of two rows make the shuffle move ~1M band entries, several times the budget: with the
  * budget ignored (everything buffered in memory) the child runs out of heap.
