@@ -60,4 +60,32 @@ describe("DuckDB reads kiln's outputs", () => {
       meta: "VARCHAR",
     });
   });
+
+  it("parquet with a schema: lists and structs as DuckDB's own types, null apart from empty at every depth", async () => {
+    const file = path.join(tmp.path, "typed.parquet");
+    const schema = { id: "string", n: "int64", tags: { list: "string" }, meta: { struct: { a: "int64", b: { list: { struct: { c: "string" } } } } } } as const;
+    const w = openWriter(file, "parquet", { schema, rowGroupRows: 2 });
+    await w.write([
+      { id: "a", n: 1, tags: ["p", "q"], meta: { a: 5, b: [{ c: "x" }, { c: null }] } },
+      { id: "b", n: null, tags: [], meta: null },
+      { id: "c", n: 2 ** 53 - 1, tags: null, meta: { a: null, b: [] } },
+      { id: "d", n: -7, tags: [null, "z"], meta: { a: 1, b: null } },
+      { id: "e", n: 0, tags: ["only"], meta: { a: 2, b: [null, { c: "y" }] } },
+    ]);
+    await w.close();
+    const reader = await duck.db.runAndReadAll(`SELECT id, n, tags, meta FROM read_parquet('${file}') ORDER BY id`);
+    expect(reader.getRowsJson()).toEqual([
+      ["a", "1", ["p", "q"], { a: "5", b: [{ c: "x" }, { c: null }] }],
+      ["b", null, [], null],
+      ["c", "9007199254740991", null, { a: null, b: [] }],
+      ["d", "-7", [null, "z"], { a: "1", b: null }],
+      ["e", "0", ["only"], { a: "2", b: [null, { c: "y" }] }],
+    ]);
+    expect(await duckdbColumnTypes(duck.db, `read_parquet('${file}')`)).toEqual({
+      id: "VARCHAR",
+      n: "BIGINT",
+      tags: "VARCHAR[]",
+      meta: "STRUCT(a BIGINT, b STRUCT(c VARCHAR)[])",
+    });
+  });
 });
