@@ -3,7 +3,8 @@
  *  - a task of the normalize step and tasks of the MinHash step (a map stage and a label round of its
  *    iterate) that throw once (faults injected with KILN_FAULTS) are retried, the retries are counted
  *    in the steps' info.json, and the outputs are the same rows as a run without faults;
- *  - runs SIGKILLed at several moments, then rerun, converge, and leave no execution folder
+ *  - runs SIGKILLed a little after each step starts (not at fixed times, which a fast run outruns),
+ *    then rerun, converge, and leave no execution folder
  *    (kiln-dataset-*), spill folder (kiln-shuffle-spill-*), scratch folder or staging area behind.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
@@ -29,6 +30,24 @@ function leftovers(dir: string, prefixes: string[]): string[] {
     else if (entry.isDirectory()) found.push(...leftovers(p, prefixes));
   }
   return found;
+}
+
+/** Starts `kiln run` and SIGKILLs it `afterMs` after it logs that it runs `stepName` (or lets it end, if it never does). */
+async function killDuring(args: string[], env: Record<string, string>, stepName: string, afterMs: number) {
+  const run = startKiln(args, env);
+  let output = "";
+  await new Promise<void>((resolve) => {
+    const watch = (chunk: Buffer) => {
+      output += String(chunk);
+      if (output.includes(`run ${stepName} ->`)) resolve();
+    };
+    run.child.stdout!.on("data", watch);
+    run.child.stderr!.on("data", watch);
+    void run.done.then(() => resolve());
+  });
+  await new Promise((r) => setTimeout(r, afterMs));
+  run.child.kill("SIGKILL");
+  return run.done;
 }
 
 describe("retries and kills in the built-in steps", () => {
@@ -57,16 +76,21 @@ describe("retries and kills in the built-in steps", () => {
     mkdirSync(tmp);
     const prefix = path.join(dir, "out");
     const args = ["run", fixturePipeline("datakit.ts"), "--prefix", prefix];
+    // Each run is killed a little after it starts one step (never at a fixed time, which a fast run
+    // outruns): during the download, then normalize, then MinHash, then consolidate.
+    const moments: [string, number][] = [
+      ["download/embedded", 300],
+      ["normalized/spam-assassin-spam", 100],
+      ["dedup/minhash", 100],
+      ["consolidated/spam-assassin-spam", 20],
+    ];
     let kills = 0;
-    for (const afterMs of [1500, 3500, 6000]) {
-      const run = startKiln(args, { ...env, TMPDIR: tmp });
-      await new Promise((r) => setTimeout(r, afterMs));
-      run.child.kill("SIGKILL");
-      const killed = await run.done;
+    for (const [stepName, afterMs] of moments) {
+      const killed = await killDuring(args, { ...env, TMPDIR: tmp }, stepName, afterMs);
       if (killed.signal !== "SIGKILL") break; // it finished first: nothing left to interrupt
       kills++;
     }
-    expect(kills).toBeGreaterThanOrEqual(2);
+    expect(kills).toBeGreaterThanOrEqual(3);
     const last = await runKiln(args, { ...env, TMPDIR: tmp });
     expect(last.code, last.stderr.slice(-2000)).toBe(0);
     // Normalize does not depend on the other sources: its rows are those of the golden run.
