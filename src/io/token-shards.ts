@@ -74,8 +74,9 @@ export class TokenShardWriter {
   private readonly vocabSize: number;
   private readonly file: FileHandle | undefined;
   private readonly tempPath: string | undefined;
-  private pending: Buffer[] = [];
-  private pendingBytes = 0;
+  /** Tokens not yet written, gathered in one chunk of FLUSH_BYTES (no allocation per append). */
+  private chunk: Uint16Array | Uint32Array;
+  private chunkLength = 0;
   private written: Buffer[] = [];
   private count = 0;
   private fileOffset = TOKEN_SHARD_HEADER_BYTES;
@@ -85,6 +86,7 @@ export class TokenShardWriter {
     this.path = path;
     this.vocabSize = vocabSize;
     this.dtype = dtypeForVocabSize(vocabSize);
+    this.chunk = this.newChunk();
     this.file = file;
     this.tempPath = tempPath;
   }
@@ -107,7 +109,6 @@ export class TokenShardWriter {
   /** Appends a batch; every id must be an integer below vocabSize. */
   async append(tokens: ArrayLike<number>): Promise<void> {
     if (this.closed) throw new TokenShardError(this.path, "append after close", "open a new writer");
-    const out = this.dtype === 2 ? new Uint16Array(tokens.length) : new Uint32Array(tokens.length);
     // Uint32Array ids are integers and not negative: only the upper bound needs checking.
     const bad = tokens instanceof Uint32Array ? firstAtOrAbove(tokens, this.vocabSize) : firstNonId(tokens, this.vocabSize);
     if (bad >= 0) {
@@ -117,24 +118,34 @@ export class TokenShardWriter {
         "write ids produced by the tokenizer whose vocabSize opened this shard",
       );
     }
-    out.set(tokens);
-    const bytes = Buffer.from(out.buffer, out.byteOffset, out.byteLength);
-    if (!LITTLE_ENDIAN_HOST) (this.dtype === 2 ? bytes.swap16() : bytes.swap32());
-    this.count += tokens.length;
-    this.pending.push(bytes);
-    this.pendingBytes += bytes.length;
-    if (this.pendingBytes >= FLUSH_BYTES) await this.flush();
+    const ids = tokens instanceof Uint32Array || tokens instanceof Uint16Array ? tokens : Uint32Array.from(tokens);
+    this.count += ids.length;
+    for (let from = 0; from < ids.length; ) {
+      const take = Math.min(ids.length - from, this.chunk.length - this.chunkLength);
+      this.chunk.set(from === 0 && take === ids.length ? ids : ids.subarray(from, from + take), this.chunkLength);
+      this.chunkLength += take;
+      from += take;
+      if (this.chunkLength === this.chunk.length) await this.flush();
+    }
   }
 
+  private newChunk(): Uint16Array | Uint32Array {
+    return this.dtype === 2 ? new Uint16Array(FLUSH_BYTES / 2) : new Uint32Array(FLUSH_BYTES / 4);
+  }
+
+  /** Writes the gathered chunk (little-endian) to the file, or keeps it for an atomic write on close. */
   private async flush(): Promise<void> {
-    const chunk = Buffer.concat(this.pending, this.pendingBytes);
-    this.pending = [];
-    this.pendingBytes = 0;
+    if (this.chunkLength === 0) return;
+    const bytes = Buffer.from(this.chunk.buffer, 0, this.chunkLength * this.dtype);
+    if (!LITTLE_ENDIAN_HOST) (this.dtype === 2 ? bytes.swap16() : bytes.swap32());
+    this.chunkLength = 0;
     if (this.file) {
-      await this.file.write(chunk, 0, chunk.length, this.fileOffset);
-      this.fileOffset += chunk.length;
+      await this.file.write(bytes, 0, bytes.length, this.fileOffset);
+      this.fileOffset += bytes.length;
+      return; // written: the chunk is free again
     }
-    else this.written.push(chunk);
+    this.written.push(bytes);
+    this.chunk = this.newChunk();
   }
 
   /** Writes the final header and publishes the shard under its name. */
@@ -161,7 +172,7 @@ export class TokenShardWriter {
   async abort(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.pending = [];
+    this.chunkLength = 0;
     this.written = [];
     if (this.file && this.tempPath) {
       await this.file.close();

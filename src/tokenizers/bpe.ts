@@ -72,8 +72,9 @@ export class ByteLevelBpeTokenizer implements Tokenizer {
     this.tokenBlob = c.tokenBlob;
   }
 
-  encode(text: string): Uint32Array {
+  encode(text: string, endId?: number): Uint32Array {
     this.encodeInto(text);
+    if (endId !== undefined) this.push(endId);
     return this.out.slice(0, this.outLength);
   }
 

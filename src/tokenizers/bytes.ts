@@ -30,8 +30,13 @@ export class ByteTokenizer implements Tokenizer {
     this.eosId = map["<|endoftext|>"];
   }
 
-  encode(text: string): Uint32Array {
-    return Uint32Array.from(encoder.encode(makeWellFormed(text)));
+  encode(text: string, endId?: number): Uint32Array {
+    const bytes = encoder.encode(makeWellFormed(text));
+    if (endId === undefined) return Uint32Array.from(bytes);
+    const ids = new Uint32Array(bytes.length + 1);
+    ids.set(bytes);
+    ids[bytes.length] = endId;
+    return ids;
   }
 
   encodeBatch(texts: readonly string[]): Uint32Array[] {

@@ -149,7 +149,7 @@ function readPreTokenizer(pre: unknown, origin: string, fail: Fail): { pattern: 
 /** ByteLevel `add_prefix_space`: a space goes before text that does not start with one. */
 function withPrefixSpace(inner: ByteLevelBpeTokenizer): ByteLevelBpeTokenizer {
   const encode = inner.encode.bind(inner);
-  inner.encode = (text: string) => encode(text.startsWith(" ") ? text : " " + text);
+  inner.encode = (text: string, endId?: number) => encode(text.startsWith(" ") ? text : " " + text, endId);
   inner.encodeBatch = (texts: readonly string[]) => texts.map((t) => inner.encode(t));
   return inner;
 }

@@ -3,7 +3,7 @@
  * byte-level BPE files, trained ones), so that the tokenize step, the benchmarks and the tests can
  * treat them alike. `encode` always treats text as ordinary text: a literal `<|endoftext|>` in a
  * document becomes the tokens of those characters, never the special id; callers that want an
- * end-of-document marker append `eosId` themselves.
+ * end-of-document marker pass `eosId` as `endId`.
  */
 export interface Tokenizer {
   /** A short stable name such as `cl100k_base`, `bytes` or the file a vocabulary came from. */
@@ -14,8 +14,11 @@ export interface Tokenizer {
   readonly eosId?: number;
   /** Special token text → id. Never produced by `encode`. */
   readonly specialTokens: Readonly<Record<string, number>>;
-  /** Token ids of `text`, treating every character (special-token look-alikes included) as text. */
-  encode(text: string): Uint32Array;
+  /**
+   * Token ids of `text`, treating every character (special-token look-alikes included) as text;
+   * with `endId`, that id follows them in the same array (one allocation per document).
+   */
+  encode(text: string, endId?: number): Uint32Array;
   /** Text of `ids`; byte sequences that are not valid UTF-8 become U+FFFD. */
   decode(ids: ArrayLike<number>): string;
   /** `encode` over many texts. */

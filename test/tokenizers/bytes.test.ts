@@ -9,6 +9,7 @@ describe("ByteTokenizer", () => {
     expect(Array.from(tok.encode(text))).toEqual(Array.from(Buffer.from(text, "utf8")));
     expect(tok.decode(tok.encode(text))).toBe(text);
     expect(tok.decode(tok.encode("x\uDC00y"))).toBe("x\uFFFDy");
+    expect(Array.from(new ByteTokenizer(["<|endoftext|>"]).encode("hé", 256))).toEqual([104, 0xc3, 0xa9, 256]);
   });
 
   it("puts special tokens after the bytes and never produces them from text", () => {

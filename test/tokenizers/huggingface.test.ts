@@ -49,6 +49,7 @@ describe("Hugging Face tokenizer.json", () => {
       // ids by construction: "he"=256, "Ġt"=257, "Ġthe"=258, "ll"=259, "<|endoftext|>"=260
       expect(Array.from(tok.encode(" the"))).toEqual([258]);
       expect(Array.from(tok.encode("hello"))).toEqual([256, 259, "o".charCodeAt(0)]);
+      expect(Array.from(tok.encode("hello", 260))).toEqual([256, 259, "o".charCodeAt(0), 260]);
       expect(Array.from(tok.encode("he the"))).toEqual([256, 258]);
       expect(tok.vocabSize).toBe(261);
       expect(tok.eosId).toBe(260);
@@ -58,6 +59,14 @@ describe("Hugging Face tokenizer.json", () => {
       expect(tok.decode([258, 260])).toBe(" the<|endoftext|>");
     });
   }
+
+  it("puts the prefix space before text that lacks one, end id included", () => {
+    const json = { ...handMadeTokenizer("string"), pre_tokenizer: { type: "ByteLevel", add_prefix_space: true, trim_offsets: true, use_regex: true } };
+    const tok = tokenizerFromHuggingFaceJson(json, "prefix.json");
+    expect(Array.from(tok.encode("the"))).toEqual([258]);
+    expect(Array.from(tok.encode("the", 260))).toEqual([258, 260]);
+    expect(Array.from(tok.encode(" the", 260))).toEqual([258, 260]);
+  });
 
   it("applies merges by rank, not by token id", () => {
     const json = handMadeTokenizer("array");

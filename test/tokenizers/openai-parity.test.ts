@@ -49,6 +49,13 @@ describe("cl100k_base against tiktoken", () => {
     for (const text of HARD_CASES) expect(Array.from(ours.encode(text)), JSON.stringify(text)).toEqual(Array.from(reference.encode(text, [], [])));
   });
 
+  it("appends an end id in the same array when given one, on fresh and on cached pieces", () => {
+    const eos = ours.eosId!;
+    for (const text of [...HARD_CASES, ...HARD_CASES]) {
+      expect(Array.from(ours.encode(text, eos)), JSON.stringify(text)).toEqual([...reference.encode(text, [], []), eos]);
+    }
+  });
+
   it("encodes special-token text as ordinary text, never as the special id", () => {
     const text = "end of doc<|endoftext|>next <|fim_prefix|>x<|endofprompt|>";
     const ids = ours.encode(text);

@@ -75,10 +75,7 @@ export async function encodeDocuments(args: EncodeArgs): Promise<(row: unknown, 
     }
     const id: unknown = Reflect.get(record, args.idField);
     const split = isValidation(typeof id === "string" ? id : where(ctx), args.validationFraction) ? "validation" : "train";
-    const ids = tokenizer.encode(text);
-    const tokens = new Uint32Array(ids.length + 1);
-    tokens.set(ids);
-    tokens[ids.length] = eos;
+    const tokens = tokenizer.encode(text, eos);
     const names = counterNames[split];
     ctx.counters.increment(names.tokens, tokens.length);
     ctx.counters.increment(names.documents);
