@@ -74,7 +74,7 @@ export class TokenShardWriter {
   private readonly vocabSize: number;
   private readonly file: FileHandle | undefined;
   private readonly tempPath: string | undefined;
-  /** Tokens not yet written, gathered in one chunk of FLUSH_BYTES (no allocation per append). */
+  /** Tokens not yet written, gathered in one reused chunk of FLUSH_BYTES (no allocation per append). */
   private chunk: Uint16Array | Uint32Array;
   private chunkLength = 0;
   private written: Buffer[] = [];
@@ -86,7 +86,7 @@ export class TokenShardWriter {
     this.path = path;
     this.vocabSize = vocabSize;
     this.dtype = dtypeForVocabSize(vocabSize);
-    this.chunk = this.newChunk();
+    this.chunk = this.dtype === 2 ? new Uint16Array(FLUSH_BYTES / 2) : new Uint32Array(FLUSH_BYTES / 4);
     this.file = file;
     this.tempPath = tempPath;
   }
@@ -129,11 +129,7 @@ export class TokenShardWriter {
     }
   }
 
-  private newChunk(): Uint16Array | Uint32Array {
-    return this.dtype === 2 ? new Uint16Array(FLUSH_BYTES / 2) : new Uint32Array(FLUSH_BYTES / 4);
-  }
-
-  /** Writes the gathered chunk (little-endian) to the file, or keeps it for an atomic write on close. */
+  /** Writes the gathered chunk (little-endian) to the file, or keeps a copy for an atomic write on close; the chunk is then reused. */
   private async flush(): Promise<void> {
     if (this.chunkLength === 0) return;
     const bytes = Buffer.from(this.chunk.buffer, 0, this.chunkLength * this.dtype);
@@ -142,10 +138,9 @@ export class TokenShardWriter {
     if (this.file) {
       await this.file.write(bytes, 0, bytes.length, this.fileOffset);
       this.fileOffset += bytes.length;
-      return; // written: the chunk is free again
+    } else {
+      this.written.push(Buffer.from(bytes));
     }
-    this.written.push(bytes);
-    this.chunk = this.newChunk();
   }
 
   /** Writes the final header and publishes the shard under its name. */

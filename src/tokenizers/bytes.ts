@@ -32,10 +32,9 @@ export class ByteTokenizer implements Tokenizer {
 
   encode(text: string, endId?: number): Uint32Array {
     const bytes = encoder.encode(makeWellFormed(text));
-    if (endId === undefined) return Uint32Array.from(bytes);
-    const ids = new Uint32Array(bytes.length + 1);
+    const ids = new Uint32Array(bytes.length + (endId === undefined ? 0 : 1));
     ids.set(bytes);
-    ids[bytes.length] = endId;
+    if (endId !== undefined) ids[bytes.length] = endId;
     return ids;
   }
 
