@@ -4,6 +4,8 @@
  * regex, and each piece is looked up in a bounded two-generation cache of piece → ids; on a miss the
  * piece is looked up whole (when the vocabulary's rules allow it) and otherwise UTF-8 encoded and
  * merged pair by pair: the adjacent pair with the lowest merge rank goes first, leftmost on ties.
+ * A piece stays a region of the text and its ids go through scratch arrays into the output, so
+ * encoding allocates nothing per piece, hit or miss; the result is one array per call.
  * Pair ranks live in an open-addressing table keyed by the id pair; short pieces use an array scan,
  * long ones a linked list and a binary heap so that a huge piece stays O(n log n). Every table is a
  * flat typed array of a CompiledBpe (compile-bpe.ts), so a tokenizer can also be made from a
@@ -12,13 +14,12 @@
 import { compileBpe, type BpeDefinition, type CompiledBpe } from "./compile-bpe.ts";
 import { TokenizerFormatError } from "./errors.ts";
 import { MergeHeap, NO_MERGE, type BytesIdTable, type PairTable } from "./merge-tables.ts";
-import { hashRegion, PieceCache, type CachedIds } from "./piece-cache.ts";
+import { hashRegion, PieceCache } from "./piece-cache.ts";
 import type { Tokenizer } from "./types.ts";
 
 export type { BpeDefinition } from "./compile-bpe.ts";
 
 const LONG_PIECE = 48;
-const MAX_CACHED_PIECE = 128;
 /** Rank of a pair without a merge rule: above every real rank. */
 const UNRANKED = 0x7fffffff;
 /** Positions share a double with the rank in the heap key: rank * 2^27 + position. */
@@ -134,26 +135,30 @@ export class ByteLevelBpeTokenizer implements Tokenizer {
         stop = found === null ? end : found.index;
       }
       const hash = hashRegion(text, pos, stop);
-      let ids = this.cache.get(text, pos, stop, hash);
-      if (ids === undefined) {
-        const piece = text.slice(pos, stop);
-        ids = this.encodePiece(piece);
-        if (piece.length <= MAX_CACHED_PIECE) this.cache.set(piece, hash, ids);
+      const cached = this.cache.lookup(text, pos, stop, hash);
+      if (cached > 0) {
+        this.reserve(cached);
+        this.cache.copyFound(this.out, this.outLength);
+        this.outLength += cached;
+      } else {
+        const count = this.encodePiece(text, pos, stop);
+        this.cache.set(text, pos, stop, hash, this.idScratch, 0, count);
+        this.reserve(count);
+        this.out.set(this.idScratch.subarray(0, count), this.outLength);
+        this.outLength += count;
       }
       pos = stop;
-      this.push(ids);
     }
   }
 
-  private push(ids: CachedIds): void {
-    if (typeof ids === "number") {
-      if (this.outLength === this.out.length) this.grow(1);
-      this.out[this.outLength++] = ids;
-      return;
-    }
-    if (this.outLength + ids.length > this.out.length) this.grow(ids.length);
-    this.out.set(ids, this.outLength);
-    this.outLength += ids.length;
+  private push(id: number): void {
+    this.reserve(1);
+    this.out[this.outLength++] = id;
+  }
+
+  /** Makes room for `extra` more ids in the output. */
+  private reserve(extra: number): void {
+    if (this.outLength + extra > this.out.length) this.grow(extra);
   }
 
   private grow(extra: number): void {
@@ -162,26 +167,32 @@ export class ByteLevelBpeTokenizer implements Tokenizer {
     this.out = next;
   }
 
-  private encodePiece(piece: string): CachedIds {
-    const n = this.utf8Into(piece);
+  /** Encodes the piece text[start, end) into idScratch; returns how many ids it has. */
+  private encodePiece(text: string, start: number, end: number): number {
+    const n = this.utf8Into(text, start, end);
     if (n >= MAX_PIECE_BYTES) {
       throw new TokenizerFormatError(this.name, `a single pre-token of ${n} bytes is too long to encode`, "split the text into smaller documents");
     }
-    if (n === 1) return this.byteToId[this.byteScratch[0]];
+    if (n === 1) {
+      this.idScratch[0] = this.byteToId[this.byteScratch[0]];
+      return 1;
+    }
     if (this.wholePieceLookup) {
       const id = this.wholeTokens.find(this.byteScratch, 0, n);
-      if (id >= 0) return id;
+      if (id >= 0) {
+        this.idScratch[0] = id;
+        return 1;
+      }
     }
-    const merged = n > LONG_PIECE ? this.mergeLong(n) : this.mergeShort(n);
-    return merged.length === 1 ? merged[0] : merged;
+    return n > LONG_PIECE ? this.mergeLong(n) : this.mergeShort(n);
   }
 
   private pairOf(left: number, right: number): number {
     return this.pairs.get(left, right);
   }
 
-  /** Array scan: find the lowest-rank pair, merge it, update its two neighbours. */
-  private mergeShort(n: number): Uint32Array {
+  /** Array scan: find the lowest-rank pair, merge it, update its two neighbours; the ids stay in idScratch, their count is returned. */
+  private mergeShort(n: number): number {
     const ids = this.idScratch;
     const pairs = this.pairScratch;
     const ranks = this.rankScratch;
@@ -209,7 +220,7 @@ export class ByteLevelBpeTokenizer implements Tokenizer {
       if (best > 0) this.scorePair(best - 1, ids[best - 1], ids[best]);
       if (best + 1 < n) this.scorePair(best, ids[best], ids[best + 1]);
     }
-    return ids.slice(0, n);
+    return n;
   }
 
   private scorePair(slot: number, left: number, right: number): void {
@@ -218,8 +229,8 @@ export class ByteLevelBpeTokenizer implements Tokenizer {
     this.rankScratch[slot] = m === NO_MERGE ? UNRANKED : this.mergeRank[m];
   }
 
-  /** Linked list plus a min-heap of (rank, position) with lazy invalidation through versions. */
-  private mergeLong(n: number): Uint32Array {
+  /** Linked list plus a min-heap of (rank, position) with lazy invalidation through versions; the ids end in idScratch, their count is returned. */
+  private mergeLong(n: number): number {
     const bytes = this.byteScratch;
     const ids = new Uint32Array(n);
     const next = new Int32Array(n);
@@ -256,15 +267,16 @@ export class ByteLevelBpeTokenizer implements Tokenizer {
         offer(before);
       }
     }
-    const result: number[] = [];
-    for (let i = 0; i >= 0; i = next[i]) result.push(ids[i]);
-    return Uint32Array.from(result);
+    const result = this.idScratch;
+    let count = 0;
+    for (let i = 0; i >= 0; i = next[i]) result[count++] = ids[i];
+    return count;
   }
 
-  /** UTF-8 encodes a well-formed piece into `byteScratch`; returns the byte count. */
-  private utf8Into(piece: string): number {
-    if (piece.length * 3 > this.byteScratch.length) {
-      const size = piece.length * 3 + 16;
+  /** UTF-8 encodes the well-formed piece text[start, end) into `byteScratch`; returns the byte count. */
+  private utf8Into(text: string, start: number, end: number): number {
+    if ((end - start) * 3 > this.byteScratch.length) {
+      const size = (end - start) * 3 + 16;
       this.byteScratch = new Uint8Array(size);
       this.idScratch = new Uint32Array(size);
       this.pairScratch = new Int32Array(size);
@@ -272,15 +284,15 @@ export class ByteLevelBpeTokenizer implements Tokenizer {
     }
     const out = this.byteScratch;
     let n = 0;
-    for (let i = 0; i < piece.length; i++) {
-      let c = piece.charCodeAt(i);
+    for (let i = start; i < end; i++) {
+      let c = text.charCodeAt(i);
       if (c < 0x80) {
         out[n++] = c;
       } else if (c < 0x800) {
         out[n++] = 0xc0 | (c >> 6);
         out[n++] = 0x80 | (c & 0x3f);
       } else if (c >= 0xd800 && c < 0xdc00) {
-        c = 0x10000 + ((c - 0xd800) << 10) + (piece.charCodeAt(++i) - 0xdc00);
+        c = 0x10000 + ((c - 0xd800) << 10) + (text.charCodeAt(++i) - 0xdc00);
         out[n++] = 0xf0 | (c >> 18);
         out[n++] = 0x80 | ((c >> 12) & 0x3f);
         out[n++] = 0x80 | ((c >> 6) & 0x3f);

@@ -1,11 +1,14 @@
 /**
  * The bounded cache of pre-token → ids used by the BPE encoder. It is keyed by a region of the input
- * text (start, end) and its hash, so a hit needs no substring and no allocation: the stored piece is
- * compared with the text character by character. Two generations bound the memory: when the hot
- * table is full it becomes the cold one and an emptied table takes its place; a piece found in the
- * cold table is promoted back, so pieces in steady use stay cached (an approximate LRU).
+ * text (start, end) and its hash, so neither a hit nor a miss needs a substring: the stored piece is
+ * compared with the text character by character. Everything lives in typed arrays (a slot table, a
+ * pool of UTF-16 code units for the keys and a pool of ids for the values), so an entry is no object
+ * for the garbage collector to trace, move or promote: a cache that turns over hundreds of thousands
+ * of pieces adds nothing to old-generation collection. Two generations bound the memory: when the
+ * hot one is full (entries, key characters or ids) it becomes the cold one and an emptied one takes
+ * its place; a piece found in the cold generation is copied back into the hot one, so pieces in
+ * steady use stay cached (an approximate LRU).
  */
-export type CachedIds = number | Uint32Array;
 
 /** FNV-1a over the UTF-16 code units of text[start, end). */
 export function hashRegion(text: string, start: number, end: number): number {
@@ -14,90 +17,163 @@ export function hashRegion(text: string, start: number, end: number): number {
   return h;
 }
 
+/** The longest piece (UTF-16 code units) the cache keeps; longer ones are encoded every time. */
+export const MAX_CACHED_PIECE = 128;
+/** Pool room per entry: key characters and ids (a cached piece of MAX_CACHED_PIECE units has at most 3 bytes, so 3 ids, per unit). */
+const CHARS_PER_ENTRY = 12;
+const IDS_PER_ENTRY = 4;
+const MAX_IDS_PER_PIECE = MAX_CACHED_PIECE * 3;
+
 class Generation {
   size = 0;
-  private readonly keys: (string | undefined)[];
-  private readonly hashes: Int32Array;
-  private readonly values: CachedIds[];
+  private charsUsed = 0;
+  private idsUsed = 0;
   private readonly mask: number;
+  private readonly hashes: Int32Array;
+  /** Per slot: the key's length in code units, 0 for an empty slot. */
+  private readonly keyLength: Uint8Array;
+  private readonly keyStart: Int32Array;
+  /** Per slot: how many ids; one id is kept in valueStart itself, more start at valueStart in `ids`. */
+  private readonly valueCount: Uint16Array;
+  private readonly valueStart: Int32Array;
+  private readonly chars: Uint16Array;
+  readonly ids: Uint32Array;
 
-  constructor(slots: number) {
+  constructor(private readonly entries: number) {
+    let slots = 16;
+    while (slots < entries * 2) slots *= 2;
     this.mask = slots - 1;
-    this.keys = new Array<string | undefined>(slots).fill(undefined);
     this.hashes = new Int32Array(slots);
-    this.values = new Array<CachedIds>(slots).fill(0);
+    this.keyLength = new Uint8Array(slots);
+    this.keyStart = new Int32Array(slots);
+    this.valueCount = new Uint16Array(slots);
+    this.valueStart = new Int32Array(slots);
+    this.chars = new Uint16Array(Math.max(entries * CHARS_PER_ENTRY, MAX_CACHED_PIECE));
+    this.ids = new Uint32Array(Math.max(entries * IDS_PER_ENTRY, MAX_IDS_PER_PIECE));
   }
 
-  find(text: string, start: number, end: number, hash: number): string | undefined {
+  /** The slot holding text[start, end), or -1. */
+  find(text: string, start: number, end: number, hash: number): number {
     const length = end - start;
+    const keyLength = this.keyLength;
     for (let i = hash & this.mask; ; i = (i + 1) & this.mask) {
-      const key = this.keys[i];
-      if (key === undefined) return undefined;
-      if (this.hashes[i] === hash && key.length === length && sameChars(key, text, start)) {
-        this.lastSlot = i;
-        return key;
-      }
+      const stored = keyLength[i];
+      if (stored === 0) return -1;
+      if (stored === length && this.hashes[i] === hash && this.sameChars(this.keyStart[i], text, start, length)) return i;
     }
   }
 
-  lastSlot = 0;
-
-  valueAt(slot: number): CachedIds {
-    return this.values[slot];
+  private sameChars(at: number, text: string, start: number, length: number): boolean {
+    const chars = this.chars;
+    for (let k = 0; k < length; k++) if (chars[at + k] !== text.charCodeAt(start + k)) return false;
+    return true;
   }
 
-  insert(piece: string, hash: number, value: CachedIds): void {
+  countAt(slot: number): number {
+    return this.valueCount[slot];
+  }
+
+  /** The one id of a slot whose count is 1, or where its ids start in `ids`. */
+  valueAt(slot: number): number {
+    return this.valueStart[slot];
+  }
+
+  /** True when an entry of `length` code units and `count` ids fits in the pools and the slot table. */
+  hasRoom(length: number, count: number): boolean {
+    return this.size < this.entries && this.charsUsed + length <= this.chars.length && (count === 1 || this.idsUsed + count <= this.ids.length);
+  }
+
+  /** Stores text[start, end) → ids[from, from + count) and returns its slot; the caller checked hasRoom and that the key is not stored. */
+  insert(text: string, start: number, end: number, hash: number, ids: Uint32Array, from: number, count: number): number {
     let i = hash & this.mask;
-    while (this.keys[i] !== undefined) i = (i + 1) & this.mask;
-    this.keys[i] = piece;
+    while (this.keyLength[i] !== 0) i = (i + 1) & this.mask;
+    const at = this.charsUsed;
+    for (let k = start; k < end; k++) this.chars[at + k - start] = text.charCodeAt(k);
+    this.charsUsed += end - start;
     this.hashes[i] = hash;
-    this.values[i] = value;
+    this.keyLength[i] = end - start;
+    this.keyStart[i] = at;
+    this.valueCount[i] = count;
+    if (count === 1) {
+      this.valueStart[i] = ids[from];
+    } else {
+      this.ids.set(ids.subarray(from, from + count), this.idsUsed);
+      this.valueStart[i] = this.idsUsed;
+      this.idsUsed += count;
+    }
     this.size++;
+    return i;
   }
 
   clear(): void {
-    this.keys.fill(undefined);
-    this.values.fill(0);
+    this.keyLength.fill(0);
     this.size = 0;
+    this.charsUsed = 0;
+    this.idsUsed = 0;
   }
-}
-
-function sameChars(key: string, text: string, start: number): boolean {
-  for (let k = 0; k < key.length; k++) if (key.charCodeAt(k) !== text.charCodeAt(start + k)) return false;
-  return true;
 }
 
 export class PieceCache {
   private hot: Generation;
   private cold: Generation;
-  private readonly entriesPerGeneration: number;
+  /** After a `lookup` that found the piece: the generation and slot now holding it. */
+  private found: Generation;
+  private foundSlot = 0;
+  private readonly one = new Uint32Array(1);
 
   constructor(entriesPerGeneration: number) {
-    let slots = 16;
-    while (slots < entriesPerGeneration * 2) slots *= 2;
-    this.entriesPerGeneration = entriesPerGeneration;
-    this.hot = new Generation(slots);
-    this.cold = new Generation(slots);
+    const entries = Math.max(1, Math.floor(entriesPerGeneration));
+    this.hot = new Generation(entries);
+    this.cold = new Generation(entries);
+    this.found = this.hot;
   }
 
-  /** Ids cached for text[start, end) (whose hashRegion is `hash`), or undefined. */
-  get(text: string, start: number, end: number, hash: number): CachedIds | undefined {
-    if (this.hot.find(text, start, end, hash) !== undefined) return this.hot.valueAt(this.hot.lastSlot);
-    const key = this.cold.find(text, start, end, hash);
-    if (key === undefined) return undefined;
-    const value = this.cold.valueAt(this.cold.lastSlot);
-    this.set(key, hash, value);
-    return value;
+  /** How many ids are cached for text[start, end) (whose hashRegion is `hash`): 0 when none are; then `copyFound` writes them. */
+  lookup(text: string, start: number, end: number, hash: number): number {
+    let slot = this.hot.find(text, start, end, hash);
+    if (slot >= 0) {
+      this.found = this.hot;
+      this.foundSlot = slot;
+      return this.hot.countAt(slot);
+    }
+    const cold = this.cold;
+    slot = cold.find(text, start, end, hash);
+    if (slot < 0) return 0;
+    const count = cold.countAt(slot);
+    if (count === 1) {
+      this.one[0] = cold.valueAt(slot);
+      this.set(text, start, end, hash, this.one, 0, 1);
+    } else {
+      // When the hot generation is full, `set` empties this cold one and writes into it: its ids stay
+      // in place until overwritten, and a typed array copy within one buffer reads before it writes.
+      this.set(text, start, end, hash, cold.ids, cold.valueAt(slot), count);
+    }
+    return count;
   }
 
-  /** Caches a piece not in the hot generation. */
-  set(piece: string, hash: number, value: CachedIds): void {
-    if (this.hot.size >= this.entriesPerGeneration) {
+  /** Writes the ids of the piece the last successful `lookup` found into out[at...]; out must have room for them. */
+  copyFound(out: Uint32Array, at: number): void {
+    const gen = this.found;
+    const slot = this.foundSlot;
+    const count = gen.countAt(slot);
+    if (count === 1) {
+      out[at] = gen.valueAt(slot);
+    } else {
+      const from = gen.valueAt(slot);
+      out.set(gen.ids.subarray(from, from + count), at);
+    }
+  }
+
+  /** Caches text[start, end) → ids[from, from + count) (a piece not in the hot generation); a piece longer than MAX_CACHED_PIECE units is not kept. */
+  set(text: string, start: number, end: number, hash: number, ids: Uint32Array, from: number, count: number): void {
+    if (end - start > MAX_CACHED_PIECE) return;
+    if (!this.hot.hasRoom(end - start, count)) {
       const emptied = this.cold;
       emptied.clear();
       this.cold = this.hot;
       this.hot = emptied;
     }
-    this.hot.insert(piece, hash, value);
+    this.found = this.hot;
+    this.foundSlot = this.hot.insert(text, start, end, hash, ids, from, count);
   }
 }
