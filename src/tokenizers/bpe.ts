@@ -52,7 +52,7 @@ export class ByteLevelBpeTokenizer implements Tokenizer {
   private pairScratch = new Int32Array(1024);
   private rankScratch = new Int32Array(1024);
 
-  /** From a definition (checked and compiled here) or from compiled tables; `cacheSize` is the pieces per cache generation (default 65536). */
+  /** From a definition (checked and compiled here) or from compiled tables; `cacheSize` is the pieces per cache generation (default 131072). */
   constructor(def: BpeDefinition | CompiledBpe, cacheSize?: number) {
     const c = "tokenBlob" in def ? def : compileBpe(def);
     this.compiled = c;
@@ -63,7 +63,7 @@ export class ByteLevelBpeTokenizer implements Tokenizer {
     this.pattern = new RegExp(c.pattern.source, c.pattern.flags + "g");
     this.stickyPattern = new RegExp(c.pattern.source, c.pattern.flags + "y");
     this.wholePieceLookup = c.wholePieceLookup;
-    this.cache = new PieceCache(cacheSize ?? ("tokenBlob" in def ? undefined : def.cacheSize) ?? 65536);
+    this.cache = new PieceCache(cacheSize ?? ("tokenBlob" in def ? undefined : def.cacheSize) ?? 131072);
     this.byteToId = c.byteToId;
     this.pairs = c.pairs;
     this.mergeResult = c.mergeResult;
@@ -144,7 +144,9 @@ export class ByteLevelBpeTokenizer implements Tokenizer {
         const count = this.encodePiece(text, pos, stop);
         this.cache.set(text, pos, stop, hash, this.idScratch, 0, count);
         this.reserve(count);
-        this.out.set(this.idScratch.subarray(0, count), this.outLength);
+        const out = this.out;
+        const ids = this.idScratch;
+        for (let k = 0; k < count; k++) out[this.outLength + k] = ids[k];
         this.outLength += count;
       }
       pos = stop;

@@ -22,7 +22,7 @@ export interface BpeDefinition {
   eosId?: number;
   /** Take a piece that is itself a token as one id without merging (tiktoken and `ignore_merges` rule). */
   wholePieceLookup: boolean;
-  /** Pieces kept in each generation of the cache (default 65536). */
+  /** Pieces kept in each generation of the cache (default 131072). */
   cacheSize?: number;
 }
 

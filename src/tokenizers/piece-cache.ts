@@ -97,8 +97,11 @@ class Generation {
     if (count === 1) {
       this.valueStart[i] = ids[from];
     } else {
-      this.ids.set(ids.subarray(from, from + count), this.idsUsed);
-      this.valueStart[i] = this.idsUsed;
+      // A forward copy, also within one buffer: a value copied back from the cold generation into
+      // the one just emptied goes to offset 0, at or before where it was.
+      const to = this.idsUsed;
+      for (let k = 0; k < count; k++) this.ids[to + k] = ids[from + k];
+      this.valueStart[i] = to;
       this.idsUsed += count;
     }
     this.size++;
@@ -145,7 +148,7 @@ export class PieceCache {
       this.set(text, start, end, hash, this.one, 0, 1);
     } else {
       // When the hot generation is full, `set` empties this cold one and writes into it: its ids stay
-      // in place until overwritten, and a typed array copy within one buffer reads before it writes.
+      // in place until overwritten, and the copy runs forward to offset 0 (see Generation.insert).
       this.set(text, start, end, hash, cold.ids, cold.valueAt(slot), count);
     }
     return count;
@@ -159,8 +162,10 @@ export class PieceCache {
     if (count === 1) {
       out[at] = gen.valueAt(slot);
     } else {
+      // A loop, not set(subarray): values are a few ids, and a view per hit would be garbage.
       const from = gen.valueAt(slot);
-      out.set(gen.ids.subarray(from, from + count), at);
+      const ids = gen.ids;
+      for (let k = 0; k < count; k++) out[at + k] = ids[from + k];
     }
   }
 
