@@ -5,7 +5,8 @@
  * piece is looked up whole (when the vocabulary's rules allow it) and otherwise UTF-8 encoded and
  * merged pair by pair: the adjacent pair with the lowest merge rank goes first, leftmost on ties.
  * A piece stays a region of the text and its ids go through scratch arrays into the output, so
- * encoding allocates nothing per piece, hit or miss; the result is one array per call.
+ * encoding allocates nothing per cache hit or per miss of a short piece (a long piece's heap merge
+ * allocates its own arrays); the result is one array per call.
  * Pair ranks live in an open-addressing table keyed by the id pair; short pieces use an array scan,
  * long ones a linked list and a binary heap so that a huge piece stays O(n log n). Every table is a
  * flat typed array of a CompiledBpe (compile-bpe.ts), so a tokenizer can also be made from a
@@ -293,12 +294,18 @@ export class ByteLevelBpeTokenizer implements Tokenizer {
       } else if (c < 0x800) {
         out[n++] = 0xc0 | (c >> 6);
         out[n++] = 0x80 | (c & 0x3f);
-      } else if (c >= 0xd800 && c < 0xdc00) {
+      } else if (c >= 0xd800 && c < 0xdc00 && i + 1 < end && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
         c = 0x10000 + ((c - 0xd800) << 10) + (text.charCodeAt(++i) - 0xdc00);
         out[n++] = 0xf0 | (c >> 18);
         out[n++] = 0x80 | ((c >> 12) & 0x3f);
         out[n++] = 0x80 | ((c >> 6) & 0x3f);
         out[n++] = 0x80 | (c & 0x3f);
+      } else if (c >= 0xd800 && c < 0xe000) {
+        // Half of a pair that a pattern without the `u` flag split across pieces: U+FFFD, read
+        // from this piece alone (its cached ids must not depend on the text after it).
+        out[n++] = 0xef;
+        out[n++] = 0xbf;
+        out[n++] = 0xbd;
       } else {
         out[n++] = 0xe0 | (c >> 12);
         out[n++] = 0x80 | ((c >> 6) & 0x3f);

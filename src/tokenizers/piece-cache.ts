@@ -17,12 +17,16 @@ export function hashRegion(text: string, start: number, end: number): number {
   return h;
 }
 
-/** The longest piece (UTF-16 code units) the cache keeps; longer ones are encoded every time. */
+/**
+ * The longest piece (UTF-16 code units) the cache keeps; longer ones are encoded every time. At most
+ * 255: a slot keeps the key's length in a byte, 0 marking an empty slot.
+ */
 export const MAX_CACHED_PIECE = 128;
-/** Pool room per entry: key characters and ids (a cached piece of MAX_CACHED_PIECE units has at most 3 bytes, so 3 ids, per unit). */
+/** The most ids a cached piece can have: one per UTF-8 byte, at most 3 per unit (kept in a Uint16Array). */
+const MAX_IDS_PER_PIECE = MAX_CACHED_PIECE * 3;
+/** Pool room per entry, on average: a generation whose pool fills first turns over sooner. */
 const CHARS_PER_ENTRY = 12;
 const IDS_PER_ENTRY = 4;
-const MAX_IDS_PER_PIECE = MAX_CACHED_PIECE * 3;
 
 class Generation {
   size = 0;
@@ -119,8 +123,7 @@ class Generation {
 export class PieceCache {
   private hot: Generation;
   private cold: Generation;
-  /** After a `lookup` that found the piece: the generation and slot now holding it. */
-  private found: Generation;
+  /** After a `lookup` that found the piece: its slot in the hot generation (a cold hit is copied there). */
   private foundSlot = 0;
   private readonly one = new Uint32Array(1);
 
@@ -128,14 +131,12 @@ export class PieceCache {
     const entries = Math.max(1, Math.floor(entriesPerGeneration));
     this.hot = new Generation(entries);
     this.cold = new Generation(entries);
-    this.found = this.hot;
   }
 
   /** How many ids are cached for text[start, end) (whose hashRegion is `hash`): 0 when none are; then `copyFound` writes them. */
   lookup(text: string, start: number, end: number, hash: number): number {
     let slot = this.hot.find(text, start, end, hash);
     if (slot >= 0) {
-      this.found = this.hot;
       this.foundSlot = slot;
       return this.hot.countAt(slot);
     }
@@ -156,7 +157,7 @@ export class PieceCache {
 
   /** Writes the ids of the piece the last successful `lookup` found into out[at...]; out must have room for them. */
   copyFound(out: Uint32Array, at: number): void {
-    const gen = this.found;
+    const gen = this.hot;
     const slot = this.foundSlot;
     const count = gen.countAt(slot);
     if (count === 1) {
@@ -178,7 +179,6 @@ export class PieceCache {
       this.cold = this.hot;
       this.hot = emptied;
     }
-    this.found = this.hot;
     this.foundSlot = this.hot.insert(text, start, end, hash, ids, from, count);
   }
 }

@@ -1,7 +1,11 @@
 // The encoder's piece cache on its own: every lookup returns exactly the ids stored for that piece,
 // across generation turnovers caused by the entry count, by the key-character pool and by the id
-// pool, and when a piece found in the cold generation is copied back while the hot one is full.
+// pool, for keys whose hashes collide, and when a piece found in the cold generation is copied back
+// while the hot one is full. Last, an encoder whose pattern splits surrogate pairs: a piece's ids
+// come from that piece alone, whatever the cache holds.
 import { describe, expect, it } from "vitest";
+import { ByteLevelBpeTokenizer } from "../../src/tokenizers/bpe.ts";
+import { loadOpenAiTokenizer } from "../../src/tokenizers/index.ts";
 import { MAX_CACHED_PIECE, PieceCache, hashRegion } from "../../src/tokenizers/piece-cache.ts";
 
 function lookupIds(cache: PieceCache, text: string, start = 0, end = text.length): number[] | undefined {
@@ -61,6 +65,26 @@ describe("piece cache", () => {
     expect(hits).toBeGreaterThan(500);
   });
 
+  it("tells keys with the same hash and length apart by their characters", () => {
+    const cache = new PieceCache(4);
+    const put = (key: string, ids: number[]) => cache.set(key, 0, key.length, 7, Uint32Array.from(ids), 0, ids.length);
+    const get = (key: string) => {
+      const count = cache.lookup(key, 0, key.length, 7);
+      if (count === 0) return undefined;
+      const out = new Uint32Array(count);
+      cache.copyFound(out, 0);
+      return [...out];
+    };
+    put("ab", [1]);
+    put("ba", [2, 3]);
+    put("abc", [4]);
+    expect(get("ab")).toEqual([1]);
+    expect(get("ba")).toEqual([2, 3]);
+    expect(get("abc")).toEqual([4]);
+    expect(get("aa")).toBeUndefined();
+    expect(get("ax")).toBeUndefined();
+  });
+
   it("copies a cold piece back while the hot generation is full, its ids overlapping where they go", () => {
     const cache = new PieceCache(2);
     store(cache, "a", [1, 2]); // ids 0..2 of generation A
@@ -73,5 +97,15 @@ describe("piece cache", () => {
     expect(lookupIds(cache, "a")).toBeUndefined();
     expect(lookupIds(cache, "c")).toEqual([6, 7]);
     expect(lookupIds(cache, "d")).toEqual([8]);
+  });
+
+  it("encodes each half of a pair split by a pattern without the u flag as U+FFFD, from that piece alone", async () => {
+    const cl100k = await loadOpenAiTokenizer("cl100k_base");
+    const perUnit = () => new ByteLevelBpeTokenizer({ ...cl100k.compiled, pattern: /[^]/ });
+    const replacement = perUnit().encode("\uFFFD\uFFFD");
+    expect(perUnit().encode("\uD83D\uDE01")).toEqual(replacement);
+    const warm = perUnit();
+    warm.encode("\uD83D\uDE00");
+    expect(warm.encode("\uD83D\uDE01")).toEqual(replacement);
   });
 });
