@@ -15,7 +15,7 @@
 import { compileBpe, type BpeDefinition, type CompiledBpe } from "./compile-bpe.ts";
 import { TokenizerFormatError } from "./errors.ts";
 import { MergeHeap, NO_MERGE, type BytesIdTable, type PairTable } from "./merge-tables.ts";
-import { hashRegion, PieceCache } from "./piece-cache.ts";
+import { copyIds, hashRegion, PieceCache } from "./piece-cache.ts";
 import type { Tokenizer } from "./types.ts";
 
 export type { BpeDefinition } from "./compile-bpe.ts";
@@ -145,9 +145,7 @@ export class ByteLevelBpeTokenizer implements Tokenizer {
         const count = this.encodePiece(text, pos, stop);
         this.cache.set(text, pos, stop, hash, this.idScratch, 0, count);
         this.reserve(count);
-        const out = this.out;
-        const ids = this.idScratch;
-        for (let k = 0; k < count; k++) out[this.outLength + k] = ids[k];
+        copyIds(this.idScratch, 0, this.out, this.outLength, count);
         this.outLength += count;
       }
       pos = stop;

@@ -28,8 +28,13 @@ const MAX_IDS_PER_PIECE = MAX_CACHED_PIECE * 3;
 const CHARS_PER_ENTRY = 12;
 const IDS_PER_ENTRY = 4;
 
+/** Copies `count` ids from source[from...] to target[to...] front to back (safe within one buffer when to <= from); a loop, since a count is a few ids and a subarray view per copy would be garbage. */
+export function copyIds(source: Uint32Array, from: number, target: Uint32Array, to: number, count: number): void {
+  for (let k = 0; k < count; k++) target[to + k] = source[from + k];
+}
+
 class Generation {
-  size = 0;
+  private size = 0;
   private charsUsed = 0;
   private idsUsed = 0;
   private readonly mask: number;
@@ -101,10 +106,10 @@ class Generation {
     if (count === 1) {
       this.valueStart[i] = ids[from];
     } else {
-      // A forward copy, also within one buffer: a value copied back from the cold generation into
-      // the one just emptied goes to offset 0, at or before where it was.
+      // A value copied back from the cold generation into the one just emptied goes to offset 0,
+      // at or before where it was: copyIds runs front to back.
       const to = this.idsUsed;
-      for (let k = 0; k < count; k++) this.ids[to + k] = ids[from + k];
+      copyIds(ids, from, this.ids, to, count);
       this.valueStart[i] = to;
       this.idsUsed += count;
     }
@@ -149,7 +154,7 @@ export class PieceCache {
       this.set(text, start, end, hash, this.one, 0, 1);
     } else {
       // When the hot generation is full, `set` empties this cold one and writes into it: its ids stay
-      // in place until overwritten, and the copy runs forward to offset 0 (see Generation.insert).
+      // in place until overwritten, and they are copied front to back to offset 0 (see Generation.insert).
       this.set(text, start, end, hash, cold.ids, cold.valueAt(slot), count);
     }
     return count;
@@ -163,10 +168,7 @@ export class PieceCache {
     if (count === 1) {
       out[at] = gen.valueAt(slot);
     } else {
-      // A loop, not set(subarray): values are a few ids, and a view per hit would be garbage.
-      const from = gen.valueAt(slot);
-      const ids = gen.ids;
-      for (let k = 0; k < count; k++) out[at + k] = ids[from + k];
+      copyIds(gen.ids, gen.valueAt(slot), out, at, count);
     }
   }
 
