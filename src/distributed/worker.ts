@@ -14,7 +14,7 @@ import { Worker, type Job } from "bullmq";
 import { Piscina } from "piscina";
 import { defaultMemoryBudget } from "../dataset/exec/execute.ts";
 import { packr } from "../dataset/exec/exchange-files.ts";
-import { createPoolRunner } from "../dataset/exec/pool.ts";
+import { configureWorkerHeaps, createPoolRunner } from "../dataset/exec/pool.ts";
 import { serializeError } from "../dataset/exec/task.ts";
 import { checkLosses, refusal, submitterGone } from "./admission.ts";
 import { BULL_MAX_STALLED, bullConnection, DEFAULT_STALL, openRedis, queueNames, type RedisTarget, type StallSettings } from "./connection.ts";
@@ -54,6 +54,8 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
   const id = `${hostname().replace(/[^A-Za-z0-9-]/g, "_")}-${process.pid}-${randomBytes(3).toString("hex")}`;
   const redis = openRedis(o.target);
   const tasks = createPoolRunner({ threads, budgetBytes: defaultMemoryBudget(threads) });
+  // Step threads get the pool workers' old-generation floor whichever kind of job comes first.
+  configureWorkerHeaps();
   const steps = new Piscina({ filename: STEP_ENTRY, minThreads: 0, maxThreads: stepThreads, idleTimeout: 60_000, concurrentTasksPerWorker: 1, execArgv: threadExecArgv() });
   const stats = { runningTasks: 0, runningSteps: 0, tasksDone: 0, stepsDone: 0 };
   const startedAt = new Date().toISOString();

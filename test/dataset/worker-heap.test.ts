@@ -1,8 +1,9 @@
 /**
- * Pool workers' isolates start with an old-generation floor (WORKER_INITIAL_OLD_SPACE_MB): below it V8
- * runs no full collection, so a worker with a small live heap is not marked over and over. Each task
- * forces a full collection (which sets V8's next limit from the small live heap it leaves), then grows
- * its live heap by 40 MB: without the floor V8 collects on the way, with it not.
+ * Pool workers' isolates start with an old-generation floor (WORKER_INITIAL_OLD_SPACE_MB): the old
+ * generation's growth below it starts no full collection, so a worker with a small live heap is not
+ * marked over and over. Each task forces a full collection (which sets V8's next limit from the small
+ * live heap it leaves), then grows its live heap to a target: below the floor V8 collects nothing on
+ * the way (without the floor it does), and well above it, it does (the control).
  */
 import path from "node:path";
 import { pathToFileURL } from "node:url";
@@ -16,11 +17,17 @@ const pool = createPoolRunner({ threads: 1, budgetBytes: 256 * 1024 * 1024 });
 afterAll(() => pool.close());
 
 describe("pool worker heaps", () => {
-  test("a worker runs no full collection while its live heap grows 40 MB from a small one", async () => {
-    expect(WORKER_INITIAL_OLD_SPACE_MB).toBeGreaterThanOrEqual(64);
+  test("a worker runs no full collection while its live heap grows to just below the floor, and does above it", async () => {
+    const below = WORKER_INITIAL_OLD_SPACE_MB - 12;
+    const above = WORKER_INITIAL_OLD_SPACE_MB + 48;
     // Two tasks (a stage of one small task would run on the calling thread).
-    const ds = Dataset.fromItems([{ growMb: 40 }, { growMb: 40 }], { shards: 2 }).map(fn(FNS, fullCollectionsWhileGrowing));
+    const ds = Dataset.fromItems([{ targetMb: below }, { targetMb: above }], { shards: 2 }).map(fn(FNS, fullCollectionsWhileGrowing));
     const { rows } = await executeDataset(ds, { runner: pool, progress: false });
-    expect(rows).toEqual([{ fullGcs: 0 }, { fullGcs: 0 }]);
+    const belowRow = rows.find((r) => r.targetMb === below);
+    const aboveRow = rows.find((r) => r.targetMb === above);
+    expect(belowRow).toMatchObject({ inWorker: true, fullGcs: 0 });
+    expect(belowRow?.peakMb).toBeGreaterThanOrEqual(below);
+    expect(aboveRow?.inWorker).toBe(true);
+    expect(aboveRow?.fullGcs).toBeGreaterThanOrEqual(1);
   }, 60_000);
 });

@@ -7,8 +7,8 @@
  * retryable error. Each worker's V8 old generation is capped at the task memory budget plus 256 MiB
  * (at least 384 MiB): without a cap V8 lets a busy worker's heap grow with garbage far beyond what it
  * holds live (measured: MinHash dedup on 474 MB peaked at 770 MB RSS uncapped, 585 MB capped at
- * 512 MiB, same CPU); below a 64 MB floor of old generation a worker runs no full collection at
- * all (`configureWorkerHeaps`). `sharedPoolRunner` gives every execution of a process the same pool per size
+ * 512 MiB, same CPU); the old generation's growth below a 64 MB floor starts no full collection in a
+ * worker (`configureWorkerHeaps`). `sharedPoolRunner` gives every execution of a process the same pool per size
  * and budget (steps share it, so workers start, and import user modules, once per run); idle
  * workers exit after a minute and do not keep the process alive.
  */
@@ -66,20 +66,27 @@ export function workerHeapMb(budgetBytes: number): number {
 }
 
 /**
- * Old-generation size below which a worker isolate does no full collection. Under the worker heap
- * limit V8 grows the old generation by only about 1.4x (or its 8 MB minimum step) after a full
- * collection, so a worker with a small live heap (a tokenize worker keeps about 12 MB) ran
+ * Old-generation size below which its growth starts no full collection in a worker isolate. Under the
+ * worker heap limit V8 grows the old generation by only about 1.4x (or its 8 MB minimum step) after a
+ * full collection, so a worker with a small live heap (a tokenize worker keeps about 12 MB) ran
  * incremental marking almost all the time: 17 mark-compacts in 60 MB of tokenize against 2 with
  * this floor. Heaps above it are paced as before, so the heap limit and peak RSS keep their bounds.
  */
 export const WORKER_INITIAL_OLD_SPACE_MB = 64;
 
+let workerHeapsConfigured = false;
+
 /**
  * V8 reads the initial old-generation size when it creates an isolate, from process-wide flags (a
  * Worker's resourceLimits has no field for it). Setting it before the first pool worker starts gives
- * every isolate created later (pool workers, step threads) the floor; the main isolate keeps its own.
+ * every isolate created later the floor: kiln's threads and any the user's code starts; the main
+ * isolate keeps its own. Set once per process: changing a V8 flag at run time also changes V8's flag
+ * hash, so Node's code cache for its own modules is not used in isolates created afterwards (5-19
+ * CPU-ms more to start a bare worker).
  */
-function configureWorkerHeaps(): void {
+export function configureWorkerHeaps(): void {
+  if (workerHeapsConfigured) return;
+  workerHeapsConfigured = true;
   v8.setFlagsFromString(`--initial-old-space-size=${WORKER_INITIAL_OLD_SPACE_MB}`);
 }
 

@@ -9,7 +9,7 @@
 import { pathToFileURL } from "node:url";
 import { Piscina } from "piscina";
 
-/** tsx's API, loaded on the first TypeScript import (about 60-90 CPU-ms): a worker running only bundled modules never needs it. */
+/** tsx's API, loaded on the first TypeScript import (74-76 CPU-ms in a worker thread): a worker running only bundled modules never needs it. */
 async function tsImport(url, parent) {
   const api = await import("tsx/esm/api");
   return api.tsImport(url, parent);
