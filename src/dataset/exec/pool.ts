@@ -8,9 +8,9 @@
  * (at least 384 MiB): without a cap V8 lets a busy worker's heap grow with garbage far beyond what it
  * holds live (measured: MinHash dedup on 474 MB peaked at 770 MB RSS uncapped, 585 MB capped at
  * 512 MiB, same CPU); the old generation's growth below a 64 MB floor starts no full collection in a
- * worker (`configureWorkerHeaps`). `sharedPoolRunner` gives every execution of a process the same pool per size
- * and budget (steps share it, so workers start, and import user modules, once per run); idle
- * workers exit after a minute and do not keep the process alive.
+ * worker (`configureWorkerHeaps`). `sharedPoolRunner` gives every execution of a process the same
+ * pool per size and budget (steps share it, so workers start, and import user modules, once per
+ * run); idle workers exit after a minute and do not keep the process alive.
  */
 import os from "node:os";
 import v8 from "node:v8";
