@@ -54,6 +54,20 @@ export interface FileSystem {
    * instead of holding it in memory. Writers fall back to `writeAtomic` on backends without it.
    */
   writeAtomicFromFile?(path: string, localFile: string): Promise<void>;
+  /**
+   * Optional: opens the file once for many positioned reads. Without it, `openFileReader` serves
+   * each read with `readRange`.
+   */
+  openReader?(path: string): Promise<FileReader>;
+}
+
+/** A file opened for many positioned reads (see `openFileReader`); the caller closes it. */
+export interface FileReader {
+  /** Reads into `into` from `position`; returns the bytes read, fewer only at the end of the file. */
+  read(into: Buffer, position: number): Promise<number>;
+  /** Reads `length` bytes from `offset`; shorter only at the end of the file. */
+  readRange(offset: number, length: number): Promise<Buffer>;
+  close(): Promise<void>;
 }
 
 export class StorageError extends KilnError {
@@ -108,6 +122,24 @@ export function fileSystemFor(path: string): FileSystem {
     );
   }
   return factory(path);
+}
+
+/**
+ * Opens `path` for many positioned reads: one descriptor for the whole sequence where the backend
+ * can (local disk: no open and close per read), else one byte-range request per read.
+ */
+export async function openFileReader(path: string): Promise<FileReader> {
+  const fs = fileSystemFor(path);
+  if (fs.openReader) return fs.openReader(path);
+  return {
+    async read(into, position) {
+      const got = await fs.readRange(path, position, into.length);
+      got.copy(into);
+      return got.length;
+    },
+    readRange: (offset, length) => fs.readRange(path, offset, length),
+    close: async () => {},
+  };
 }
 
 /** Joins path segments with '/', keeping a URL scheme intact and dropping empty segments. */

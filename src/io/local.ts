@@ -13,6 +13,7 @@ import { fileURLToPath } from "node:url";
 import {
   setLocalFileSystem,
   type FileInfo,
+  type FileReader,
   type FileStat,
   type FileSystem,
 } from "./filesystem.ts";
@@ -48,6 +49,18 @@ async function acquireLockFile(lock: string): Promise<() => Promise<void>> {
   }
 }
 
+/** `length` bytes from `offset` of an open file; shorter only at the end of the file. */
+async function readFully(fh: fsp.FileHandle, offset: number, length: number): Promise<Buffer> {
+  const buf = Buffer.allocUnsafe(length);
+  let got = 0;
+  while (got < length) {
+    const { bytesRead } = await fh.read(buf, got, length - got, offset + got);
+    if (bytesRead === 0) break;
+    got += bytesRead;
+  }
+  return got === length ? buf : buf.subarray(0, got);
+}
+
 async function isMissing(err: unknown): Promise<boolean> {
   return (err as NodeJS.ErrnoException)?.code === "ENOENT";
 }
@@ -62,17 +75,19 @@ export class LocalFileSystem implements FileSystem {
   async readRange(p: string, offset: number, length: number): Promise<Buffer> {
     const fh = await fsp.open(toLocal(p), "r");
     try {
-      const buf = Buffer.allocUnsafe(length);
-      let got = 0;
-      while (got < length) {
-        const { bytesRead } = await fh.read(buf, got, length - got, offset + got);
-        if (bytesRead === 0) break;
-        got += bytesRead;
-      }
-      return got === length ? buf : buf.subarray(0, got);
+      return await readFully(fh, offset, length);
     } finally {
       await fh.close();
     }
+  }
+
+  async openReader(p: string): Promise<FileReader> {
+    const fh = await fsp.open(toLocal(p), "r");
+    return {
+      read: async (into, position) => (await fh.read(into, 0, into.length, position)).bytesRead,
+      readRange: (offset, length) => readFully(fh, offset, length),
+      close: () => fh.close(),
+    };
   }
 
   async writeAtomic(p: string, data: Buffer | string): Promise<void> {

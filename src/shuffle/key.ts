@@ -123,9 +123,17 @@ export function canonicalKeyBytes(key: unknown, operator: string): Buffer {
   return sink.buf.subarray(0, sink.pos);
 }
 
+/** A string, a finite number, or a flat array of those: valid without encoding (the common sort keys). */
+function isFlatKey(key: unknown): boolean {
+  if (typeof key === "string" || (typeof key === "number" && Number.isFinite(key))) return true;
+  if (!Array.isArray(key)) return false;
+  for (const v of key) if (typeof v !== "string" && !(typeof v === "number" && Number.isFinite(v))) return false;
+  return true;
+}
+
 /** Checks that a value is a valid key (same rules as hashing), throwing ShuffleKeyError if not. */
 export function assertShuffleKey(key: unknown, operator: string): asserts key is ShuffleKey {
-  canonicalKeyBytes(key, operator);
+  if (!isFlatKey(key)) canonicalKeyBytes(key, operator);
 }
 
 /**

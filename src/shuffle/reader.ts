@@ -10,7 +10,7 @@
  */
 import * as path from "node:path";
 import pLimit from "p-limit";
-import { fileSystemFor } from "../io/index.ts";
+import { openFileReader, type FileReader } from "../io/index.ts";
 import { ShuffleConfigError } from "./errors.ts";
 import { compareKeys, type ShuffleKey } from "./key.ts";
 import { SLICE_ROWS, decodeFrameSlices, type FrameRef, type ShuffleEntry } from "./frame.ts";
@@ -125,25 +125,33 @@ export class ShuffleReader<T> {
     return runs;
   }
 
-  /** One sorted source per run: its frames decoded one at a time, the next one fetched ahead. */
+  /**
+   * One sorted source per run: its frames decoded one at a time, the next one fetched ahead, all
+   * through one open reader of the run's file (on local disk, one descriptor for the whole run).
+   */
   private readRuns(runs: SourceRun[]): EntryBatches<T>[] {
     const limit = pLimit(this.opts.readConcurrency ?? 8);
-    const fetch = (file: string, ref: FrameRef): Promise<Buffer> => {
-      const pending = limit(() => fileSystemFor(file).readRange(file, ref.offset, ref.length));
+    const fetch = (reader: FileReader, ref: FrameRef): Promise<Buffer> => {
+      const pending = limit(() => reader.readRange(ref.offset, ref.length));
       pending.catch(() => undefined); // awaited below; an abandoned prefetch must not be unhandled
       return pending;
     };
     const read = async function* (this: ShuffleReader<T>, { file, frames }: SourceRun): AsyncGenerator<ShuffleEntry<T>[]> {
-      let next = fetch(file, frames[0]);
-      for (let i = 0; i < frames.length; i++) {
-        const bytes = await next;
-        if (i + 1 < frames.length) next = fetch(file, frames[i + 1]);
-        for (const entries of decodeFrameSlices<T>(file, bytes, frames[i], this.hasSort)) {
-          this.stats.rowsRead += entries.length;
-          yield entries;
+      const reader = await limit(() => openFileReader(file));
+      try {
+        let next = fetch(reader, frames[0]);
+        for (let i = 0; i < frames.length; i++) {
+          const bytes = await next;
+          if (i + 1 < frames.length) next = fetch(reader, frames[i + 1]);
+          for (const entries of decodeFrameSlices<T>(file, bytes, frames[i], this.hasSort)) {
+            this.stats.rowsRead += entries.length;
+            yield entries;
+          }
+          this.stats.compressedBytes += frames[i].length;
+          this.stats.rawBytes += frames[i].rawLength;
         }
-        this.stats.compressedBytes += frames[i].length;
-        this.stats.rawBytes += frames[i].rawLength;
+      } finally {
+        await reader.close();
       }
     };
     return runs.map((run) => read.call(this, run));

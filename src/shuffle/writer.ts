@@ -96,9 +96,9 @@ class PartitionArena {
     const { keys, sorts } = this;
     const order = Array.from({ length: keys.length }, (_, i) => i);
     const allStrings = keys.every((k) => typeof k === "string");
-    if (allStrings && !hasSort) {
+    if (allStrings) {
       const ks = keys as string[];
-      order.sort((a, b) => (ks[a] < ks[b] ? -1 : ks[a] > ks[b] ? 1 : 0));
+      order.sort((a, b) => (ks[a] < ks[b] ? -1 : ks[a] > ks[b] ? 1 : hasSort ? compareKeys(sorts[a] as ShuffleKey, sorts[b] as ShuffleKey) : 0));
     } else {
       order.sort((a, b) => compareKeys(keys[a], keys[b]) || (hasSort ? compareKeys(sorts[a] as ShuffleKey, sorts[b] as ShuffleKey) : 0));
     }

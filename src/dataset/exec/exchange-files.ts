@@ -13,7 +13,7 @@ import type { FileHandle } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { Packr } from "msgpackr";
-import { fileSystemFor, joinPath, schemeOf } from "../../io/index.ts";
+import { fileSystemFor, joinPath, openFileReader, schemeOf, type FileReader } from "../../io/index.ts";
 import { TaskError } from "../errors.ts";
 import { moveCursor, type Cursor } from "../row/runtime.ts";
 
@@ -115,33 +115,14 @@ export class ExchangeWriter {
 }
 
 /** One exchange file opened for reading: its size and positioned reads, local or by byte ranges. */
-interface OpenedFile {
+interface OpenedFile extends FileReader {
   size: number;
-  read(into: Buffer, position: number): Promise<number>;
-  close(): Promise<void>;
 }
 
 async function openExchangeFile(file: string): Promise<OpenedFile> {
-  if (schemeOf(file) === "file") {
-    const handle = await open(file, "r");
-    return {
-      size: (await handle.stat()).size,
-      read: async (into, position) => (await handle.read(into, 0, into.length, position)).bytesRead,
-      close: () => handle.close(),
-    };
-  }
-  const fs = fileSystemFor(file);
-  const st = await fs.stat(file);
+  const st = await fileSystemFor(file).stat(file);
   if (!st) throw Object.assign(new Error(`${file} does not exist`), { code: "ENOENT" });
-  return {
-    size: st.size,
-    async read(into, position) {
-      const got = await fs.readRange(file, position, into.length);
-      got.copy(into);
-      return got.length;
-    },
-    close: async () => {},
-  };
+  return { ...(await openFileReader(file)), size: st.size };
 }
 
 async function readWhole(localFile: string): Promise<Buffer> {

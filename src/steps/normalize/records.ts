@@ -30,8 +30,12 @@ export interface NormalizedRecord {
   [metadata: string]: unknown;
 }
 
-/** What travels through the shuffle: the record and its place in the input (file index, split start byte, line or row). */
-export type ShuffledRecord = [record: NormalizedRecord, file: number, splitStart: number, position: number];
+/**
+ * What travels through the shuffle: the record, its place in the input (file index, split start
+ * byte, line or row) and its text's UTF-8 length, which the reduce side counts without measuring the
+ * text again.
+ */
+export type ShuffledRecord = [record: NormalizedRecord, file: number, splitStart: number, position: number, textBytes: number];
 
 export type NormalizeArgs = {
   /** The input folder; files are named relative to it in fallback source ids and sources. */
@@ -86,24 +90,29 @@ interface Place {
   position: number;
 }
 
-/** A function from the row's context to its place, remembering the last file's lookups. */
-function placeFinder(args: NormalizeArgs): (ctx: UserContext) => Place {
+/**
+ * A function from the row's context to its place, remembering the last file's lookups. It returns
+ * one object per task, updated in place for each row: a row reads its place before the next row's.
+ */
+function placeFinder(args: NormalizeArgs): (ctx: UserContext) => Readonly<Place> {
   const base = args.base.replace(/\/+$/, "") + "/";
   const indexOf = new Map(args.files.map((f, i) => [f, i]));
   let lastSource = "";
-  let last: Omit<Place, "position"> = { file: "", relative: "", fileIndex: -1, splitStart: 0 };
+  const place: Place = { file: "", relative: "", fileIndex: -1, splitStart: 0, position: 0 };
   return (ctx) => {
     const at = ctx.position();
     if (at && at.source !== lastSource) {
       lastSource = at.source;
       const split = SPLIT_SUFFIX.exec(at.source);
       const file = split ? at.source.slice(0, split.index) : at.source;
-      const relative = file.startsWith(base) ? file.slice(base.length) : file.slice(file.lastIndexOf("/") + 1);
-      last = { file, relative, fileIndex: indexOf.get(file) ?? -1, splitStart: split ? Number(split[1]) : 0 };
+      place.file = file;
+      place.relative = file.startsWith(base) ? file.slice(base.length) : file.slice(file.lastIndexOf("/") + 1);
+      place.fileIndex = indexOf.get(file) ?? -1;
+      place.splitStart = split ? Number(split[1]) : 0;
     }
     // Parquet rows are numbered from 0 in source ids, JSONL lines from 1.
-    const position = at ? (at.unit === "row" ? at.record - 1 : at.record) : 0;
-    return { ...last, position };
+    place.position = at ? (at.unit === "row" ? at.record - 1 : at.record) : 0;
+    return place;
   };
 }
 
@@ -129,9 +138,9 @@ export function normalizeRecords(args: NormalizeArgs): (row: unknown, ctx: UserC
   const placeOf = placeFinder(args);
   return (row, ctx) => {
     const place = placeOf(ctx);
-    const { relative, position } = place;
+    const { file, relative, fileIndex, splitStart, position } = place;
     // Built only when an error names the record.
-    const where = () => `${place.file}${place.splitStart ? ` (split from byte ${place.splitStart})` : ""}: ${ctx.position()?.unit ?? "record"} ${position}`;
+    const where = () => `${file}${splitStart ? ` (split from byte ${splitStart})` : ""}: ${ctx.position()?.unit ?? "record"} ${position}`;
     if (!isRecord(row)) {
       throw new NormalizeError(`${where()}: a record must be a JSON object, got ${Array.isArray(row) ? "an array" : row === null ? "null" : typeof row}`, "write one JSON object per line");
     }
@@ -140,7 +149,8 @@ export function normalizeRecords(args: NormalizeArgs): (row: unknown, ctx: UserC
     const raw = textOf(record, args.textField, where, counters);
     const fallbackSource = args.source ?? (relative.includes("/") ? relative.split("/")[0] : relative.replace(/\..*$/, ""));
     const source = typeof record.source === "string" && record.source ? record.source : fallbackSource;
-    count(counters, "read", source, raw === undefined ? 0 : Buffer.byteLength(raw));
+    const rawBytes = raw === undefined ? 0 : Buffer.byteLength(raw);
+    count(counters, "read", source, rawBytes);
     counters.increment("records_read");
     if (raw === undefined) {
       counters.increment("missing_text_dropped");
@@ -151,13 +161,14 @@ export function normalizeRecords(args: NormalizeArgs): (row: unknown, ctx: UserC
     let sourceId = userId(record, args.idField, where);
     if (sourceId === undefined) {
       if (args.idField !== null) counters.increment("missing_id");
-      sourceId = place.splitStart ? `${relative}@${place.splitStart}:${position}` : `${relative}:${position}`;
+      sourceId = splitStart ? `${relative}@${splitStart}:${position}` : `${relative}:${position}`;
     }
     const out: NormalizedRecord = { id: documentId(text), text, source, source_id: sourceId };
     const keep = args.keepMetadata === "all" ? Object.keys(record) : args.keepMetadata;
     for (const k of keep) if (!RESERVED.has(k) && k !== args.textField && record[k] !== undefined) out[k] = record[k];
-    count(counters, "normalized", source, Buffer.byteLength(text));
-    return [[out, place.fileIndex, place.splitStart, position]];
+    const textBytes = text === raw ? rawBytes : Buffer.byteLength(text);
+    count(counters, "normalized", source, textBytes);
+    return [[out, fileIndex, splitStart, position, textBytes]];
   };
 }
 
@@ -191,8 +202,7 @@ export function copyOrder(entry: ShuffledRecord): [number, number, number] {
  */
 export function markDuplicates(args: { dedup: DedupMode }): (entry: ShuffledRecord, ctx: UserContext) => NormalizedRecord[] {
   let last: NormalizedRecord | undefined;
-  return ([record], ctx) => {
-    const bytes = Buffer.byteLength(record.text);
+  return ([record, , , , bytes], ctx) => {
     if (args.dedup === "exact" && last !== undefined && last.id === record.id) {
       count(ctx.counters, "duplicates", record.source, bytes);
       return [{ ...record, kept_source: last.source, kept_source_id: last.source_id }];

@@ -122,6 +122,15 @@ describe("normalize step", () => {
     expect(allDups).toHaveLength(104);
     expect(allDups.filter((d) => d.id === hello.id).map((d) => `${d.source_id}<${d.kept_source_id}`).sort()).toEqual(["a0<a1", "b2<a1"]);
     // gamma's later rows (g200..g299) are the duplicates of g0..g99: the first occurrence is kept, whatever the ids' string order ("g99" > "g299")
+    // Byte counters per source and stage equal the UTF-8 lengths of the texts written there.
+    const utf8 = (rows: Record<string, any>[], source: string) => rows.filter((x) => x.source === source).reduce((n, x) => n + Buffer.byteLength(x.text), 0);
+    for (const source of ["alpha", "beta", "gamma"]) {
+      const stages = r.bySource[source];
+      expect(stages.kept.bytes, source).toBe(utf8(kept, source));
+      expect(stages.duplicates.bytes, source).toBe(utf8(allDups, source));
+      expect(stages.normalized.bytes, source).toBe(stages.kept.bytes + stages.duplicates.bytes);
+    }
+    expect(r.bySource.alpha.read.bytes).toBeGreaterThan(r.bySource.alpha.normalized.bytes); // capped whitespace, blank and dropped records
     const gammaDups = allDups.filter((d) => d.source === "gamma");
     expect(gammaDups).toHaveLength(100);
     expect(gammaDups.every((d) => Number(d.source_id.slice(1)) === Number(d.kept_source_id.slice(1)) + 200)).toBe(true);
