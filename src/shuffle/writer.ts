@@ -49,10 +49,23 @@ export function defaultMaxFrameBytes(budget: number): number {
 }
 
 /**
+ * Code units [from, from + 3) of a string as one number that orders as the units do (each unit + 1,
+ * 0 past the end, so a shorter string comes first); below 2^50, so exact.
+ */
+function unitsPrefix(s: string, from: number): number {
+  const a = from < s.length ? s.charCodeAt(from) + 1 : 0;
+  const b = from + 1 < s.length ? s.charCodeAt(from + 1) + 1 : 0;
+  const c = from + 2 < s.length ? s.charCodeAt(from + 2) + 1 : 0;
+  return (a * 131072 + b) * 131072 + c;
+}
+
+/**
  * Per-partition storage for encoded entries: the bytes are copied into blocks owned by one
  * partition, so flushing a partition frees exactly its memory. Entries are kept as parallel arrays
  * (key, sort key, block, offset, length), not as one object and buffer view each, which keeps the
- * garbage collector out of the hot path. Blocks grow from 4 KiB to 1 MiB.
+ * garbage collector out of the hot path. Blocks grow from 4 KiB to 1 MiB. String keys also keep
+ * their first six code units as two numbers in contiguous arrays, so the sort compares those and
+ * reaches the strings, scattered over the heap, only on a tie.
  */
 class PartitionArena {
   readonly keys: ShuffleKey[] = [];
@@ -60,6 +73,10 @@ class PartitionArena {
   /** Per entry: block index, offset in the block, length. */
   readonly locations: number[] = [];
   readonly blocks: Buffer[] = [];
+  /** Per string key: `unitsPrefix` of units 0–2 and of units 3–5 (while every key is a string). */
+  private readonly prefixHigh: number[] = [];
+  private readonly prefixLow: number[] = [];
+  private stringKeys = true;
   private used = 0;
 
   get size(): number {
@@ -78,6 +95,12 @@ class PartitionArena {
       grown = size;
     }
     bytes.copy(block, this.used);
+    if (typeof key === "string") {
+      this.prefixHigh.push(unitsPrefix(key, 0));
+      this.prefixLow.push(unitsPrefix(key, 3));
+    } else {
+      this.stringKeys = false;
+    }
     this.keys.push(ownCopy(key));
     this.sorts.push(sort === undefined ? undefined : ownCopy(sort));
     this.locations.push(this.blocks.length - 1, this.used, bytes.length);
@@ -95,10 +118,11 @@ class PartitionArena {
   sortedOrder(hasSort: boolean): number[] {
     const { keys, sorts } = this;
     const order = Array.from({ length: keys.length }, (_, i) => i);
-    const allStrings = keys.every((k) => typeof k === "string");
-    if (allStrings) {
+    if (this.stringKeys) {
       const ks = keys as string[];
-      order.sort((a, b) => (ks[a] < ks[b] ? -1 : ks[a] > ks[b] ? 1 : hasSort ? compareKeys(sorts[a] as ShuffleKey, sorts[b] as ShuffleKey) : 0));
+      const { prefixHigh: high, prefixLow: low } = this;
+      const sameKey = (a: number, b: number) => (hasSort ? compareKeys(sorts[a] as ShuffleKey, sorts[b] as ShuffleKey) : 0);
+      order.sort((a, b) => high[a] - high[b] || low[a] - low[b] || (ks[a] < ks[b] ? -1 : ks[a] > ks[b] ? 1 : sameKey(a, b)));
     } else {
       order.sort((a, b) => compareKeys(keys[a], keys[b]) || (hasSort ? compareKeys(sorts[a] as ShuffleKey, sorts[b] as ShuffleKey) : 0));
     }

@@ -221,4 +221,16 @@ describe("scatter and read back", () => {
     expect(failing.stats.spilledRuns).toBeGreaterThan(0);
     expect(await listFiles(spillParent)).toEqual([]);
   });
+
+  it("orders string keys by UTF-16 code units, shorter first, through shared prefixes and surrogates", async () => {
+    const fixed = ["", "a", "a\u0000", "ab", "abcdef", "abcdeg", "abcdefX", "abcdef\u0000", "\uffff", "\ud800\udc00", "\ue000", "zzzzzz", "zzzzzz!", "zzzzz"];
+    const units = ["a", "b", "\u0000", "\u00e9", "\ud83d\ude00", "\ud800\udc00", "\ue000", "\uffff"];
+    const random = rng(11);
+    const generated = Array.from({ length: 3000 }, () => Array.from({ length: Math.floor(random() * 9) }, () => units[Math.floor(random() * units.length)]).join(""));
+    const records = [...fixed, ...generated].map((key, seq) => ({ key, seq }));
+    const outputs = await scatter(shard(records, 3), { outputDir: `${root}/string-order`, numPartitions: 1, key: (r) => r.key, sortBy: (r) => r.seq, memoryBudgetBytes: 64 * 1024 });
+    const { entries } = await readAll<{ key: string; seq: number }>({ mapOutputs: outputs, partition: 0 });
+    const expected = [...records].sort((a, b) => compareKeys(a.key, b.key) || a.seq - b.seq);
+    expect(entries.map((e) => e.record.seq)).toEqual(expected.map((r) => r.seq));
+  });
 });
