@@ -119,7 +119,8 @@ export class SchemaInference {
   /** Takes `row` (the `index`th) into the schema; true when that changed a column's written type or added one. */
   add(row: Record<string, unknown>, index: number): boolean {
     let changed = false;
-    for (const key of Object.keys(row)) {
+    for (const key in row) {
+      if (!Object.hasOwn(row, key)) continue;
       const value = row[key];
       if (typeof value === "function" || typeof value === "symbol") {
         throw new UnwritableRowError(this.where, `row ${index}, field '${key}': a ${typeof value} cannot be stored`);

@@ -88,8 +88,9 @@ export class ParquetWriter implements RecordWriter {
       if (this.fixed) checkRow(row, this.fixed, this.path, index);
       return false;
     }
-    for (const [key, value] of Object.entries(row)) {
-      if (typeof value === "number" && !Number.isFinite(value)) {
+    for (const key in row) {
+      const value = row[key];
+      if (typeof value === "number" && !Number.isFinite(value) && Object.hasOwn(row, key)) {
         throw new UnwritableRowError(this.path, `row ${index}, field '${key}': ${value} cannot be stored`);
       }
     }

@@ -71,13 +71,20 @@ function isPlainObject(v: object): boolean {
   return proto === Object.prototype || proto === null;
 }
 
-function encodeInto(value: unknown, where: string, depth: number, fail: (where: string, reason: string) => never): void {
+/** Why a value is not a key, and where in it (path segments filled in as the encoder unwinds). */
+class KeyFault {
+  readonly path: string[] = [];
+  constructor(readonly reason: string) {}
+}
+
+/** Encodes `value` into the sink, or throws a KeyFault; builds no path text unless a value fails. */
+function encodeInto(value: unknown, depth: number): void {
   switch (typeof value) {
     case "string":
       sink.str(value);
       return;
     case "number":
-      if (!Number.isFinite(value)) fail(where, `non-finite number ${value}`);
+      if (!Number.isFinite(value)) throw new KeyFault(`non-finite number ${value}`);
       sink.byte(TAG_NUMBER);
       sink.f64(value === 0 ? 0 : value);
       return;
@@ -87,29 +94,42 @@ function encodeInto(value: unknown, where: string, depth: number, fail: (where: 
     case "object":
       break;
     default:
-      fail(where, `${describeKey(value)} is not a key value`);
+      throw new KeyFault(`${describeKey(value)} is not a key value`);
   }
   if (value === null) {
     sink.byte(TAG_NULL);
     return;
   }
-  if (depth > 32) fail(where, "nested deeper than 32 levels");
+  if (depth > 32) throw new KeyFault("nested deeper than 32 levels");
   if (Array.isArray(value)) {
     sink.byte(TAG_ARRAY);
     sink.u32(value.length);
-    for (let i = 0; i < value.length; i++) encodeInto(value[i], `${where}[${i}]`, depth + 1, fail);
+    for (let i = 0; i < value.length; i++) encodePart(value[i], depth, i);
     return;
   }
-  if (!isPlainObject(value)) fail(where, `an instance of ${value.constructor?.name ?? "a class"} is not a key value`);
+  if (!isPlainObject(value)) throw new KeyFault(`an instance of ${value.constructor?.name ?? "a class"} is not a key value`);
   const record = value as Record<string, unknown>;
   const names = Object.keys(record).sort();
   sink.byte(TAG_OBJECT);
   sink.u32(names.length);
   for (const name of names) {
     sink.str(name);
-    encodeInto(record[name], `${where}.${name}`, depth + 1, fail);
+    encodePart(record[name], depth, name);
   }
 }
+
+/** Encodes one element (`at` a number) or field (`at` its name), adding its place to a fault's path. */
+function encodePart(value: unknown, depth: number, at: number | string): void {
+  try {
+    encodeInto(value, depth + 1);
+  } catch (err) {
+    if (err instanceof KeyFault) err.path.unshift(typeof at === "number" ? `[${at}]` : `.${at}`);
+    throw err;
+  }
+}
+
+/** The last view `canonicalKeyBytes` returned: keys of one length (ids) share it. */
+let lastView = sink.buf.subarray(0, 0);
 
 /**
  * The canonical bytes of a key (a view into a scratch buffer, valid until the next call), or a
@@ -117,10 +137,14 @@ function encodeInto(value: unknown, where: string, depth: number, fail: (where: 
  */
 export function canonicalKeyBytes(key: unknown, operator: string): Buffer {
   sink.pos = 0;
-  encodeInto(key, "key", 0, (where, reason) => {
-    throw new ShuffleKeyError(operator, describeKey(key), where === "key" ? reason : `${where}: ${reason}`);
-  });
-  return sink.buf.subarray(0, sink.pos);
+  try {
+    encodeInto(key, 0);
+  } catch (err) {
+    if (!(err instanceof KeyFault)) throw err;
+    throw new ShuffleKeyError(operator, describeKey(key), err.path.length === 0 ? err.reason : `key${err.path.join("")}: ${err.reason}`);
+  }
+  if (lastView.buffer !== sink.buf.buffer || lastView.byteOffset !== sink.buf.byteOffset || lastView.length !== sink.pos) lastView = sink.buf.subarray(0, sink.pos);
+  return lastView;
 }
 
 /** A string, a finite number, or a flat array of those: valid without encoding (the common sort keys). */
@@ -143,8 +167,12 @@ export function assertShuffleKey(key: unknown, operator: string): asserts key is
 export function partitionOf(key: unknown, numPartitions: number, operator = "shuffle"): number {
   if (typeof key === "number" && Number.isInteger(key) && key >= 0 && key < numPartitions) return key + 0; // -0 → 0
   const hash = xxh3.xxh64(canonicalKeyBytes(key, operator));
-  return Number(hash % BigInt(numPartitions));
+  if (numPartitions !== divisor.of) divisor = { of: numPartitions, big: BigInt(numPartitions) };
+  return Number(hash % divisor.big);
 }
+
+/** The last partition count as a BigInt (one conversion per count, not per key). */
+let divisor = { of: 1, big: 1n };
 
 function rank(v: ShuffleKey): number {
   if (v === null) return 0;

@@ -41,4 +41,30 @@ describe("parquet string column layout", () => {
     const back = await duck.db.runAndReadAll(`SELECT count(*)::INTEGER, count(DISTINCT text)::INTEGER, min(id), max(source) FROM '${file}'`);
     expect(back.getRows()[0]).toEqual([2000, 2000, "doc-000000", "web"]);
   });
+
+  it("gives each row group of a column without a dictionary the min and max of its values in code-point order", async () => {
+    const ids = ["", "é", "z", "\u{1F600}", "\uffff", "a\u{1F600}", "a\uffff"];
+    const rows = Array.from({ length: 3000 }, (_, i) => ({
+      id: i % 101 === 0 ? null : `${ids[i % ids.length]}${(i * 7919) % 3001}`,
+      text: `document ${i} `.repeat(180),
+    }));
+    const file = path.join(tmp.path, "bounds.parquet");
+    const w = openWriter(file, "parquet");
+    await w.write(rows);
+    await w.close();
+    const groups = (
+      await duck.db.runAndReadAll(
+        `SELECT row_group_num_rows::INTEGER, stats_min_value, stats_max_value FROM parquet_metadata('${file}') WHERE path_in_schema = 'id' ORDER BY row_group_id`,
+      )
+    ).getRows();
+    expect(groups.length).toBeGreaterThan(1);
+    let start = 0;
+    for (const [count, min, max] of groups) {
+      const values = rows.slice(start, start + Number(count)).flatMap((r) => (r.id === null ? [] : [r.id]));
+      const byCodePoint = values.sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+      expect([min, max]).toEqual([byCodePoint[0], byCodePoint.at(-1)]);
+      start += Number(count);
+    }
+    expect(start).toBe(rows.length);
+  });
 });

@@ -53,6 +53,8 @@ describe("partitionOf", () => {
       [Infinity, /non-finite/],
       [undefined, /undefined/],
       [{ a: undefined }, /key\.a/],
+      [[{ x: [1, NaN] }], /key\[0\]\.x\[1\]: non-finite number NaN/],
+      [["id", Infinity], /key\[1\]: non-finite number Infinity/],
       [{ when: new Date(0) }, /Date/],
       [[1, Symbol("s")], /symbol/],
       [10n, /bigint/],

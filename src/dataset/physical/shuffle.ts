@@ -68,7 +68,7 @@ export const shuffleOperator = {
     const label = out.operator;
     const key = guarded(await env.resolve(out.key, `${label} key`), `${label} key`, env);
     const sortBy = out.sortBy ? guarded(await env.resolve(out.sortBy, `${label} sortBy`), `${label} sortBy`, env) : undefined;
-    const combine = out.keepFirst ? keepFirst : out.combiner ? guarded(await env.resolve(out.combiner, `${label} combiner`), `${label} combiner`, env) : undefined;
+    const combine = out.keepFirst ? keepFirst : out.combiner ? guardedCombiner(await env.resolve(out.combiner, `${label} combiner`), `${label} combiner`, env) : undefined;
     const { desc, counters } = env;
     // One folder per attempt: two committed attempts of one map task never share a sidecar name.
     const dir = joinPath(out.dir, `map-${desc.shard}.${env.attemptTag}-${randomBytes(3).toString("hex")}`);
@@ -140,7 +140,7 @@ export const shuffleOperator = {
       reduce.kind === "deduplicate"
         ? keepFirst
         : reduce.kind === "groupBy" && reduce.combiner
-          ? guarded(await env.resolve(reduce.combiner, `${label} combiner`), `${label} combiner`, env)
+          ? guardedCombiner(await env.resolve(reduce.combiner, `${label} combiner`), `${label} combiner`, env)
           : undefined;
     const reader = new ShuffleReader<unknown>({ mapOutputs: task.sidecars, partition: task.partition, combine, memoryBudgetBytes: task.memoryBudgetBytes, spillDir: task.spillDir });
     const { cursor, counters } = env;
@@ -201,10 +201,24 @@ export const shuffleOperator = {
 };
 
 /** `f` called with the task's context last, its exceptions reported as the operator's. */
-function guarded(f: AnyFunction, label: string, env: TaskEnv): AnyFunction {
-  return (...args: unknown[]) => {
+/**
+ * A key or sortBy function called as `f(row, ctx)`, and a combiner as `f(a, b, ctx)`; their
+ * exceptions become errors naming the operator. Fixed arities: no argument arrays per row.
+ */
+function guarded(f: AnyFunction, label: string, env: TaskEnv): (row: unknown) => unknown {
+  return (row) => {
     try {
-      return f(...args, env.ctx);
+      return f(row, env.ctx);
+    } catch (err) {
+      throw userError(env, label, err);
+    }
+  };
+}
+
+function guardedCombiner(f: AnyFunction, label: string, env: TaskEnv): (a: unknown, b: unknown) => unknown {
+  return (a, b) => {
+    try {
+      return f(a, b, env.ctx);
     } catch (err) {
       throw userError(env, label, err);
     }

@@ -136,11 +136,14 @@ function userId(record: Record<string, unknown>, idField: string | null, where: 
 /** Factory of the map function: one input record → zero or one normalized, tagged record. */
 export function normalizeRecords(args: NormalizeArgs): (row: unknown, ctx: UserContext) => ShuffledRecord[] {
   const placeOf = placeFinder(args);
+  let rowCtx: UserContext | undefined;
+  let place: Readonly<Place> | undefined;
+  // Names the current row in an error message; one function per task, called only when a row fails.
+  const where = () => `${place?.file}${place?.splitStart ? ` (split from byte ${place.splitStart})` : ""}: ${rowCtx?.position()?.unit ?? "record"} ${place?.position}`;
   return (row, ctx) => {
-    const place = placeOf(ctx);
-    const { file, relative, fileIndex, splitStart, position } = place;
-    // Built only when an error names the record.
-    const where = () => `${file}${splitStart ? ` (split from byte ${splitStart})` : ""}: ${ctx.position()?.unit ?? "record"} ${position}`;
+    rowCtx = ctx;
+    place = placeOf(ctx);
+    const { relative, fileIndex, splitStart, position } = place;
     if (!isRecord(row)) {
       throw new NormalizeError(`${where()}: a record must be a JSON object, got ${Array.isArray(row) ? "an array" : row === null ? "null" : typeof row}`, "write one JSON object per line");
     }
@@ -164,12 +167,20 @@ export function normalizeRecords(args: NormalizeArgs): (row: unknown, ctx: UserC
       sourceId = splitStart ? `${relative}@${splitStart}:${position}` : `${relative}:${position}`;
     }
     const out: NormalizedRecord = { id: documentId(text), text, source, source_id: sourceId };
-    const keep = args.keepMetadata === "all" ? Object.keys(record) : args.keepMetadata;
-    for (const k of keep) if (!RESERVED.has(k) && k !== args.textField && record[k] !== undefined) out[k] = record[k];
+    if (args.keepMetadata === "all") {
+      for (const k in record) if (Object.hasOwn(record, k)) keepField(out, record, k, args.textField);
+    } else {
+      for (const k of args.keepMetadata) keepField(out, record, k, args.textField);
+    }
     const textBytes = text === raw ? rawBytes : Buffer.byteLength(text);
     count(counters, "normalized", source, textBytes);
     return [[out, fileIndex, splitStart, position, textBytes]];
   };
+}
+
+/** Copies an input field the record keeps: any but the text field and the reserved ones, when set. */
+function keepField(out: NormalizedRecord, record: Record<string, unknown>, k: string, textField: string): void {
+  if (!RESERVED.has(k) && k !== textField && record[k] !== undefined) out[k] = record[k];
 }
 
 /**

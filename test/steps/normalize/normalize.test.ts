@@ -5,6 +5,7 @@
  * co-partitioned by partitionOf; duplicates in outputs/dups under the same partitioning; the
  * keep-first rule; and a clear failure when every record is dropped.
  */
+import * as fsp from "node:fs/promises";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { compress } from "zstd-napi";
@@ -165,5 +166,22 @@ describe("normalize step", () => {
     expect(err.code).toBe("KILN_NORMALIZE_EMPTY");
     expect(err.message).toContain("'body'");
     expect(err.message).toContain("314 read");
+  });
+
+  it("fails naming the file, line and field of a record whose text or id has the wrong type", async () => {
+    const dir = path.join(prefix, "bad-records");
+    await fsp.mkdir(dir, { recursive: true });
+    const lines = ['{"text":"fine","id":"a"}', '{"text":"also fine","id":"b"}', '{"text":5,"id":"c"}'];
+    await fsp.writeFile(path.join(dir, "bad-text.jsonl"), lines.join("\n") + "\n");
+    await fsp.writeFile(path.join(dir, "bad-id.jsonl"), ['{"text":"ok","id":"a"}', '{"text":"ok too","id":["x"]}'].join("\n") + "\n");
+    for (const [file, expected] of [
+      ["bad-text.jsonl", /bad-text\.jsonl: line 3: field 'text' is number, not text/],
+      ["bad-id.jsonl", /bad-id\.jsonl: line 2: id field 'id' is an array, not a string or number/],
+    ] as const) {
+      const norm = normalizeStep({ name: `normalized/${file}`, input: path.join(dir, file), threads: 0 });
+      const summary = await runGraph(buildGraph([norm]), { prefix });
+      expect(summary.ok).toBe(false);
+      expect(String((summary.failed[0].error as Error).message)).toMatch(expected);
+    }
   });
 });
