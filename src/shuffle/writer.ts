@@ -114,6 +114,17 @@ class PartitionArena {
     return this.blocks[l[3 * i]].subarray(start, start + l[3 * i + 2]);
   }
 
+  lengthOf(i: number): number {
+    return this.locations[3 * i + 2];
+  }
+
+  /** Copies entry `i`'s bytes to `target` at `at` (no view object per entry). */
+  copyInto(i: number, target: Buffer, at: number): void {
+    const l = this.locations;
+    const start = l[3 * i + 1];
+    this.blocks[l[3 * i]].copy(target, at, start, start + l[3 * i + 2]);
+  }
+
   /** Entry indexes in (key, sort key) order; stable, so equal entries keep their arrival order. */
   sortedOrder(hasSort: boolean): number[] {
     const { keys, sorts } = this;
@@ -303,13 +314,22 @@ export class ScatterWriter<T> {
       used += bytes.length;
       rows++;
     };
+    // A buffered entry that fits the frame is copied from its block without a view.
+    const appendEntry = async (i: number): Promise<void> => {
+      const length = arena.lengthOf(i);
+      if (length > chunk.length) return append(arena.bytesOf(i));
+      if (used + length > chunk.length) await emit(chunk.subarray(0, used));
+      arena.copyInto(i, chunk, used);
+      used += length;
+      rows++;
+    };
     const order = arena.sortedOrder(this.hasSort);
     const combine = this.opts.combine;
     for (let i = 0; i < order.length; ) {
       let j = i + 1;
       if (combine) while (j < order.length && compareKeys(arena.keys[order[i]], arena.keys[order[j]]) === 0) j++;
       if (j === i + 1 || combine === keepFirst) {
-        await append(arena.bytesOf(order[i]));
+        await appendEntry(order[i]);
       } else {
         let acc = decodeEntryRecord<T>(arena.bytesOf(order[i]));
         for (let k = i + 1; k < j; k++) acc = combine!(acc, decodeEntryRecord<T>(arena.bytesOf(order[k])));
