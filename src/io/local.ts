@@ -7,7 +7,7 @@
 import * as fsp from "node:fs/promises";
 import * as path from "node:path";
 import { randomBytes } from "node:crypto";
-import { createReadStream } from "node:fs";
+import { createReadStream, readSync } from "node:fs";
 import { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import {
@@ -61,6 +61,18 @@ async function readFully(fh: fsp.FileHandle, offset: number, length: number): Pr
   return got === length ? buf : buf.subarray(0, got);
 }
 
+/** `length` bytes from `offset` of an open descriptor, read synchronously; shorter only at the end of the file. */
+function preadFully(fd: number, offset: number, length: number): Buffer {
+  const buf = Buffer.allocUnsafe(length);
+  let got = 0;
+  while (got < length) {
+    const n = readSync(fd, buf, got, length - got, offset + got);
+    if (n === 0) break;
+    got += n;
+  }
+  return got === length ? buf : buf.subarray(0, got);
+}
+
 async function isMissing(err: unknown): Promise<boolean> {
   return (err as NodeJS.ErrnoException)?.code === "ENOENT";
 }
@@ -81,11 +93,16 @@ export class LocalFileSystem implements FileSystem {
     }
   }
 
+  /**
+   * `readRange` here is a synchronous pread on the open descriptor: its callers read ranges of at
+   * most about a MiB (shuffle frames), mostly from the page cache, where the promise and thread-pool
+   * round trip of an asynchronous read cost more than the read itself.
+   */
   async openReader(p: string): Promise<FileReader> {
     const fh = await fsp.open(toLocal(p), "r");
     return {
       read: async (into, position) => (await fh.read(into, 0, into.length, position)).bytesRead,
-      readRange: (offset, length) => readFully(fh, offset, length),
+      readRange: async (offset, length) => preadFully(fh.fd, offset, length),
       close: () => fh.close(),
     };
   }
