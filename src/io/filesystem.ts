@@ -63,7 +63,9 @@ export interface FileSystem {
 
 /** A file opened for many positioned reads (see `openFileReader`); the caller closes it. */
 export interface FileReader {
-  /** Reads into `into` from `position`; returns the bytes read, fewer only at the end of the file. */
+  /** The size of the file that was opened. */
+  size(): Promise<number>;
+  /** Reads into `into` from `position`; returns the bytes read, 0 at the end of the file (may be fewer than asked). */
   read(into: Buffer, position: number): Promise<number>;
   /** Reads `length` bytes from `offset`; shorter only at the end of the file. */
   readRange(offset: number, length: number): Promise<Buffer>;
@@ -132,6 +134,11 @@ export async function openFileReader(path: string): Promise<FileReader> {
   const fs = fileSystemFor(path);
   if (fs.openReader) return fs.openReader(path);
   return {
+    async size() {
+      const st = await fs.stat(path);
+      if (!st) throw Object.assign(new Error(`${path} does not exist`), { code: "ENOENT" });
+      return st.size;
+    },
     async read(into, position) {
       const got = await fs.readRange(path, position, into.length);
       got.copy(into);

@@ -61,6 +61,9 @@ async function readFully(fh: fsp.FileHandle, offset: number, length: number): Pr
   return got === length ? buf : buf.subarray(0, got);
 }
 
+/** Largest range a local file reader reads synchronously. */
+const SYNC_READ_BYTES = 4 * 1024 * 1024;
+
 /** `length` bytes from `offset` of an open descriptor, read synchronously; shorter only at the end of the file. */
 function preadFully(fd: number, offset: number, length: number): Buffer {
   const buf = Buffer.allocUnsafe(length);
@@ -94,15 +97,16 @@ export class LocalFileSystem implements FileSystem {
   }
 
   /**
-   * `readRange` here is a synchronous pread on the open descriptor: its callers read ranges of at
-   * most about a MiB (shuffle frames), mostly from the page cache, where the promise and thread-pool
-   * round trip of an asynchronous read cost more than the read itself.
+   * `readRange` of up to SYNC_READ_BYTES is a synchronous pread on the open descriptor: shuffle
+   * frames, mostly in the page cache, where the promise and thread-pool round trip of an
+   * asynchronous read cost more than the read itself. Larger ranges are read asynchronously.
    */
   async openReader(p: string): Promise<FileReader> {
     const fh = await fsp.open(toLocal(p), "r");
     return {
+      size: async () => (await fh.stat()).size,
       read: async (into, position) => (await fh.read(into, 0, into.length, position)).bytesRead,
-      readRange: async (offset, length) => preadFully(fh.fd, offset, length),
+      readRange: async (offset, length) => (length <= SYNC_READ_BYTES ? preadFully(fh.fd, offset, length) : readFully(fh, offset, length)),
       close: () => fh.close(),
     };
   }

@@ -130,10 +130,12 @@ function encodePart(value: unknown, depth: number, at: number | string): void {
 
 /** The last view `canonicalKeyBytes` returned: keys of one length (ids) share it. */
 let lastView = sink.buf.subarray(0, 0);
+/** The last partition count as a BigInt (one conversion per count, not per key). */
+let divisor = { of: 1, big: 1n };
 
 /**
- * The canonical bytes of a key (a view into a scratch buffer, valid until the next call), or a
- * ShuffleKeyError naming `operator` and the key.
+ * The canonical bytes of a key (a view into a scratch buffer, valid until the next call, and the same
+ * Buffer object may come back from later calls), or a ShuffleKeyError naming `operator` and the key.
  */
 export function canonicalKeyBytes(key: unknown, operator: string): Buffer {
   sink.pos = 0;
@@ -170,9 +172,6 @@ export function partitionOf(key: unknown, numPartitions: number, operator = "shu
   if (numPartitions !== divisor.of) divisor = { of: numPartitions, big: BigInt(numPartitions) };
   return Number(hash % divisor.big);
 }
-
-/** The last partition count as a BigInt (one conversion per count, not per key). */
-let divisor = { of: 1, big: 1n };
 
 function rank(v: ShuffleKey): number {
   if (v === null) return 0;

@@ -126,8 +126,9 @@ export class ShuffleReader<T> {
   }
 
   /**
-   * One sorted source per run: its frames decoded one at a time, the next one fetched ahead, all
-   * through one open reader of the run's file (on local disk, one descriptor for the whole run).
+   * One sorted source per run: its frames decoded one at a time, the next one fetched before the
+   * current one is decoded, all through one open reader of the run's file. On local disk that reader
+   * reads synchronously on one descriptor, so there the fetch does not overlap the decoding.
    */
   private readRuns(runs: SourceRun[]): EntryBatches<T>[] {
     const limit = pLimit(this.opts.readConcurrency ?? 8);

@@ -21,7 +21,7 @@ import { keepFirst } from "./merge.ts";
 import { SIDECAR_FORMAT, serializeSidecar, sidecarPathFor, toFrameTuple, type MapOutput, type SidecarBody } from "./sidecar.ts";
 
 export const DEFAULT_MEMORY_BUDGET = 256 * 1024 * 1024;
-/** Bytes charged per buffered entry beyond its encoding (key and sort slots, three location numbers). */
+/** Bytes charged per buffered entry beyond its encoding (key and sort slots, three location numbers, two key-prefix numbers). */
 const ENTRY_OVERHEAD = 64;
 const MIN_ARENA_BLOCK = 4 * 1024;
 const MAX_ARENA_BLOCK = 1024 * 1024;
@@ -50,7 +50,7 @@ export function defaultMaxFrameBytes(budget: number): number {
 
 /**
  * Code units [from, from + 3) of a string as one number that orders as the units do (each unit + 1,
- * 0 past the end, so a shorter string comes first); below 2^50, so exact.
+ * 0 past the end, so a shorter string comes first); below 2^51, so exact.
  */
 function unitsPrefix(s: string, from: number): number {
   const a = from < s.length ? s.charCodeAt(from) + 1 : 0;
@@ -95,11 +95,10 @@ class PartitionArena {
       grown = size;
     }
     bytes.copy(block, this.used);
-    if (typeof key === "string") {
+    if (typeof key !== "string") this.stringKeys = false;
+    else if (this.stringKeys) {
       this.prefixHigh.push(unitsPrefix(key, 0));
       this.prefixLow.push(unitsPrefix(key, 3));
-    } else {
-      this.stringKeys = false;
     }
     this.keys.push(ownCopy(key));
     this.sorts.push(sort === undefined ? undefined : ownCopy(sort));

@@ -58,6 +58,7 @@ describe("parquet string column layout", () => {
       )
     ).getRows();
     expect(groups.length).toBeGreaterThan(1);
+    expect((await chunkFacts(file)).id.encodings).not.toMatch(/DICTIONARY/);
     let start = 0;
     for (const [count, min, max] of groups) {
       const values = rows.slice(start, start + Number(count)).flatMap((r) => (r.id === null ? [] : [r.id]));

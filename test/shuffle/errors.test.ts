@@ -32,6 +32,32 @@ describe("misuse is reported with typed errors", () => {
     expect(await listFiles(`${root}/bad-key`)).toEqual([]);
   });
 
+  it("rejects an unusable sortBy key, flat or nested, naming the element", async () => {
+    const bad: [unknown, RegExp][] = [
+      [NaN, /non-finite number NaN/],
+      [[1, NaN], /key\[1\]: non-finite number NaN/],
+      [[undefined], /key\[0\]: undefined is not a key value/],
+      [[1, , 3], /key\[1\]: undefined is not a key value/], // a hole
+      [["a", { at: Infinity }], /key\[1\]\.at: non-finite number Infinity/],
+    ];
+    const writer = await ScatterWriter.open<{ id: number; order: unknown }>({
+      outputDir: `${root}/bad-sort`, mapTask: 0, numPartitions: 2, key: (r) => r.id, sortBy: (r) => r.order, operator: "partitionBy(byId)",
+    });
+    expect(writer.add({ id: 0, order: ["ok", 1] })).toBeUndefined();
+    for (const [order, reason] of bad) {
+      let caught: unknown;
+      try {
+        writer.add({ id: 1, order });
+      } catch (err) {
+        caught = err;
+      }
+      expect(caught, String(order)).toBeInstanceOf(ShuffleKeyError);
+      expect((caught as Error).message).toMatch(/partitionBy\(byId\) sortBy/);
+      expect((caught as Error).message).toMatch(reason);
+    }
+    await writer.abort();
+  });
+
   it("rejects bad writer options and use after commit", async () => {
     await expect(ScatterWriter.open({ outputDir: `${root}/opts`, mapTask: 0, numPartitions: 0, key: () => 1 })).rejects.toBeInstanceOf(ShuffleConfigError);
     await expect(ScatterWriter.open({ outputDir: `${root}/opts`, mapTask: "a/b", numPartitions: 2, key: () => 1 })).rejects.toThrow(/not usable in a file name/);

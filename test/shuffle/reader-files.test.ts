@@ -35,4 +35,30 @@ describe("shuffle reader files", () => {
     expect(reader.stats.frames).toBeGreaterThan(10);
     expect(ids).toEqual(records.map((r) => r.id));
   });
+
+  it("closes every run's file when the reader is left early or fails", async () => {
+    const records = Array.from({ length: 3000 }, (_, i) => ({ id: `doc-${String(i).padStart(5, "0")}`, text: `text ${i} `.repeat(10) }));
+    const shards = [records.slice(0, 1000), records.slice(1000, 2000), records.slice(2000)];
+    const outputs = await scatter(shards, { outputDir: path.join(root, "early"), numPartitions: 1, key: (r) => r.id, maxFrameBytes: 4096 });
+    const openFiles = async () => (await fsp.readdir("/proc/self/fd")).length;
+    const before = await openFiles();
+    let seen = 0;
+    for await (const _ of new ShuffleReader<(typeof records)[number]>({ mapOutputs: outputs, partition: 0 }).entries()) {
+      void _;
+      if (++seen === 10) break;
+    }
+    expect(await openFiles()).toBe(before);
+
+    const data = (await fsp.readdir(path.join(root, "early"), { recursive: true })).filter((f) => f.endsWith(".data"));
+    expect(data).toHaveLength(3);
+    const victim = path.join(root, "early", data[1]);
+    const bytes = await fsp.readFile(victim);
+    await fsp.writeFile(victim, bytes.subarray(0, 100)); // its frames now run past the end of the file
+    await expect(
+      (async () => {
+        for await (const _ of new ShuffleReader<(typeof records)[number]>({ mapOutputs: outputs, partition: 0 }).entries()) void _;
+      })(),
+    ).rejects.toThrow(/truncated frame/);
+    expect(await openFiles()).toBe(before);
+  });
 });

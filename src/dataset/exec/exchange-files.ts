@@ -114,15 +114,20 @@ export class ExchangeWriter {
   }
 }
 
-/** One exchange file opened for reading: its size and positioned reads, local or by byte ranges. */
-interface OpenedFile extends FileReader {
+/** One exchange file opened for reading: positioned reads (local or by byte ranges) and its size when opened. */
+interface OpenedFile {
+  reader: FileReader;
   size: number;
 }
 
 async function openExchangeFile(file: string): Promise<OpenedFile> {
-  const st = await fileSystemFor(file).stat(file);
-  if (!st) throw Object.assign(new Error(`${file} does not exist`), { code: "ENOENT" });
-  return { ...(await openFileReader(file)), size: st.size };
+  const reader = await openFileReader(file);
+  try {
+    return { reader, size: await reader.size() };
+  } catch (err) {
+    await reader.close();
+    throw err;
+  }
 }
 
 async function readWhole(localFile: string): Promise<Buffer> {
@@ -151,11 +156,11 @@ export async function* readExchangeFiles(files: string[], cursor: Cursor, onByte
       let row = 1;
       while (offset < size) {
         if (offset + 4 > size) throw corrupt(file, offset, "truncated frame header");
-        await readExactly(opened, header, offset);
+        await readExactly(opened.reader, header, offset);
         const length = header.readUInt32LE(0);
         if (offset + 4 + length > size) throw corrupt(file, offset, `frame of ${length} bytes runs past the end of the file`);
         const body = Buffer.allocUnsafe(length);
-        await readExactly(opened, body, offset + 4);
+        await readExactly(opened.reader, body, offset + 4);
         let rows: unknown;
         try {
           rows = packr.unpack(body);
@@ -169,12 +174,12 @@ export async function* readExchangeFiles(files: string[], cursor: Cursor, onByte
         offset += 4 + length;
       }
     } finally {
-      await opened.close();
+      await opened.reader.close();
     }
   }
 }
 
-async function readExactly(file: OpenedFile, into: Buffer, position: number): Promise<void> {
+async function readExactly(file: FileReader, into: Buffer, position: number): Promise<void> {
   let done = 0;
   while (done < into.length) {
     const bytesRead = await file.read(into.subarray(done), position + done);

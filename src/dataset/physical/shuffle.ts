@@ -200,10 +200,9 @@ export const shuffleOperator = {
   },
 };
 
-/** `f` called with the task's context last, its exceptions reported as the operator's. */
 /**
- * A key or sortBy function called as `f(row, ctx)`, and a combiner as `f(a, b, ctx)`; their
- * exceptions become errors naming the operator. Fixed arities: no argument arrays per row.
+ * A key or sortBy function called as `f(row, ctx)`, its exceptions reported as the operator's. A
+ * fixed arity: no argument arrays per row.
  */
 function guarded(f: AnyFunction, label: string, env: TaskEnv): (row: unknown) => unknown {
   return (row) => {
@@ -215,6 +214,7 @@ function guarded(f: AnyFunction, label: string, env: TaskEnv): (row: unknown) =>
   };
 }
 
+/** A combiner called as `f(a, b, ctx)`, its exceptions reported as the operator's. */
 function guardedCombiner(f: AnyFunction, label: string, env: TaskEnv): (a: unknown, b: unknown) => unknown {
   return (a, b) => {
     try {

@@ -213,7 +213,9 @@ export function copyOrder(entry: ShuffledRecord): [number, number, number] {
  */
 export function markDuplicates(args: { dedup: DedupMode }): (entry: ShuffledRecord, ctx: UserContext) => NormalizedRecord[] {
   let last: NormalizedRecord | undefined;
-  return ([record, , , , bytes], ctx) => {
+  return (entry, ctx) => {
+    const [record] = entry;
+    const bytes = entry[4]; // the text's UTF-8 length, measured on the map side
     if (args.dedup === "exact" && last !== undefined && last.id === record.id) {
       count(ctx.counters, "duplicates", record.source, bytes);
       return [{ ...record, kept_source: last.source, kept_source_id: last.source_id }];
