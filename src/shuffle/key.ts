@@ -157,6 +157,26 @@ function isFlatKey(key: unknown): boolean {
   return true;
 }
 
+/**
+ * The key with every string in it well-formed: a lone surrogate becomes U+FFFD, as it does in the
+ * canonical bytes and in msgpack, so that the order a map task sorts by is the order the reduce side
+ * merges by. Returns the key itself when nothing changes (almost always).
+ */
+export function wellFormedKey(key: unknown): unknown {
+  if (typeof key === "string") return key.isWellFormed() ? key : key.toWellFormed();
+  if (typeof key !== "object" || key === null) return key;
+  if (Array.isArray(key)) {
+    for (let i = 0; i < key.length; i++) {
+      if (wellFormedKey(key[i]) !== key[i]) return key.map(wellFormedKey);
+    }
+    return key;
+  }
+  if (!isPlainObject(key)) return key;
+  const fields = Object.entries(key);
+  if (fields.every(([name, v]) => name.isWellFormed() && wellFormedKey(v) === v)) return key;
+  return Object.fromEntries(fields.map(([name, v]) => [name.toWellFormed(), wellFormedKey(v)]));
+}
+
 /** Checks that a value is a valid key (same rules as hashing), throwing ShuffleKeyError if not. */
 export function assertShuffleKey(key: unknown, operator: string): asserts key is ShuffleKey {
   if (!isFlatKey(key)) canonicalKeyBytes(key, operator);

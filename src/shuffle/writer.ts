@@ -15,7 +15,7 @@ import * as path from "node:path";
 import { randomBytes } from "node:crypto";
 import { fileSystemFor, joinPath, localFileSystem, schemeOf } from "../io/index.ts";
 import { ShuffleConfigError } from "./errors.ts";
-import { compareKeys, partitionOf, assertShuffleKey, type ShuffleKey } from "./key.ts";
+import { compareKeys, partitionOf, assertShuffleKey, wellFormedKey, type ShuffleKey } from "./key.ts";
 import { compressFrame, checksumOf, decodeEntryRecord, encodeEntry, FRAME_CODEC } from "./frame.ts";
 import { keepFirst } from "./merge.ts";
 import { SIDECAR_FORMAT, serializeSidecar, sidecarPathFor, toFrameTuple, type MapOutput, type SidecarBody } from "./sidecar.ts";
@@ -239,11 +239,11 @@ export class ScatterWriter<T> {
   /** Buffers one record; returns a promise only when the record triggered a flush. */
   add(record: T): Promise<void> | undefined {
     if (this.state !== "open") throw new ShuffleConfigError(`ScatterWriter for map task ${this.mapTask} is ${this.state}`, "open a new writer for a new attempt");
-    const key = this.opts.key(record);
+    const key = wellFormedKey(this.opts.key(record));
     const partition = partitionOf(key, this.opts.numPartitions, this.operator);
     let sort: ShuffleKey | undefined;
     if (this.opts.sortBy) {
-      const s = this.opts.sortBy(record);
+      const s = wellFormedKey(this.opts.sortBy(record));
       assertShuffleKey(s, `${this.operator} sortBy`);
       sort = s;
     }

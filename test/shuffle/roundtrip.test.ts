@@ -233,4 +233,19 @@ describe("scatter and read back", () => {
     const expected = [...records].sort((a, b) => compareKeys(a.key, b.key) || a.seq - b.seq);
     expect(entries.map((e) => e.record.seq)).toEqual(expected.map((r) => r.seq));
   });
+
+  it("merges keys with lone surrogates in one order on both sides: as U+FFFD, each key's records together", async () => {
+    const units = ["a", "\ud800", "\udfff", "\ufffd", "\ue000", "b"];
+    const random = rng(23);
+    const records = Array.from({ length: 3000 }, (_, seq) => ({ key: Array.from({ length: 1 + Math.floor(random() * 4) }, () => units[Math.floor(random() * units.length)]).join("") + (seq % 5 === 0 ? "x".repeat(70) : ""), seq }));
+    const outputs = await scatter(shard(records, 3), { outputDir: `${root}/lone-surrogates`, numPartitions: 2, key: (r) => r.key, sortBy: (r) => r.seq, memoryBudgetBytes: 64 * 1024 });
+    for (let p = 0; p < 2; p++) {
+      const { entries } = await readAll<{ key: string; seq: number }>({ mapOutputs: outputs, partition: p });
+      const expected = records
+        .map((r) => ({ key: r.key.toWellFormed(), seq: r.seq }))
+        .filter((r) => partitionOf(r.key, 2) === p)
+        .sort((a, b) => compareKeys(a.key, b.key) || a.seq - b.seq);
+      expect(entries.map((e) => [e.key, e.record.seq])).toEqual(expected.map((r) => [r.key, r.seq]));
+    }
+  });
 });
