@@ -163,7 +163,7 @@ function isFlatKey(key: unknown): boolean {
  * merges by. Returns the key itself when nothing changes (almost always).
  */
 export function wellFormedKey(key: unknown): unknown {
-  if (typeof key === "string") return key.isWellFormed() ? key : key.toWellFormed();
+  if (typeof key === "string") return wellFormed(key);
   if (typeof key !== "object" || key === null) return key;
   if (Array.isArray(key)) {
     for (let i = 0; i < key.length; i++) {
@@ -173,8 +173,17 @@ export function wellFormedKey(key: unknown): unknown {
   }
   if (!isPlainObject(key)) return key;
   const fields = Object.entries(key);
-  if (fields.every(([name, v]) => name.isWellFormed() && wellFormedKey(v) === v)) return key;
-  return Object.fromEntries(fields.map(([name, v]) => [name.toWellFormed(), wellFormedKey(v)]));
+  if (fields.every(([name, v]) => wellFormed(name) === name && wellFormedKey(v) === v)) return key;
+  return Object.fromEntries(fields.map(([name, v]) => [wellFormed(name), wellFormedKey(v)]));
+}
+
+/** A surrogate code unit outside a pair (with the u flag a pair is one code point, not a match). */
+const LONE_SURROGATE = /\p{Surrogate}/u;
+const LONE_SURROGATES = /\p{Surrogate}/gu;
+
+/** `s` with each lone surrogate replaced by U+FFFD (String.prototype.toWellFormed, which ES2023 typings lack). */
+function wellFormed(s: string): string {
+  return LONE_SURROGATE.test(s) ? s.replace(LONE_SURROGATES, "\ufffd") : s;
 }
 
 /** Checks that a value is a valid key (same rules as hashing), throwing ShuffleKeyError if not. */

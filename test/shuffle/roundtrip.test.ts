@@ -242,7 +242,7 @@ describe("scatter and read back", () => {
     for (let p = 0; p < 2; p++) {
       const { entries } = await readAll<{ key: string; seq: number }>({ mapOutputs: outputs, partition: p });
       const expected = records
-        .map((r) => ({ key: r.key.toWellFormed(), seq: r.seq }))
+        .map((r) => ({ key: r.key.replace(/\p{Surrogate}/gu, "\ufffd"), seq: r.seq }))
         .filter((r) => partitionOf(r.key, 2) === p)
         .sort((a, b) => compareKeys(a.key, b.key) || a.seq - b.seq);
       expect(entries.map((e) => [e.key, e.record.seq])).toEqual(expected.map((r) => [r.key, r.seq]));
