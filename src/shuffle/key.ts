@@ -22,11 +22,19 @@ const TAG_OBJECT = 6;
 class ByteSink {
   buf = Buffer.allocUnsafe(256);
   pos = 0;
+  /** The last view `written` made: keys of one length (ids) share it until the buffer grows. */
+  private view = this.buf.subarray(0, 0);
   ensure(extra: number): void {
     if (this.pos + extra <= this.buf.length) return;
     const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + extra));
     this.buf.copy(next, 0, 0, this.pos);
     this.buf = next;
+    this.view = next.subarray(0, 0);
+  }
+  /** The bytes written so far (a view, valid until the next write). */
+  written(): Buffer {
+    if (this.view.length !== this.pos) this.view = this.buf.subarray(0, this.pos);
+    return this.view;
   }
   byte(b: number): void {
     this.ensure(1);
@@ -128,8 +136,6 @@ function encodePart(value: unknown, depth: number, at: number | string): void {
   }
 }
 
-/** The last view `canonicalKeyBytes` returned: keys of one length (ids) share it. */
-let lastView = sink.buf.subarray(0, 0);
 /** The last partition count as a BigInt (one conversion per count, not per key). */
 let divisor = { of: 1, big: 1n };
 
@@ -145,8 +151,7 @@ export function canonicalKeyBytes(key: unknown, operator: string): Buffer {
     if (!(err instanceof KeyFault)) throw err;
     throw new ShuffleKeyError(operator, describeKey(key), err.path.length === 0 ? err.reason : `key${err.path.join("")}: ${err.reason}`);
   }
-  if (lastView.buffer !== sink.buf.buffer || lastView.byteOffset !== sink.buf.byteOffset || lastView.length !== sink.pos) lastView = sink.buf.subarray(0, sink.pos);
-  return lastView;
+  return sink.written();
 }
 
 /** A string, a finite number, or a flat array of those: valid without encoding (the common sort keys). */
