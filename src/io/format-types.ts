@@ -58,11 +58,14 @@ export interface RecordBatch {
  *   most likely cut short while being written or copied;
  * - `line-too-long`: the line is longer than `ReadOptions.maxLineBytes` (a file without newlines,
  *   or a JSON array stored in one line, would otherwise be decoded into one huge string);
- * - `not-an-object`: valid JSON but not an object (only with `ReadOptions.requireObjects`).
+ * - `not-an-object`: valid JSON but not an object (only with `ReadOptions.requireObjects`);
+ * - `reserved-field`: a field (at any depth) is named `__proto__`, which a JavaScript object cannot
+ *   carry through kiln as data (assigning it changes the object's prototype, and msgpack renames it),
+ *   so the record would lose or change that field on the way.
  */
-export type RejectReason = "malformed-json" | "truncated-line" | "line-too-long" | "not-an-object";
+export type RejectReason = "malformed-json" | "truncated-line" | "line-too-long" | "not-an-object" | "reserved-field";
 
-export const REJECT_REASONS: readonly RejectReason[] = ["malformed-json", "truncated-line", "line-too-long", "not-an-object"];
+export const REJECT_REASONS: readonly RejectReason[] = ["malformed-json", "truncated-line", "line-too-long", "not-an-object", "reserved-field"];
 
 /** At most this many characters of a rejected line are kept in `RejectedLine.raw`. */
 export const MAX_REJECTED_RAW_CHARS = 4096;

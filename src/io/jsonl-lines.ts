@@ -44,6 +44,29 @@ function describeLine(split: InputSplit, line: number, offset: number): string {
   return `line starting at byte ${offset} (line ${line} of the byte range [${split.start}, ${split.end}))`;
 }
 
+/**
+ * Whether a piece of JSON text may hold a key named `__proto__`: spelled out, or with one of its
+ * letters written as a \\u escape. Only then are its records walked for the key.
+ */
+const RESERVED_KEY_HINT = /"__proto__"|\\u00(?:5[fF]|70|72|6[fF]|74)/;
+
+/** The path of the first key named `__proto__` in a parsed value (`a.b[2].__proto__`), if any. */
+export function reservedKeyPath(value: unknown, at = ""): string | undefined {
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = reservedKeyPath(value[i], `${at}[${i}]`);
+      if (found !== undefined) return found;
+    }
+  } else if (value !== null && typeof value === "object") {
+    if (Object.hasOwn(value, "__proto__")) return at ? `${at}.__proto__` : "__proto__";
+    for (const key in value) {
+      const found = reservedKeyPath(Reflect.get(value, key), at ? `${at}.${key}` : key);
+      if (found !== undefined) return found;
+    }
+  }
+  return undefined;
+}
+
 function whatIs(value: unknown): string {
   if (value === null) return "null";
   if (Array.isArray(value)) return "an array";
@@ -197,6 +220,7 @@ export class LineBatcher {
     const text = valid ? piece.toString("utf8") : decodeReplacing(piece);
     const replaced = valid ? undefined : replacementsPerLine(piece);
     const starts = new LineStarts(piece);
+    const mayHaveReservedKey = RESERVED_KEY_HINT.test(text);
     let pos = 0;
     let k = 0; // line of the piece
     let countedBytes = 0; // bytes of the piece already added to `bytes`
@@ -221,7 +245,7 @@ export class LineBatcher {
           span = lineSpan(starts, k, terminated, lineEnd < nl, bomBytes);
           if (span.bytes > this.maxLineBytes) problem = { reason: "line-too-long", message: this.tooLong(span.bytes) };
         }
-        problem ??= this.parse(body, lastPiece && !terminated);
+        problem ??= this.parse(body, lastPiece && !terminated, mayHaveReservedKey);
         if (problem) {
           span ??= lineSpan(starts, k, terminated, lineEnd < nl, bomBytes);
           this.reject(problem.reason, problem.message, body, span.bytes, offset + span.start);
@@ -241,7 +265,7 @@ export class LineBatcher {
   }
 
   /** Parses one line into the batch; a line that is not a record comes back as the problem. */
-  private parse(body: string, unterminatedAtEnd: boolean): Problem | undefined {
+  private parse(body: string, unterminatedAtEnd: boolean, mayHaveReservedKey: boolean): Problem | undefined {
     let value: unknown;
     try {
       value = JSON.parse(body);
@@ -253,6 +277,13 @@ export class LineBatcher {
     }
     if (this.requireObjects && (value === null || typeof value !== "object" || Array.isArray(value))) {
       return { reason: "not-an-object", message: `a record must be a JSON object, got ${whatIs(value)}` };
+    }
+    const reserved = mayHaveReservedKey ? reservedKeyPath(value) : undefined;
+    if (reserved !== undefined) {
+      return {
+        reason: "reserved-field",
+        message: `field '${reserved}': a field named __proto__ cannot be carried as data (on a JavaScript object it sets the prototype); rename the field in the input, or read with onBadRecord "skip" or "quarantine" to set such records aside`,
+      };
     }
     const n = this.rows.length;
     if (n === 0) this.firstLine = this.line;

@@ -7,7 +7,7 @@
  */
 import type { FileMetaData, SchemaTree } from "hyparquet";
 import { parquetSchema as parquetSchemaTree } from "hyparquet";
-import { BadSchemaError, UnwritableRowError, type ParquetSchema, type ParquetType } from "./format-types.ts";
+import { BadSchemaError, FormatError, UnwritableRowError, type ParquetSchema, type ParquetType } from "./format-types.ts";
 
 export const SCHEMA_KEY = "kiln.schema";
 export const JSON_COLUMNS_KEY = "kiln.json_columns";
@@ -255,6 +255,7 @@ function typeOfNode(node: SchemaTree): ParquetType | undefined {
  * for (written by another tool). Uses `kiln.schema` when the file carries it.
  */
 export function columnsOf(metadata: FileMetaData, path: string): Map<string, ParquetType | undefined> {
+  checkNoReservedNames(parquetSchemaTree(metadata), "", path);
   const stored = metadataValue(metadata, SCHEMA_KEY);
   if (stored !== undefined) return new Map(Object.entries(checkSchemaShape(stored, `${path} (${SCHEMA_KEY})`)));
   const json = jsonColumnsOf(metadata);
@@ -264,6 +265,21 @@ export function columnsOf(metadata: FileMetaData, path: string): Map<string, Par
     columns.set(name, json.has(name) ? "json" : typeOfNode(child));
   }
   return columns;
+}
+
+/** Fails on a column or struct field named `__proto__`, which a row (a plain JavaScript object) cannot hold as data. */
+function checkNoReservedNames(node: SchemaTree, at: string, path: string): void {
+  for (const child of node.children) {
+    const name = at ? `${at}.${child.element.name}` : child.element.name;
+    if (child.element.name === "__proto__") {
+      throw new FormatError(
+        "KILN_UNSUPPORTED_COLUMN",
+        `${path}: column '${name}': a field named __proto__ cannot be read as data (on a JavaScript object it sets the prototype)`,
+        "rename the column in the file (for example with DuckDB: COPY (SELECT * RENAME (__proto__ AS proto) FROM 'in.parquet') TO 'out.parquet')",
+      );
+    }
+    checkNoReservedNames(child, name, path);
+  }
 }
 
 /** A column's type for comparing files: the kiln type, else the physical parquet description. */

@@ -20,7 +20,7 @@ export interface QuarantineResult extends WriteResult {
 }
 
 function zeroCounts(): Record<RejectReason, number> {
-  return { "malformed-json": 0, "truncated-line": 0, "line-too-long": 0, "not-an-object": 0 };
+  return { "malformed-json": 0, "truncated-line": 0, "line-too-long": 0, "not-an-object": 0, "reserved-field": 0 };
 }
 
 /** Counts rejected lines by reason code and keeps nothing. */

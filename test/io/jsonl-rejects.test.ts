@@ -89,6 +89,29 @@ describe("reason codes", () => {
     ]);
   });
 
+  it("reserved-field: a key named __proto__ at any depth, spelled out or escaped, never a value", async () => {
+    const lines = [
+      good(1),
+      '{"i":2,"__proto__":{"x":1}}',
+      '{"i":3,"meta":{"tags":[{"a":1},{"__proto__":null}]}}',
+      '{"i":4,"m":{"\\u005f_proto__":1}}',
+      '{"i":5,"name":"__proto__","list":["__proto__"],"code":"o.\\"__proto__\\" = p","p":"\\u0070"}',
+      '{"i":6,"__proto_":1,"proto":2}',
+    ];
+    const f = await file("reserved.jsonl", lines.join("\n"));
+    const { rows, rejected } = await readRejecting(await expandInputs(f));
+    expect(rows).toEqual([{ i: 1 }, { i: 5, name: "__proto__", list: ["__proto__"], code: 'o."__proto__" = p', p: "p" }, { i: 6, __proto_: 1, proto: 2 }]);
+    expect(rejected.map((r) => [r.reason, r.line, r.message?.slice(0, r.message.indexOf(":"))])).toEqual([
+      ["reserved-field", 2, "field '__proto__'"],
+      ["reserved-field", 3, "field 'meta.tags[1].__proto__'"],
+      ["reserved-field", 4, "field 'm.__proto__'"],
+    ]);
+    expect(rejected[0].message).toMatch(/rename the field/);
+    const e = await readAll((await expandInputs(f))[0]).catch((err: unknown) => err);
+    expect(e).toBeInstanceOf(MalformedRecordError);
+    expect((e as MalformedRecordError).message).toMatch(/reserved\.jsonl: line 2 .*field '__proto__'/);
+  });
+
   it("without a sink, the first bad line throws with its reason and a hint naming onBadRecord", async () => {
     const f = await file("throws.jsonl", `${good(1)}\n[1]\n{bad\n`);
     const [split] = await expandInputs(f);
@@ -197,7 +220,7 @@ describe("RejectCounter", () => {
       for await (const b of readSplit(split, { rejects: counter, requireObjects: true, maxLineBytes: 200 })) rows.push(...b.rows);
     }
     expect(rows).toEqual([{ i: 1 }, { i: 6 }]);
-    expect(counter.byReason()).toEqual({ "malformed-json": 2, "truncated-line": 1, "line-too-long": 1, "not-an-object": 1 });
+    expect(counter.byReason()).toEqual({ "malformed-json": 2, "truncated-line": 1, "line-too-long": 1, "not-an-object": 1, "reserved-field": 0 });
     expect(counter.total).toBe(5);
   });
 });
@@ -218,7 +241,7 @@ describe("QuarantineSink", () => {
       const result = await sink.close();
       expect(result.rows).toBe(3);
       expect(result.bytes).toBe((await fsp.stat(target)).size);
-      expect(result.byReason).toEqual({ "malformed-json": 1, "truncated-line": 1, "line-too-long": 0, "not-an-object": 1 });
+      expect(result.byReason).toEqual({ "malformed-json": 1, "truncated-line": 1, "line-too-long": 0, "not-an-object": 1, "reserved-field": 0 });
       const [written] = await expandInputs(target);
       const quarantined = await readAll(written);
       expect(quarantined.map((q) => ({ ...(q as object), message: undefined }))).toEqual([

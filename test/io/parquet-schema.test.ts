@@ -242,4 +242,18 @@ describe("parquet without a schema", () => {
     expect(batches.flatMap((b) => b.rows)).toEqual([{ small: 1, s: "x" }]);
     await expect(readParquetSchema(file)).rejects.toThrow(/column 'small' is INT32.* no type for/);
   });
+
+  it("a column or struct field named __proto__ fails naming it, instead of being lost", async () => {
+    const top = path.join(tmp.path, "proto-top.parquet");
+    const nested = path.join(tmp.path, "proto-nested.parquet");
+    await duck.db.run(`COPY (SELECT 'x' AS s, 'p' AS "__proto__") TO '${top}' (FORMAT parquet)`);
+    await duck.db.run(`COPY (SELECT 'x' AS s, {'a': 1, '__proto__': 'p'} AS meta) TO '${nested}' (FORMAT parquet)`);
+    for (const [file, column] of [[top, "__proto__"], [nested, "meta.__proto__"]]) {
+      const [split] = await expandInputs(file);
+      const err = await readAll(split).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: "KILN_UNSUPPORTED_COLUMN" });
+      expect(String(err)).toContain(`${file}: column '${column}'`);
+      await expect(readParquetSchema(file)).rejects.toThrow(/named __proto__/);
+    }
+  });
 });
