@@ -44,6 +44,32 @@ const BLANK_DOCUMENT = /^[\s\u180e\u200b-\u200d\u2060]*$/;
 // Hangul jamo and no canonical singletons, so NFC leaves it as it is: skip the ICU call.
 const MAY_CHANGE_UNDER_NFC = /[^\u0000-\u02ff]/;
 
+/** Whether `c` is a character JavaScript's `\s` matches. */
+function isWhitespaceUnit(c: number): boolean {
+  if (c <= 32) return c === 32 || (c >= 9 && c <= 13);
+  if (c < 160) return false;
+  return c === 160 || c === 5760 || (c >= 8192 && c <= 8202) || c === 8232 || c === 8233 || c === 8239 || c === 8287 || c === 12288 || c === 65279;
+}
+
+/**
+ * Whether `text` holds a whitespace run longer than `max`. Such a run (at least max + 1 characters)
+ * covers one of every max + 1 positions, so only those are probed, and a probe that lands on
+ * whitespace measures its run: a document is read at about one character in max + 1, where the
+ * regular expression reads every character.
+ */
+export function hasWhitespaceRunOver(text: string, max: number): boolean {
+  const n = text.length;
+  for (let q = max; q < n; q += max + 1) {
+    if (!isWhitespaceUnit(text.charCodeAt(q))) continue;
+    let start = q;
+    while (start > 0 && isWhitespaceUnit(text.charCodeAt(start - 1))) start--;
+    let end = q + 1;
+    while (end < n && isWhitespaceUnit(text.charCodeAt(end))) end++;
+    if (end - start > max) return true;
+  }
+  return false;
+}
+
 /**
  * Normalizes one document, or returns `null` when it is empty or blank (counted as `empty_dropped`).
  * In order: line endings (`\r\n` and lone `\r`) become `\n`; Unicode NFC; every whitespace run
@@ -54,10 +80,12 @@ export function normalizeText(text: string, counters?: CounterSink): string | nu
   let out = text.includes("\r") ? text.replace(/\r\n?/g, "\n") : text;
   if (MAY_CHANGE_UNDER_NFC.test(out)) out = out.normalize("NFC");
   let capped = 0;
-  out = out.replace(LONG_WHITESPACE_RUN, (run) => {
-    capped++;
-    return run.slice(0, MAX_WHITESPACE_RUN);
-  });
+  if (hasWhitespaceRunOver(out, MAX_WHITESPACE_RUN)) {
+    out = out.replace(LONG_WHITESPACE_RUN, (run) => {
+      capped++;
+      return run.slice(0, MAX_WHITESPACE_RUN);
+    });
+  }
   if (capped > 0) counters?.increment(TEXT_COUNTERS.whitespaceRunsCapped, capped);
   if (BLANK_DOCUMENT.test(out)) {
     counters?.increment(TEXT_COUNTERS.emptyDropped);

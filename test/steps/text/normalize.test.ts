@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { decodeUtf8Counting, documentId, normalizeText, TEXT_COUNTERS } from "../../../src/steps/text/index.ts";
+import { hasWhitespaceRunOver } from "../../../src/steps/text/normalize.ts";
 
 function tally() {
   const counts: Record<string, number> = {};
@@ -21,6 +22,27 @@ describe("normalizeText", () => {
     expect(c.counts[TEXT_COUNTERS.whitespaceRunsCapped]).toBe(3);
     expect(out).toBe(`a${" ".repeat(128)}b${"\n".repeat(128)}c${"\t".repeat(128)}d${" \u00a0".repeat(64)}e`);
     expect(out.length).toBe(5 + 4 * 128);
+  });
+
+  it("finds a run over the limit exactly where \\s{max+1,} does, probing one position in max + 1", () => {
+    // Every character \s matches, and look-alikes it does not (zero-width space, Mongolian vowel separator, NEL).
+    const spaces = [..."\t\n\v\f\r \u00a0\u1680\u2000\u2005\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"];
+    const others = [..."ab\u200b\u180e\u0085\u00e9"];
+    let seed = 7;
+    const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
+    for (const max of [1, 3, 8, 128]) {
+      for (let trial = 0; trial < 400; trial++) {
+        let text = "";
+        while (text.length < 3 * max + rand(4 * max)) {
+          const run = rand(3) === 0 ? max + rand(3) - 1 : rand(max);
+          text += rand(2) ? Array.from({ length: run }, () => spaces[rand(spaces.length)]).join("") : others[rand(others.length)].repeat(1 + rand(3));
+        }
+        expect(hasWhitespaceRunOver(text, max), JSON.stringify({ max, text })).toBe(new RegExp(`\\s{${max + 1},}`).test(text));
+      }
+    }
+    expect(hasWhitespaceRunOver(" ".repeat(129), 128)).toBe(true);
+    expect(hasWhitespaceRunOver(" ".repeat(128), 128)).toBe(false);
+    expect(hasWhitespaceRunOver("x" + "\u3000".repeat(129), 128)).toBe(true);
   });
 
   it("counts runs after line endings are unified, so 100 CRLFs are a run of 100", () => {
