@@ -3,14 +3,15 @@
  * generation's growth below it starts no full collection, so a worker with a small live heap is not
  * marked over and over. Each task forces a full collection (which sets V8's next limit from the small
  * live heap it leaves), then grows its live heap to a target: below the floor V8 collects nothing on
- * the way (without the floor it does), and well above it, it does (the control).
+ * the way (without the floor it does), and well above it, it does (the control). Their young
+ * generation is WORKER_YOUNG_GENERATION_MB (V8's default for a worker is twice that).
  */
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, describe, expect, test } from "vitest";
 import { Dataset, executeDataset, fn } from "../../src/index.ts";
-import { WORKER_INITIAL_OLD_SPACE_MB, createPoolRunner } from "../../src/dataset/exec/pool.ts";
-import { fullCollectionsWhileGrowing } from "./fixtures/heap-fns.ts";
+import { WORKER_INITIAL_OLD_SPACE_MB, WORKER_YOUNG_GENERATION_MB, createPoolRunner } from "../../src/dataset/exec/pool.ts";
+import { fullCollectionsWhileGrowing, youngGenerationMb } from "./fixtures/heap-fns.ts";
 
 const FNS = pathToFileURL(path.join(import.meta.dirname, "fixtures/heap-fns.ts")).href;
 const pool = createPoolRunner({ threads: 1, budgetBytes: 256 * 1024 * 1024 });
@@ -29,5 +30,12 @@ describe("pool worker heaps", () => {
     expect(belowRow?.peakMb).toBeGreaterThanOrEqual(below);
     expect(aboveRow?.inWorker).toBe(true);
     expect(aboveRow?.fullGcs).toBeGreaterThanOrEqual(1);
+  }, 60_000);
+
+  test("a worker's young generation is WORKER_YOUNG_GENERATION_MB: two semi-spaces of a third of it each", async () => {
+    const ds = Dataset.fromItems([{ n: 1 }, { n: 2 }], { shards: 2 }).map(fn(FNS, youngGenerationMb));
+    const { rows } = await executeDataset(ds, { runner: pool, progress: false });
+    expect(rows).toHaveLength(2);
+    for (const row of rows) expect(row).toMatchObject({ inWorker: true, newSpaceMb: (2 * WORKER_YOUNG_GENERATION_MB) / 3 });
   }, 60_000);
 });
