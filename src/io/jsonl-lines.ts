@@ -57,18 +57,17 @@ function describeLine(split: InputSplit, line: number, offset: number): string {
  */
 const RESERVED_KEY_HINT = /"__proto__"|\\u00(?:5[fF]|70|72|6[fF]|74)/;
 
-/** The path of the first key named `__proto__` in a parsed value (`a.b[2].__proto__`), if any. */
-export function reservedKeyPath(value: unknown, at = ""): string | undefined {
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) {
-      const found = reservedKeyPath(value[i], `${at}[${i}]`);
-      if (found !== undefined) return found;
-    }
-  } else if (value !== null && typeof value === "object") {
-    if (Object.hasOwn(value, "__proto__")) return at ? `${at}.__proto__` : "__proto__";
-    for (const key in value) {
-      const found = reservedKeyPath(Reflect.get(value, key), at ? `${at}.${key}` : key);
-      if (found !== undefined) return found;
+/** The path of the first key named `__proto__` in a parsed value (`a.b[2].__proto__`), if any; iterative, so any depth JSON.parse accepts is walked. */
+export function reservedKeyPath(value: unknown): string | undefined {
+  const pending: Array<[unknown, string]> = [[value, ""]];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    const [node, at] = next;
+    if (Array.isArray(node)) {
+      for (let i = node.length - 1; i >= 0; i--) pending.push([node[i], `${at}[${i}]`]);
+    } else if (node !== null && typeof node === "object") {
+      if (Object.hasOwn(node, "__proto__")) return at ? `${at}.__proto__` : "__proto__";
+      const keys = Object.keys(node);
+      for (let i = keys.length - 1; i >= 0; i--) pending.push([Reflect.get(node, keys[i]), at ? `${at}.${keys[i]}` : keys[i]]);
     }
   }
   return undefined;

@@ -97,6 +97,7 @@ describe("reason codes", () => {
       '{"i":4,"m":{"\\u005f_proto__":1}}',
       '{"i":5,"name":"__proto__","list":["__proto__"],"code":"o.\\"__proto__\\" = p","p":"\\u0070"}',
       '{"i":6,"__proto_":1,"proto":2}',
+      `{"i":7,"deep":${"[".repeat(20_000)}{"__proto__":1}${"]".repeat(20_000)}}`,
     ];
     const f = await file("reserved.jsonl", lines.join("\n"));
     const { rows, rejected } = await readRejecting(await expandInputs(f));
@@ -105,6 +106,7 @@ describe("reason codes", () => {
       ["reserved-field", 2, "field '__proto__'"],
       ["reserved-field", 3, "field 'meta.tags[1].__proto__'"],
       ["reserved-field", 4, "field 'm.__proto__'"],
+      ["reserved-field", 7, `field 'deep${"[0]".repeat(20_000)}.__proto__'`],
     ]);
     expect(rejected[0].message).toMatch(/rename the field/);
     const e = await readAll((await expandInputs(f))[0]).catch((err: unknown) => err);
