@@ -18,6 +18,7 @@ import {
   type RejectReason,
   type RejectSink,
 } from "./format-types.ts";
+import { mayHoldReservedKey, reservedKeyPath } from "./reserved-keys.ts";
 import { decodeReplacing, isValidUtf8, replacementsPerLine } from "./utf8.ts";
 
 const NEWLINE = 0x0a;
@@ -49,28 +50,6 @@ function describeLine(split: InputSplit, line: number, offset: number): string {
   const compressed = split.format !== "jsonl";
   if (split.start === 0) return `line ${line} (${compressed ? "decompressed " : ""}byte ${offset})`;
   return `line starting at byte ${offset} (line ${line} of the byte range [${split.start}, ${split.end}))`;
-}
-
-/**
- * Whether a piece of JSON text may hold a key named `__proto__`: spelled out, or with one of its
- * letters written as a \\u escape. Only then are its records walked for the key.
- */
-const RESERVED_KEY_HINT = /"__proto__"|\\u00(?:5[fF]|70|72|6[fF]|74)/;
-
-/** The path of the first key named `__proto__` in a parsed value (`a.b[2].__proto__`), if any; iterative, so any depth JSON.parse accepts is walked. */
-export function reservedKeyPath(value: unknown): string | undefined {
-  const pending: Array<[unknown, string]> = [[value, ""]];
-  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
-    const [node, at] = next;
-    if (Array.isArray(node)) {
-      for (let i = node.length - 1; i >= 0; i--) pending.push([node[i], `${at}[${i}]`]);
-    } else if (node !== null && typeof node === "object") {
-      if (Object.hasOwn(node, "__proto__")) return at ? `${at}.__proto__` : "__proto__";
-      const keys = Object.keys(node);
-      for (let i = keys.length - 1; i >= 0; i--) pending.push([Reflect.get(node, keys[i]), at ? `${at}.${keys[i]}` : keys[i]]);
-    }
-  }
-  return undefined;
 }
 
 function whatIs(value: unknown): string {
@@ -226,7 +205,7 @@ export class LineBatcher {
     const text = valid ? piece.toString("utf8") : decodeReplacing(piece);
     const replaced = valid ? undefined : replacementsPerLine(piece);
     const starts = new LineStarts(piece);
-    const mayHaveReservedKey = RESERVED_KEY_HINT.test(text);
+    const mayHaveReservedKey = mayHoldReservedKey(text);
     let pos = 0;
     let k = 0; // line of the piece
     let countedBytes = 0; // bytes of the piece already added to `bytes`

@@ -255,7 +255,6 @@ function typeOfNode(node: SchemaTree): ParquetType | undefined {
  * for (written by another tool). Uses `kiln.schema` when the file carries it.
  */
 export function columnsOf(metadata: FileMetaData, path: string): Map<string, ParquetType | undefined> {
-  checkNoReservedNames(parquetSchemaTree(metadata), "", path);
   const stored = metadataValue(metadata, SCHEMA_KEY);
   if (stored !== undefined) return new Map(Object.entries(checkSchemaShape(stored, `${path} (${SCHEMA_KEY})`)));
   const json = jsonColumnsOf(metadata);
@@ -267,18 +266,24 @@ export function columnsOf(metadata: FileMetaData, path: string): Map<string, Par
   return columns;
 }
 
-/** Fails on a column or struct field named `__proto__`, which a row (a plain JavaScript object) cannot hold as data. */
-function checkNoReservedNames(node: SchemaTree, at: string, path: string): void {
-  for (const child of node.children) {
-    const name = at ? `${at}.${child.element.name}` : child.element.name;
-    if (child.element.name === "__proto__") {
+/**
+ * Fails on a column or struct field named `__proto__` (among `columns`, or anywhere), which a row (a
+ * plain JavaScript object) cannot hold as data.
+ */
+export function checkNoReservedNames(metadata: FileMetaData, path: string, columns?: ReadonlySet<string>): void {
+  const pending: Array<[SchemaTree, string]> = parquetSchemaTree(metadata)
+    .children.filter((c) => !columns || columns.has(c.element.name))
+    .map((c) => [c, c.element.name]);
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    const [node, name] = next;
+    if (node.element.name === "__proto__") {
       throw new FormatError(
         "KILN_UNSUPPORTED_COLUMN",
         `${path}: column '${name}': a field named __proto__ cannot be read as data (on a JavaScript object it sets the prototype)`,
-        "rename the column in the file (for example with DuckDB: COPY (SELECT * RENAME (__proto__ AS proto) FROM 'in.parquet') TO 'out.parquet')",
+        "rename the column in the file (for example with DuckDB: COPY (SELECT * RENAME (__proto__ AS proto) FROM 'in.parquet') TO 'out.parquet'), or leave it out of the columns read",
       );
     }
-    checkNoReservedNames(child, name, path);
+    for (const child of node.children) pending.push([child, `${name}.${child.element.name}`]);
   }
 }
 

@@ -22,7 +22,8 @@ import {
   type ReadOptions,
   type RecordBatch,
 } from "./format-types.ts";
-import { columnSignature, columnsOf, isRecord } from "./parquet-schema.ts";
+import { checkNoReservedNames, columnSignature, columnsOf, isRecord } from "./parquet-schema.ts";
+import { mayHoldReservedKey, reservedKeyPath } from "./reserved-keys.ts";
 import { decodeReplacing, replacementsIn } from "./utf8.ts";
 
 export { inferParquetSchema } from "./parquet-schema.ts";
@@ -41,6 +42,13 @@ function fileBuffer(fs: FileSystem, path: string, size: number): AsyncBuffer {
 
 function decodeFailure(err: unknown, path: string, where = ""): Error {
   if (err instanceof KilnError) return err;
+  if (err instanceof ReservedKeyInJson) {
+    return new FormatError(
+      "KILN_UNSUPPORTED_COLUMN",
+      `${path}${where}: ${err.message}, which a record cannot carry as data (on a JavaScript object it sets the prototype)`,
+      "rename the key in the file's JSON values",
+    );
+  }
   return new CorruptFileError(path, `parquet${where}: ${(err as Error)?.message ?? String(err)}`, { cause: err });
 }
 
@@ -96,7 +104,7 @@ function converterFor(type: ParquetType | undefined): Convert | undefined {
     case "int64":
       return toPlain;
     case "json":
-      return (v) => (typeof v === "string" ? JSON.parse(v) : (v ?? null));
+      return (v) => (typeof v === "string" ? parseJsonValue(v) : (v ?? null));
     case "string":
     case "float64":
     case "bool":
@@ -118,6 +126,21 @@ function converterFor(type: ParquetType | undefined): Convert | undefined {
   };
 }
 
+/** A JSON value held a key named `__proto__` (at `path`); readRowGroups names the file and rows. */
+class ReservedKeyInJson extends Error {
+  constructor(readonly at: string) {
+    super(`a JSON value holds a key named __proto__ (at '${at}')`);
+  }
+}
+
+/** A JSON column's value, parsed; one holding a key named `__proto__` is refused (see reserved-keys.ts). */
+function parseJsonValue(text: string): unknown {
+  const value: unknown = JSON.parse(text);
+  const at = mayHoldReservedKey(text) ? reservedKeyPath(value) : undefined;
+  if (at !== undefined) throw new ReservedKeyInJson(at);
+  return value;
+}
+
 /** hyparquet string parsers that count the invalid UTF-8 they repair. */
 function countingParsers() {
   let replaced = 0;
@@ -129,7 +152,7 @@ function countingParsers() {
   return {
     parsers: {
       stringFromBytes: (bytes: Uint8Array) => bytes && decode(bytes),
-      jsonFromBytes: (bytes: Uint8Array) => bytes && JSON.parse(decode(bytes)),
+      jsonFromBytes: (bytes: Uint8Array) => bytes && parseJsonValue(decode(bytes)),
     },
     take(): number {
       const n = replaced;
@@ -176,6 +199,7 @@ async function* readRowGroups(parquet: ParquetFile, path: string, opts: ReadOpti
   if (isColumnlessEmpty(parquet)) return;
   checkColumnsExist(parquet, path, opts.columns ?? []);
   const wanted = new Set(opts.columns ?? parquet.columns.keys());
+  checkNoReservedNames(parquet.metadata, path, wanted);
   const converters = [...wanted].flatMap((name): [string, Convert][] => {
     const convert = converterFor(parquet.columns.get(name));
     return convert ? [[name, convert]] : [];
@@ -225,6 +249,7 @@ export async function readParquetSchema(path: string, fs: FileSystem = fileSyste
   const stat = await fs.stat(path);
   if (!stat) throw new StorageError(`${path}: no such file`, "check the path of the parquet file whose schema is wanted");
   const parquet = await openParquet(fs, path, stat.size);
+  checkNoReservedNames(parquet.metadata, path);
   const schema: ParquetSchema = {};
   for (const [name, type] of parquet.columns) {
     if (!type) {

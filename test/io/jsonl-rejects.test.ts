@@ -109,6 +109,11 @@ describe("reason codes", () => {
       ["reserved-field", 7, `field 'deep${"[0]".repeat(20_000)}.__proto__'`],
     ]);
     expect(rejected[0].message).toMatch(/rename the field/);
+    // A file whose only reserved key is written with escapes: the scan must find the escaped spelling.
+    const escaped = await file("reserved-escaped.jsonl", [good(1), '{"i":2,"m":{"__pro\\u0074o__":1}}', good(3)].join("\n"));
+    const second = await readRejecting(await expandInputs(escaped));
+    expect(second.rows).toEqual([{ i: 1 }, { i: 3 }]);
+    expect(second.rejected.map((r) => [r.reason, r.line])).toEqual([["reserved-field", 2]]);
     const e = await readAll((await expandInputs(f))[0]).catch((err: unknown) => err);
     expect(e).toBeInstanceOf(MalformedRecordError);
     expect((e as MalformedRecordError).message).toMatch(/reserved\.jsonl: line 2 .*field '__proto__'/);

@@ -255,5 +255,18 @@ describe("parquet without a schema", () => {
       expect(String(err)).toContain(`${file}: column '${column}'`);
       await expect(readParquetSchema(file)).rejects.toThrow(/named __proto__/);
     }
+    // A column that is not read does not fail the read.
+    const [split] = await expandInputs(top);
+    expect(await readAll(split, { columns: ["s"] })).toEqual([{ s: "x" }]);
+  });
+
+  it("a JSON value holding a key named __proto__ fails naming the file and the key's path", async () => {
+    const file = path.join(tmp.path, "proto-json.parquet");
+    await duck.db.run(`COPY (SELECT * FROM (VALUES (1, '{"a":1}'::JSON), (2, '{"a":[{"b":2},{"__proto__":{"z":1}}]}'::JSON)) t(n, doc)) TO '${file}' (FORMAT parquet)`);
+    const [split] = await expandInputs(file);
+    const err = await readAll(split).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: "KILN_UNSUPPORTED_COLUMN" });
+    expect(String(err)).toContain(`${file} (row group starting at row 0): a JSON value holds a key named __proto__ (at 'a[1].__proto__')`);
+    expect(await readAll(split, { columns: ["n"] })).toEqual([{ n: 1 }, { n: 2 }]);
   });
 });
