@@ -85,6 +85,8 @@ const SPLIT_SUFFIX = / \(split from byte (\d+)\)$/;
 interface Place {
   file: string;
   relative: string;
+  /** The source of a record without one of its own: its folder under base, else its file name up to the first dot. */
+  fileSource: string;
   fileIndex: number;
   splitStart: number;
   position: number;
@@ -98,7 +100,7 @@ function placeFinder(args: NormalizeArgs): (ctx: UserContext) => Readonly<Place>
   const base = args.base.replace(/\/+$/, "") + "/";
   const indexOf = new Map(args.files.map((f, i) => [f, i]));
   let lastSource = "";
-  const place: Place = { file: "", relative: "", fileIndex: -1, splitStart: 0, position: 0 };
+  const place: Place = { file: "", relative: "", fileSource: "", fileIndex: -1, splitStart: 0, position: 0 };
   return (ctx) => {
     const at = ctx.position();
     if (at && at.source !== lastSource) {
@@ -107,6 +109,7 @@ function placeFinder(args: NormalizeArgs): (ctx: UserContext) => Readonly<Place>
       const file = split ? at.source.slice(0, split.index) : at.source;
       place.file = file;
       place.relative = file.startsWith(base) ? file.slice(base.length) : file.slice(file.lastIndexOf("/") + 1);
+      place.fileSource = place.relative.includes("/") ? place.relative.split("/")[0] : place.relative.replace(/\..*$/, "");
       place.fileIndex = indexOf.get(file) ?? -1;
       place.splitStart = split ? Number(split[1]) : 0;
     }
@@ -150,8 +153,7 @@ export function normalizeRecords(args: NormalizeArgs): (row: unknown, ctx: UserC
     const record = row;
     const counters = ctx.counters;
     const raw = textOf(record, args.textField, where, counters);
-    const fallbackSource = args.source ?? (relative.includes("/") ? relative.split("/")[0] : relative.replace(/\..*$/, ""));
-    const source = typeof record.source === "string" && record.source ? record.source : fallbackSource;
+    const source = typeof record.source === "string" && record.source ? record.source : (args.source ?? place.fileSource);
     const rawBytes = raw === undefined ? 0 : Buffer.byteLength(raw);
     count(counters, "read", source, rawBytes);
     counters.increment("records_read");
