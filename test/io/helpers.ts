@@ -11,22 +11,14 @@ import { gzipSync } from "node:zlib";
 import { compress as zstdCompress } from "zstd-napi";
 import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
 import { readSplit, type InputSplit, type ReadOptions } from "../../src/io/formats.ts";
+import { suiteDir as sharedSuiteDir } from "../support/suite-dir.ts";
 
 export async function tempDir(tag: string): Promise<string> {
   return fsp.mkdtemp(path.join(os.tmpdir(), `kiln-io-${tag}-`));
 }
 
 /** A temp folder created before the suite's tests and removed after them; read `.path` inside tests. */
-export function suiteDir(tag: string): { path: string } {
-  const suite = { path: "" };
-  beforeAll(async () => {
-    suite.path = await tempDir(tag);
-  });
-  afterAll(async () => {
-    if (suite.path) await fsp.rm(suite.path, { recursive: true, force: true });
-  });
-  return suite;
-}
+export const suiteDir = (tag: string): { path: string } => sharedSuiteDir(`kiln-io-${tag}`);
 
 class DuckDBPeer {
   instance: DuckDBInstance | undefined;

@@ -5,11 +5,15 @@
 import * as fsp from "node:fs/promises";
 import * as os from "node:os";
 import * as path from "node:path";
+import { suiteDir as sharedSuiteDir } from "../support/suite-dir.ts";
 import { ScatterWriter, ShuffleReader, listMapOutputs, type ReadPartitionOptions, type ScatterWriterOptions } from "../../src/shuffle/index.ts";
 
 export async function tempDir(label: string): Promise<string> {
   return fsp.mkdtemp(path.join(os.tmpdir(), `kiln-shuffle-test-${label}-`));
 }
+
+/** A temp folder for the whole suite, removed after it; read `.path` inside tests. */
+export const suiteDir = (label: string): { path: string } => sharedSuiteDir(`kiln-shuffle-test-${label}`);
 
 /** Runs one map task per input shard; returns the committed sidecar paths. */
 export async function scatter<T>(

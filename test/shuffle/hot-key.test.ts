@@ -1,14 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import * as fsp from "node:fs/promises";
+import { describe, expect, it } from "vitest";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { fileURLToPath } from "node:url";
-import { tempDir } from "./helpers.ts";
+import { suiteDir } from "./helpers.ts";
 
 const run = promisify(execFile);
 const child = fileURLToPath(new URL("./fixtures/hot-key-child.ts", import.meta.url));
 const BUDGET = 16 * 1024 * 1024;
-let root: string;
+const suite = suiteDir("hot");
 
 interface HotKeyReport {
   rows: number;
@@ -22,18 +21,12 @@ interface HotKeyReport {
 
 async function hotKeyRun(count: number): Promise<HotKeyReport> {
   // A 48 MB heap cap (small young generation too): the job fails outright if the reducer holds the partition in memory.
-  const { stdout } = await run(process.execPath, ["--max-old-space-size=48", "--max-semi-space-size=2", "--import", "tsx", child, `${root}/n${count}`, String(count), String(BUDGET)], {
+  const { stdout } = await run(process.execPath, ["--max-old-space-size=48", "--max-semi-space-size=2", "--import", "tsx", child, `${suite.path}/n${count}`, String(count), String(BUDGET)], {
     maxBuffer: 1 << 20,
   });
   return JSON.parse(stdout.trim().split("\n").at(-1)!) as HotKeyReport;
 }
 
-beforeAll(async () => {
-  root = await tempDir("hot");
-});
-afterAll(async () => {
-  await fsp.rm(root, { recursive: true, force: true });
-});
 
 describe("one hot key holding half of all rows", () => {
   it("completes within the budget: peak memory stays flat when the data doubles", async () => {
