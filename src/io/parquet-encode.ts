@@ -117,6 +117,29 @@ function columnLayouts(schema: ParquetSchema, sample: readonly Record<string, un
   });
 }
 
+/**
+ * A plain string column's values as UTF-8: views into one buffer per batch. hyparquet-writer would
+ * otherwise encode each value into an array of its own (a separate allocation outside the heap per
+ * document), only to copy it into the page; views it takes as they are. Statistics compare the bytes,
+ * which is the order parquet defines for strings. Lone surrogates become U+FFFD, as TextEncoder writes them.
+ */
+function utf8Views(rows: readonly Record<string, unknown>[], name: string): (Uint8Array | null)[] {
+  let total = 0;
+  for (const r of rows) {
+    const v = r[name];
+    if (typeof v === "string") total += Buffer.byteLength(v, "utf8");
+  }
+  const bytes = Buffer.allocUnsafeSlow(total);
+  let at = 0;
+  return rows.map((r) => {
+    const v = r[name];
+    if (typeof v !== "string") return null;
+    const from = at;
+    at += bytes.write(v, at, "utf8");
+    return bytes.subarray(from, at);
+  });
+}
+
 type WriterModule = typeof import("hyparquet-writer");
 
 /** A hyparquet-writer byte sink whose bytes are taken out after each row group, so it holds one row group at most. */
@@ -187,7 +210,9 @@ export class ParquetEncoder {
     const columnData: ColumnSource[] = this.layouts.map(({ name, type, encoding, statistics }, c) => {
       const data = this.convert[c]
         ? rows.map((r, i) => converted(type, r[name], { path: this.path, column: name, row: firstRow + i }))
-        : rows.map((r) => r[name] ?? null);
+        : encoding === "PLAIN"
+          ? utf8Views(rows, name)
+          : rows.map((r) => r[name] ?? null);
       return { name, data, ...(encoding ? { encoding } : {}), ...(statistics === false ? { statistics } : {}) };
     });
     this.rows += rows.length;

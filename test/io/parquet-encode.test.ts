@@ -2,7 +2,9 @@
 // long-text columns without min/max statistics, others as parquet's defaults. Read back by DuckDB.
 import { describe, expect, it } from "vitest";
 import * as path from "node:path";
+import { readFileSync } from "node:fs";
 import { openWriter } from "../../src/io/formats.ts";
+import { readParquetBytes } from "../../src/io/parquet.ts";
 import { suiteDir, suiteDuckDB } from "./helpers.ts";
 
 const tmp = suiteDir("parquet-encode");
@@ -67,5 +69,19 @@ describe("parquet string column layout", () => {
       start += Number(count);
     }
     expect(start).toBe(rows.length);
+  });
+
+  it("writes a column without a dictionary as each value's UTF-8, nulls and empty strings kept, a lone surrogate as U+FFFD", async () => {
+    const texts = ["", "plain ascii", "é and ñ", "\u{1F600} astral", "lone \ud800 high", "lone \udc00 low", "ends high \ud83d", "中文 text"];
+    const rows = Array.from({ length: 1200 }, (_, i) => ({ id: `r${i}`, text: i % 97 === 5 ? null : `${texts[i % texts.length]} ${i}` }));
+    const file = path.join(tmp.path, "utf8.parquet");
+    const w = openWriter(file, "parquet");
+    await w.write(rows);
+    await w.close();
+    expect((await chunkFacts(file)).text.encodings).not.toMatch(/DICTIONARY/);
+    const back = await readParquetBytes(readFileSync(file), file);
+    expect(back.map((r) => r.text)).toEqual(rows.map((r) => (r.text === null ? null : r.text.replace(/\p{Surrogate}/gu, "\ufffd"))));
+    const bytes = await duck.db.runAndReadAll(`SELECT sum(strlen(text))::INTEGER FROM '${file}'`);
+    expect(bytes.getRows()[0][0]).toBe(rows.reduce((n, r) => n + (r.text === null ? 0 : Buffer.byteLength(r.text)), 0));
   });
 });
