@@ -132,7 +132,9 @@ class PartitionArena {
       const ks = keys as string[];
       const { prefixHigh: high, prefixLow: low } = this;
       const sameKey = (a: number, b: number) => (hasSort ? compareKeys(sorts[a] as ShuffleKey, sorts[b] as ShuffleKey) : 0);
-      order.sort((a, b) => high[a] - high[b] || low[a] - low[b] || (ks[a] < ks[b] ? -1 : ks[a] > ks[b] ? 1 : sameKey(a, b)));
+      // Prefixes are 48-bit numbers: the comparator returns -1/0/1 so that no result is a boxed double.
+      const byPrefix = (x: number, y: number) => (x < y ? -1 : x > y ? 1 : 0);
+      order.sort((a, b) => byPrefix(high[a], high[b]) || byPrefix(low[a], low[b]) || (ks[a] < ks[b] ? -1 : ks[a] > ks[b] ? 1 : sameKey(a, b)));
     } else {
       order.sort((a, b) => compareKeys(keys[a], keys[b]) || (hasSort ? compareKeys(sorts[a] as ShuffleKey, sorts[b] as ShuffleKey) : 0));
     }
@@ -313,14 +315,16 @@ export class ScatterWriter<T> {
       used += bytes.length;
       rows++;
     };
-    // A buffered entry that fits the frame is copied from its block without a view.
-    const appendEntry = async (i: number): Promise<void> => {
+    // A buffered entry that fits the frame is copied from its block without a view. Synchronous: a
+    // promise per entry would cost more than the copy; the caller awaits only the frame it returns.
+    const appendEntry = (i: number): Promise<void> | undefined => {
       const length = arena.lengthOf(i);
       if (length > chunk.length) return append(arena.bytesOf(i));
-      if (used + length > chunk.length) await emit(chunk.subarray(0, used));
+      if (used + length > chunk.length) return emit(chunk.subarray(0, used)).then(() => appendEntry(i));
       arena.copyInto(i, chunk, used);
       used += length;
       rows++;
+      return undefined;
     };
     const order = arena.sortedOrder(this.hasSort);
     const combine = this.opts.combine;
@@ -328,7 +332,8 @@ export class ScatterWriter<T> {
       let j = i + 1;
       if (combine) while (j < order.length && compareKeys(arena.keys[order[i]], arena.keys[order[j]]) === 0) j++;
       if (j === i + 1 || combine === keepFirst) {
-        await appendEntry(order[i]);
+        const full = appendEntry(order[i]);
+        if (full) await full;
       } else {
         let acc = decodeEntryRecord<T>(arena.bytesOf(order[i]));
         for (let k = i + 1; k < j; k++) acc = combine!(acc, decodeEntryRecord<T>(arena.bytesOf(order[k])));
