@@ -210,7 +210,8 @@ export function copyOrder(entry: ShuffledRecord): [number, number, number] {
 /**
  * Factory of the flatMap over a partition sorted by (id, copy order): with exact dedup the first
  * record of each id is kept and the others become duplicates naming it (`kept_source`,
- * `kept_source_id`); with "none" every record is kept. It keeps the last kept record across rows
+ * `kept_source_id`, added to the record itself: each entry is decoded from the shuffle for this
+ * function alone); with "none" every record is kept. It keeps the last kept record across rows
  * (one factory per task, rows in partition order).
  */
 export function markDuplicates(args: { dedup: DedupMode }): (entry: ShuffledRecord, ctx: UserContext) => NormalizedRecord[] {
@@ -220,7 +221,10 @@ export function markDuplicates(args: { dedup: DedupMode }): (entry: ShuffledReco
     const bytes = entry[4]; // the text's UTF-8 length, measured on the map side
     if (args.dedup === "exact" && last !== undefined && last.id === record.id) {
       count(ctx.counters, "duplicates", record.source, bytes);
-      return [{ ...record, kept_source: last.source, kept_source_id: last.source_id }];
+      // The record was decoded from the shuffle for this function alone: marked in place, not copied.
+      record.kept_source = last.source;
+      record.kept_source_id = last.source_id;
+      return [record];
     }
     last = record;
     count(ctx.counters, "kept", record.source, bytes);
