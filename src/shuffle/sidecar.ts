@@ -1,5 +1,5 @@
 /**
- * The sidecar of one map task: a JSON file `{"body": {...}, "checksum": "<xxh3-64 hex>"}` where the
+ * The sidecar of one map task: a JSON file `{"body": {...}, "checksum": "<XXH64 hex>"}` where the
  * checksum covers `JSON.stringify(body)`. The body names the data file (relative to the sidecar's
  * folder), the codec, the number of partitions, whether entries carry a sort key, buffer-sizing
  * facts (largest frame compressed and uncompressed) and, per non-empty partition, its frames as
@@ -11,7 +11,8 @@ import { fileSystemFor, joinPath } from "../io/index.ts";
 import { ShuffleCorruptError } from "./errors.ts";
 import { FRAME_CODEC, checksumOf, type FrameRef } from "./frame.ts";
 
-export const SIDECAR_FORMAT = "kiln-shuffle-sidecar/2";
+/** 3: frame and sidecar checksums are XXH64 (2 had XXH3-64); a sidecar of another format is refused. */
+export const SIDECAR_FORMAT = "kiln-shuffle-sidecar/3";
 export const SIDECAR_SUFFIX = ".sidecar.json";
 
 type FrameTuple = [offset: number, length: number, rows: number, rawLength: number, checksum: string, run: number];
@@ -76,13 +77,14 @@ export function parseSidecar(file: string, bytes: Buffer): SidecarBody {
   if (!body || typeof parsed.checksum !== "string") {
     throw new ShuffleCorruptError(file, 0, "sidecar lacks its body or checksum");
   }
+  // The format first: another version's sidecar is named as such, not as a checksum mismatch.
+  if (body.format !== SIDECAR_FORMAT || body.codec !== FRAME_CODEC) {
+    throw new ShuffleCorruptError(file, 0, `unsupported sidecar format ${body.format} / codec ${body.codec} (this kiln reads ${SIDECAR_FORMAT} / ${FRAME_CODEC})`);
+  }
   const text = JSON.stringify(body);
   const sum = checksumOf(Buffer.from(text));
   if (sum !== parsed.checksum) {
     throw new ShuffleCorruptError(file, 8, `sidecar checksum ${sum} does not match recorded ${parsed.checksum}`);
-  }
-  if (body.format !== SIDECAR_FORMAT || body.codec !== FRAME_CODEC) {
-    throw new ShuffleCorruptError(file, 0, `unsupported sidecar format ${body.format} / codec ${body.codec}`);
   }
   if (!isCount(body.numPartitions) || body.numPartitions < 1 || typeof body.dataFile !== "string") {
     throw new ShuffleCorruptError(file, 0, "sidecar has no valid numPartitions or dataFile");

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as fsp from "node:fs/promises";
+import { xxh3, xxh64 } from "@node-rs/xxhash";
 import { ShuffleCorruptError, ShuffleReader, partitionOf, readSidecar } from "../../src/shuffle/index.ts";
 import { readAll, scatter, tempDir } from "./helpers.ts";
 
@@ -80,6 +81,31 @@ describe("damaged shuffle files", () => {
     expect(error).toBeInstanceOf(ShuffleCorruptError);
     expect((error as ShuffleCorruptError).file).toBe(outputs[0]);
     expect((error as Error).message).toMatch(/checksum/);
+  });
+
+  it("records each frame's XXH64 of its compressed bytes and the sidecar's XXH64 of its body", async () => {
+    const outputs = await fresh("checksums");
+    const out = await readSidecar(outputs[0]);
+    const data = await fsp.readFile(out.dataPath);
+    const frames = Object.values(out.body.partitions).flatMap((p) => p.frames);
+    expect(frames.length).toBeGreaterThan(2);
+    for (const [offset, length, , , checksum] of frames) {
+      expect(checksum).toBe(xxh64(data.subarray(offset, offset + length)).toString(16).padStart(16, "0"));
+    }
+    const text = JSON.parse(await fsp.readFile(outputs[0], "utf8"));
+    expect(text.checksum).toBe(xxh64(Buffer.from(JSON.stringify(text.body))).toString(16).padStart(16, "0"));
+  });
+
+  it("names a sidecar of the earlier format (XXH3 checksums) as such rather than as a checksum mismatch", async () => {
+    const outputs = await fresh("old-format");
+    const parsed = JSON.parse(await fsp.readFile(outputs[0], "utf8"));
+    parsed.body.format = "kiln-shuffle-sidecar/2";
+    parsed.checksum = xxh3.xxh64(Buffer.from(JSON.stringify(parsed.body))).toString(16).padStart(16, "0");
+    await fsp.writeFile(outputs[0], JSON.stringify(parsed));
+    const { count, error } = await drain(outputs, 0);
+    expect(count).toBe(0);
+    expect(error).toBeInstanceOf(ShuffleCorruptError);
+    expect((error as Error).message).toMatch(/unsupported sidecar format kiln-shuffle-sidecar\/2 .*this kiln reads kiln-shuffle-sidecar\/3/);
   });
 
   it("reports a truncated data file at the byte where the data ends", async () => {
