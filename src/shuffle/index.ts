@@ -10,5 +10,6 @@ export { ShuffleReader, readPartition, type ReadPartitionOptions, type ReadStats
 export { listMapOutputs, readSidecar, removeUncommittedData, type MapOutput, type SidecarBody } from "./sidecar.ts";
 export { partitionOf, compareKeys, canonicalKeyBytes, assertShuffleKey, type ShuffleKey } from "./key.ts";
 export type { ShuffleEntry } from "./frame.ts";
+export { FRAME_LEVEL_VARIABLE } from "./frame.ts";
 export { keepFirst } from "./merge.ts";
 export { ShuffleKeyError, ShuffleCorruptError, ShuffleConfigError } from "./errors.ts";

@@ -8,7 +8,7 @@
 import * as fsp from "node:fs/promises";
 import * as os from "node:os";
 import * as path from "node:path";
-import { checksumOf, compressFrame, decodeFrameSlices, encodeEntry, type FrameRef, type ShuffleEntry } from "./frame.ts";
+import { checksumOf, compressFrame, decodeFrameSlices, encodeEntry, frameLevel, type FrameRef, type ShuffleEntry } from "./frame.ts";
 import { processIsAlive } from "../util/process.ts";
 
 export interface RunFile {
@@ -52,6 +52,7 @@ export async function writeRun<T>(
   hasSort: boolean,
   chunkBytes: number,
 ): Promise<RunFile> {
+  const level = frameLevel(true);
   const handle = await fsp.open(file, "wx");
   const run: RunFile = { path: file, chunks: [], rows: 0, bytes: 0 };
   let parts: Buffer[] = [];
@@ -59,7 +60,7 @@ export async function writeRun<T>(
   const flush = async (): Promise<void> => {
     if (parts.length === 0) return;
     const raw = Buffer.concat(parts);
-    const frame = compressFrame(raw, 1);
+    const frame = compressFrame(raw, level);
     await handle.write(frame, 0, frame.length, run.bytes);
     run.chunks.push({ offset: run.bytes, length: frame.length, rows: parts.length, rawLength: raw.length, checksum: checksumOf(frame) });
     run.rows += parts.length;

@@ -16,7 +16,7 @@ import { randomBytes } from "node:crypto";
 import { fileSystemFor, joinPath, localFileSystem, schemeOf } from "../io/index.ts";
 import { ShuffleConfigError } from "./errors.ts";
 import { compareKeys, partitionOf, assertShuffleKey, wellFormedKey, type ShuffleKey } from "./key.ts";
-import { compressFrame, checksumOf, decodeEntryRecord, encodeEntry, FRAME_CODEC } from "./frame.ts";
+import { compressFrame, checksumOf, decodeEntryRecord, encodeEntry, FRAME_CODEC, frameLevel } from "./frame.ts";
 import { keepFirst } from "./merge.ts";
 import { SIDECAR_FORMAT, serializeSidecar, sidecarPathFor, toFrameTuple, type MapOutput, type SidecarBody } from "./sidecar.ts";
 
@@ -159,6 +159,7 @@ export interface ScatterWriterOptions<T> {
   memoryBudgetBytes?: number;
   /** Largest uncompressed frame (a run is cut into frames of this size); defaults to budget / 1024, within [4 KiB, 1 MiB]. */
   maxFrameBytes?: number;
+  /** zstd level of the frames; default: frame.ts's choice for a local or a remote outputDir. */
   compressionLevel?: number;
   /** Local folder for the data file while it is written when outputDir is not local. */
   tempDir?: string;
@@ -203,6 +204,8 @@ export class ScatterWriter<T> {
     private readonly dataFileName: string,
     private readonly localDataPath: string,
     private readonly handle: fsp.FileHandle,
+    /** zstd level of this writer's frames (frame.ts: fast for a local folder, 1 for remote storage). */
+    private readonly level: number,
   ) {
     const budget = opts.memoryBudgetBytes ?? DEFAULT_MEMORY_BUDGET;
     this.flushThreshold = Math.max(1, Math.floor(budget / 2));
@@ -224,6 +227,7 @@ export class ScatterWriter<T> {
     const attempt = validName(opts.attempt ?? `${process.pid}-${randomBytes(4).toString("hex")}`, "attempt");
     const dataFileName = `map-${mapTask}.attempt-${attempt}.data`;
     const local = schemeOf(opts.outputDir) === "file";
+    const level = opts.compressionLevel ?? frameLevel(local);
     let localDataPath: string;
     if (local) {
       const dir = opts.outputDir.startsWith("file://") ? new URL(opts.outputDir).pathname : opts.outputDir;
@@ -235,7 +239,7 @@ export class ScatterWriter<T> {
       localDataPath = path.join(tmpRoot, `kiln-scatter-${randomBytes(6).toString("hex")}-${dataFileName}`);
     }
     const handle = await fsp.open(localDataPath, "wx");
-    return new ScatterWriter(opts, mapTask, attempt, dataFileName, localDataPath, handle);
+    return new ScatterWriter(opts, mapTask, attempt, dataFileName, localDataPath, handle, level);
   }
 
   /** Buffers one record; returns a promise only when the record triggered a flush. */
@@ -290,7 +294,7 @@ export class ScatterWriter<T> {
     let used = 0;
     let rows = 0;
     const emit = async (raw: Buffer): Promise<void> => {
-      const frame = compressFrame(raw, this.opts.compressionLevel ?? 1);
+      const frame = compressFrame(raw, this.level);
       await this.handle.write(frame, 0, frame.length, this.dataOffset);
       slot.frames.push(toFrameTuple({ offset: this.dataOffset, length: frame.length, rows, rawLength: raw.length, checksum: checksumOf(frame), run }));
       slot.rows += rows;
