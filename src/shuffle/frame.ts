@@ -57,10 +57,10 @@ export function checksumOf(bytes: Uint8Array): string {
 /**
  * zstd level of frames on local disk (map outputs in a local folder, the reducer's spill runs): so
  * fast that zstd hardly looks for matches (about 2 GB/s in, 8 GB/s out, frames about 0.93 of their
- * raw size): local bytes are cheap, and level 1 cost the 2 GB deduplicate benchmark 1.5 s of its
- * 12 (DESIGN.md, shuffle). Frames
- * bound for remote storage (gs://) keep level 1 (about 340 MB/s, 2.7 times smaller): their bytes
- * cross the network. `KILN_SHUFFLE_ZSTD_LEVEL` sets one level for both, e.g. 1 where local disk is short.
+ * raw size), because local bytes are cheap and level 1 cost the 2 GB deduplicate benchmark 1.5 s of
+ * its 12 (DESIGN.md, shuffle). Frames bound for remote storage (gs://) keep level 1 (about 340 MB/s,
+ * 2.7 times smaller): their bytes cross the network. `KILN_SHUFFLE_ZSTD_LEVEL` sets one level for
+ * both, e.g. 1 where local disk is short.
  */
 export const LOCAL_FRAME_LEVEL = -100;
 export const REMOTE_FRAME_LEVEL = 1;
