@@ -33,18 +33,20 @@ export function copyIds(source: Uint32Array, from: number, target: Uint32Array, 
   for (let k = 0; k < count; k++) target[to + k] = source[from + k];
 }
 
+/** Words per slot in `Generation.slots`: hash, key length | id count << 8 (0: empty), key start, value. */
+const SLOT_WORDS = 4;
+
 class Generation {
   private size = 0;
   private charsUsed = 0;
   private idsUsed = 0;
   private readonly mask: number;
-  private readonly hashes: Int32Array;
-  /** Per slot: the key's length in code units, 0 for an empty slot. */
-  private readonly keyLength: Uint8Array;
-  private readonly keyStart: Int32Array;
-  /** Per slot: how many ids; one id is kept in valueStart itself, more start at valueStart in `ids`. */
-  private readonly valueCount: Uint16Array;
-  private readonly valueStart: Int32Array;
+  /**
+   * One slot per SLOT_WORDS consecutive words, so that a probe reads one cache line: the key's
+   * hash; its length in code units (low byte; 0 marks an empty slot) and its id count (above it);
+   * where the key starts in `chars`; the one id when the count is 1, else where the ids start in `ids`.
+   */
+  private readonly slots: Int32Array;
   private readonly chars: Uint16Array;
   readonly ids: Uint32Array;
 
@@ -52,11 +54,7 @@ class Generation {
     let slots = 16;
     while (slots < entries * 2) slots *= 2;
     this.mask = slots - 1;
-    this.hashes = new Int32Array(slots);
-    this.keyLength = new Uint8Array(slots);
-    this.keyStart = new Int32Array(slots);
-    this.valueCount = new Uint16Array(slots);
-    this.valueStart = new Int32Array(slots);
+    this.slots = new Int32Array(slots * SLOT_WORDS);
     this.chars = new Uint16Array(Math.max(entries * CHARS_PER_ENTRY, MAX_CACHED_PIECE));
     this.ids = new Uint32Array(Math.max(entries * IDS_PER_ENTRY, MAX_IDS_PER_PIECE));
   }
@@ -64,11 +62,12 @@ class Generation {
   /** The slot holding text[start, end), or -1. */
   find(text: string, start: number, end: number, hash: number): number {
     const length = end - start;
-    const keyLength = this.keyLength;
+    const slots = this.slots;
     for (let i = hash & this.mask; ; i = (i + 1) & this.mask) {
-      const stored = keyLength[i];
-      if (stored === 0) return -1;
-      if (stored === length && this.hashes[i] === hash && this.sameChars(this.keyStart[i], text, start, length)) return i;
+      const at = i * SLOT_WORDS;
+      const meta = slots[at + 1];
+      if (meta === 0) return -1;
+      if ((meta & 0xff) === length && slots[at] === hash && this.sameChars(slots[at + 2], text, start, length)) return i;
     }
   }
 
@@ -79,12 +78,12 @@ class Generation {
   }
 
   countAt(slot: number): number {
-    return this.valueCount[slot];
+    return this.slots[slot * SLOT_WORDS + 1] >>> 8;
   }
 
   /** The one id of a slot whose count is 1, or where its ids start in `ids`. */
   valueAt(slot: number): number {
-    return this.valueStart[slot];
+    return this.slots[slot * SLOT_WORDS + 3] >>> 0;
   }
 
   /** True when an entry of `length` code units and `count` ids fits in the pools and the slot table. */
@@ -94,23 +93,24 @@ class Generation {
 
   /** Stores text[start, end) → ids[from, from + count) and returns its slot; the caller checked hasRoom and that the key is not stored. */
   insert(text: string, start: number, end: number, hash: number, ids: Uint32Array, from: number, count: number): number {
+    const slots = this.slots;
     let i = hash & this.mask;
-    while (this.keyLength[i] !== 0) i = (i + 1) & this.mask;
+    while (slots[i * SLOT_WORDS + 1] !== 0) i = (i + 1) & this.mask;
     const at = this.charsUsed;
     for (let k = start; k < end; k++) this.chars[at + k - start] = text.charCodeAt(k);
     this.charsUsed += end - start;
-    this.hashes[i] = hash;
-    this.keyLength[i] = end - start;
-    this.keyStart[i] = at;
-    this.valueCount[i] = count;
+    const slot = i * SLOT_WORDS;
+    slots[slot] = hash;
+    slots[slot + 1] = (end - start) | (count << 8);
+    slots[slot + 2] = at;
     if (count === 1) {
-      this.valueStart[i] = ids[from];
+      slots[slot + 3] = ids[from];
     } else {
       // A value copied back from the cold generation into the one just emptied goes to offset 0,
       // at or before where it was: copyIds runs front to back.
       const to = this.idsUsed;
       copyIds(ids, from, this.ids, to, count);
-      this.valueStart[i] = to;
+      slots[slot + 3] = to;
       this.idsUsed += count;
     }
     this.size++;
@@ -118,7 +118,7 @@ class Generation {
   }
 
   clear(): void {
-    this.keyLength.fill(0);
+    this.slots.fill(0);
     this.size = 0;
     this.charsUsed = 0;
     this.idsUsed = 0;
