@@ -244,6 +244,9 @@ const cpuNow = () => {
   return (c.user + c.system) / 1e6;
 };
 
+/** MB per second of wall time and per CPU-second for `megabytes` done in `seconds` and `cpuSeconds`. */
+const throughput = (megabytes: number, seconds: number, cpuSeconds: number) => ({ mbPerSec: r3(megabytes / seconds), mbPerCpuSecond: r3(megabytes / cpuSeconds) });
+
 function summarizeKiln(list: ChildResult[], megabytes: number) {
   const seconds = median(list.map((x) => x.stepSeconds));
   const cpuSeconds = median(list.map((x) => x.cpuSeconds));
@@ -254,8 +257,7 @@ function summarizeKiln(list: ChildResult[], megabytes: number) {
     medianStepSeconds: r3(seconds),
     medianGraphSeconds: r3(median(list.map((x) => x.graphSeconds))),
     medianCpuSeconds: r3(cpuSeconds),
-    mbPerSec: r3(megabytes / seconds),
-    mbPerCpuSecond: r3(megabytes / cpuSeconds),
+    ...throughput(megabytes, seconds, cpuSeconds),
     tokensPerSec: Math.round(list[0].tokens / seconds),
     tokens: list[0].tokens,
     peakRssMB: Math.round(Math.max(...list.map((x) => x.maxRssMB))),
@@ -283,7 +285,7 @@ function timeEncoder(texts: string[], encode: (t: string) => ArrayLike<number>, 
 
 function summarizeEncoder(e: EncoderTiming, megabytes: number) {
   const seconds = median(e.seconds);
-  return { threads: 1, runsSeconds: e.seconds.map(r3), medianSeconds: r3(seconds), mbPerSec: r3(megabytes / seconds), mbPerCpuSecond: r3(megabytes / median(e.cpuSeconds)), tokensPerSec: Math.round(e.tokens / seconds), tokens: e.tokens };
+  return { threads: 1, runsSeconds: e.seconds.map(r3), medianSeconds: r3(seconds), ...throughput(megabytes, seconds, median(e.cpuSeconds)), tokensPerSec: Math.round(e.tokens / seconds), tokens: e.tokens };
 }
 
 /** CPU-s to load cl100k_base with an empty compiled-vocabulary folder (import ranks, derive tables, save) and again from the saved file. */
@@ -394,8 +396,7 @@ function summarizeThreads(list: ThreadsResult[], megabytes: number) {
     runsThreadSeconds: list.map((x) => x.threadSeconds.map(r3)),
     medianSeconds: r3(seconds),
     medianCpuSeconds: r3(cpuSeconds),
-    mbPerSec: r3(megabytes / seconds),
-    mbPerCpuSecond: r3(megabytes / cpuSeconds),
+    ...throughput(megabytes, seconds, cpuSeconds),
     tokens: list[0].tokens,
   };
 }

@@ -27,7 +27,6 @@ async function hotKeyRun(count: number): Promise<HotKeyReport> {
   return JSON.parse(stdout.trim().split("\n").at(-1)!) as HotKeyReport;
 }
 
-
 describe("one hot key holding half of all rows", () => {
   it("completes within the budget: peak memory stays flat when the data doubles", async () => {
     const small = await hotKeyRun(100_000);
