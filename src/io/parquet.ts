@@ -28,13 +28,24 @@ import { decodeReplacing, replacementsIn } from "./utf8.ts";
 
 export { inferParquetSchema } from "./parquet-schema.ts";
 
-const compressors = { ZSTD: (input: Uint8Array) => new Uint8Array(zstdDecompress(input)) };
+/**
+ * Pages are decompressed by zstd-napi into a Buffer and handed to hyparquet as a plain Uint8Array
+ * view of the same memory (no copy): hyparquet reads a page through its byteOffset and byteLength.
+ */
+const compressors = {
+  ZSTD: (input: Uint8Array) => {
+    const page = zstdDecompress(input);
+    return new Uint8Array(page.buffer, page.byteOffset, page.length);
+  },
+};
 
 function fileBuffer(fs: FileSystem, path: string, size: number): AsyncBuffer {
   return {
     byteLength: size,
     async slice(start: number, end: number = size): Promise<ArrayBuffer> {
       const b = await fs.readRange(path, start, Math.max(0, end - start));
+      // A read that owns its whole ArrayBuffer is passed on as it is; one in a shared pool is copied out.
+      if (b.byteOffset === 0 && b.length === b.buffer.byteLength && b.buffer instanceof ArrayBuffer) return b.buffer;
       return b.buffer.slice(b.byteOffset, b.byteOffset + b.length) as ArrayBuffer;
     },
   };
