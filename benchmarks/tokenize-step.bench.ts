@@ -20,6 +20,7 @@ import { versioned } from "../src/graph/versioned.ts";
 import { openWriter } from "../src/io/formats.ts";
 import { runGraph } from "../src/executor/scheduler.ts";
 import { tokenizeStep } from "../src/steps/tokenize/tokenize-step.ts";
+import { DEFAULT_CACHE_PIECES } from "../src/tokenizers/piece-cache.ts";
 
 const THIS_FILE = fileURLToPath(import.meta.url);
 const ROOT = path.resolve(path.dirname(THIS_FILE), "..");
@@ -294,7 +295,7 @@ async function timeVocabularyLoad(): Promise<{ buildCpuSeconds: number; fromFile
   const c0 = cpuNow();
   await loadOpenAiTokenizer("cl100k_base");
   const c1 = cpuNow();
-  await loadOpenAiTokenizer("cl100k_base", { cacheSize: 65536 });
+  await loadOpenAiTokenizer("cl100k_base", { cacheSize: DEFAULT_CACHE_PIECES });
   return { buildCpuSeconds: r3(c1 - c0), fromFileCpuSeconds: r3(cpuNow() - c1) };
 }
 
@@ -328,8 +329,8 @@ async function main(): Promise<void> {
       kiln.set(threads, [...(kiln.get(threads) ?? []), res]);
       console.log(`run ${r + 1}/${runs} kiln x${threads}: step ${res.stepSeconds.toFixed(2)} s, ${res.cpuSeconds.toFixed(2)} CPU-s, ${(megabytes / res.stepSeconds).toFixed(2)} MB/s, ${res.tokens} tokens, peak RSS ${res.maxRssMB.toFixed(0)} MB (fixture ${res.fixtureState})`);
     }
-    // A fresh instance each run: an empty piece cache, as a worker thread starts with.
-    const bare = await loadOpenAiTokenizer("cl100k_base", { cacheSize: 65536 });
+    // A fresh instance each run: an empty piece cache of the size the step's encoder has, as a worker thread starts with.
+    const bare = await loadOpenAiTokenizer("cl100k_base", { cacheSize: DEFAULT_CACHE_PIECES });
     const candidates: Record<string, (t: string) => ArrayLike<number>> = {
       "kiln-encoder": (t) => bare.encode(t),
       // allowed_special = [], disallowed_special = []: "<|endoftext|>" in the text is encoded as text, no throw.

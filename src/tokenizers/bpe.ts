@@ -15,7 +15,7 @@
 import { compileBpe, type BpeDefinition, type CompiledBpe } from "./compile-bpe.ts";
 import { TokenizerFormatError } from "./errors.ts";
 import { MergeHeap, NO_MERGE, type BytesIdTable, type PairTable } from "./merge-tables.ts";
-import { copyIds, hashRegion, PieceCache } from "./piece-cache.ts";
+import { copyIds, DEFAULT_CACHE_PIECES, hashRegion, PieceCache } from "./piece-cache.ts";
 import type { Tokenizer } from "./types.ts";
 
 export type { BpeDefinition } from "./compile-bpe.ts";
@@ -53,7 +53,7 @@ export class ByteLevelBpeTokenizer implements Tokenizer {
   private pairScratch = new Int32Array(1024);
   private rankScratch = new Int32Array(1024);
 
-  /** From a definition (checked and compiled here) or from compiled tables; `cacheSize` is the pieces per cache generation (default 131072). */
+  /** From a definition (checked and compiled here) or from compiled tables; `cacheSize` is the pieces per cache generation (default DEFAULT_CACHE_PIECES, 131072). */
   constructor(def: BpeDefinition | CompiledBpe, cacheSize?: number) {
     const c = "tokenBlob" in def ? def : compileBpe(def);
     this.compiled = c;
@@ -64,7 +64,7 @@ export class ByteLevelBpeTokenizer implements Tokenizer {
     this.pattern = new RegExp(c.pattern.source, c.pattern.flags + "g");
     this.stickyPattern = new RegExp(c.pattern.source, c.pattern.flags + "y");
     this.wholePieceLookup = c.wholePieceLookup;
-    this.cache = new PieceCache(cacheSize ?? ("tokenBlob" in def ? undefined : def.cacheSize) ?? 131072);
+    this.cache = new PieceCache(cacheSize ?? ("tokenBlob" in def ? undefined : def.cacheSize) ?? DEFAULT_CACHE_PIECES);
     this.byteToId = c.byteToId;
     this.pairs = c.pairs;
     this.mergeResult = c.mergeResult;

@@ -33,6 +33,9 @@ export function copyIds(source: Uint32Array, from: number, target: Uint32Array, 
   for (let k = 0; k < count; k++) target[to + k] = source[from + k];
 }
 
+/** Pieces per cache generation unless a tokenizer is given another size: the encoder's default, which the tokenize step uses. */
+export const DEFAULT_CACHE_PIECES = 131072;
+
 /** Words per slot in `Generation.slots`: hash, key length | id count << 8 (0: empty), key start, value. */
 const SLOT_WORDS = 4;
 
