@@ -5,7 +5,8 @@
  * when the stage ends (cli-progress would print nothing there without `noTTYOutput`, and bars in
  * log files are noise). Rates are counted from finished tasks; the ETA from shards done so far.
  */
-import cliProgress from "cli-progress";
+import type CliProgress from "cli-progress";
+import { cliProgress } from "../../util/cli-progress.ts";
 import type { TaskCounters } from "./task.ts";
 
 export interface ProgressReporter {
@@ -32,7 +33,7 @@ interface StageState {
   bytes: number;
   started: number;
   lastLog: number;
-  bar?: cliProgress.SingleBar;
+  bar?: CliProgress.SingleBar;
 }
 
 export function createProgress(opts: ProgressOptions = {}): ProgressReporter {
@@ -45,9 +46,9 @@ export function createProgress(opts: ProgressOptions = {}): ProgressReporter {
   const stages = new Map<number, StageState>();
   const multi =
     mode === "bars"
-      ? new cliProgress.MultiBar(
+      ? new (cliProgress().MultiBar)(
           { stream, format: `${prefix}stage {stage} |{bar}| {value}/{total} shards | {rps} rec/s | {mbps} MB/s | ETA {eta_formatted}`, hideCursor: true, clearOnComplete: false },
-          cliProgress.Presets.shades_classic,
+          cliProgress().Presets.shades_classic,
         )
       : undefined;
 

@@ -8,9 +8,9 @@
  */
 import { readFile, rename, writeFile } from "node:fs/promises";
 import * as path from "node:path";
-import cliProgress from "cli-progress";
 import { step, type Step, type StepContext } from "../../graph/step.ts";
 import { versioned } from "../../graph/versioned.ts";
+import { cliProgress } from "../../util/cli-progress.ts";
 import type { TokenizedResult } from "../tokenize/result.ts";
 import { pythonWithTorch, runKernel, type KernelEvent } from "../python/kernel-process.ts";
 
@@ -158,9 +158,9 @@ async function runTrainKernel(ctx: KernelStepContext, logEvery: number): Promise
   // On a terminal: a live bar (steps, loss, tokens/s, ETA). Otherwise: a log line every logEvery
   // steps, and at least every LOG_INTERVAL_MS between them, with the ETA from the steps run so far.
   const bar = process.stderr.isTTY
-    ? new cliProgress.SingleBar(
+    ? new (cliProgress().SingleBar)(
         { format: `  ${ctx.name} {bar} {value}/{total} steps | loss {loss} | {tps} tok/s | ETA {eta_formatted}`, stream: process.stderr, hideCursor: true },
-        cliProgress.Presets.shades_classic,
+        cliProgress().Presets.shades_classic,
       )
     : undefined;
   try {
