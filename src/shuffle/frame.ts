@@ -10,7 +10,7 @@
  */
 import { Packr, Unpackr } from "msgpackr";
 import { compress, decompress } from "zstd-napi";
-import { xxh64 } from "@node-rs/xxhash";
+import { xxh64 } from "../util/xxhash.ts";
 import { ShuffleConfigError, ShuffleCorruptError } from "./errors.ts";
 import type { ShuffleKey } from "./key.ts";
 

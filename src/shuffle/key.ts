@@ -5,7 +5,7 @@
  * (numeric) < strings (by UTF-16 code units, as JS `<`) < arrays (element-wise, then shorter first)
  * < plain objects (compared as their key-sorted [name, value] lists). -0 is the same key as 0.
  */
-import { xxh3 } from "@node-rs/xxhash";
+import { xxh3 } from "../util/xxhash.ts";
 import { ShuffleKeyError } from "./errors.ts";
 
 export type ShuffleKey = null | boolean | number | string | ShuffleKey[] | { [field: string]: ShuffleKey };

@@ -14,7 +14,7 @@ import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
 import os from "node:os";
 import path from "node:path";
-import { xxh3 } from "@node-rs/xxhash";
+import { xxh3 } from "../util/xxhash.ts";
 import type { CompiledBpe } from "./compile-bpe.ts";
 import { BytesIdTable, PairTable } from "./merge-tables.ts";
 

@@ -11,7 +11,7 @@
  * compatibility characters (ligatures, superscripts, full-width forms, "ℌ" to "H"), which changes
  * what the text says; that choice belongs to a tokenizer or a quality filter, not to ingestion.
  */
-import { xxh3 } from "@node-rs/xxhash";
+import { xxh3 } from "../../util/xxhash.ts";
 import { INVALID_UTF8_COUNTER } from "../../io/utf8.ts";
 
 /** Where normalization reports what it changed; a step passes `ctx.counters`. */

@@ -5,7 +5,7 @@
  * to the train or the validation split by a hash of its id; `splitOf` routes it to that split's
  * token shard. Tokens, documents and UTF-8 bytes per split, and empty documents, are user counters.
  */
-import { xxh3 } from "@node-rs/xxhash";
+import { xxh3 } from "../../util/xxhash.ts";
 import type { UserContext } from "../../dataset/index.ts";
 import { KilnError } from "../../errors.ts";
 import { loadTokenizer } from "../../tokenizers/load.ts";
