@@ -3,14 +3,13 @@
  * worker: task threads for Dataset tasks, step threads for whole steps), `kiln workers --redis URL`
  * (live workers and queue depths), and the `kiln run` options `--redis`, `--queue`,
  * `--max-worker-losses`, `--task-concurrency` and `--redis-timeout-ms`, with `openRedisRun`, which
- * turns them into the step executor a run hands its steps to.
+ * turns them into the step executor a run hands its steps to. The distributed modules (BullMQ and
+ * ioredis with them, about 0.16 CPU-s to load) are imported when a command talks to Redis, not when
+ * `kiln` starts.
  */
-import { Queue } from "bullmq";
 import { InvalidArgumentError, type Command } from "commander";
-import { DEFAULT_MAX_WORKER_LOSSES, DEFAULT_QUEUE, DEFAULT_STALL, bullConnection, openRedis, queueNames, redisTarget, whenConnected } from "../distributed/connection.ts";
-import { openDriver, type Driver } from "../distributed/driver.ts";
-import { listWorkers } from "../distributed/presence.ts";
-import { startWorker } from "../distributed/worker.ts";
+import { DEFAULT_MAX_WORKER_LOSSES, DEFAULT_QUEUE, DEFAULT_STALL } from "../distributed/defaults.ts";
+import type { Driver } from "../distributed/driver.ts";
 import { formatTable } from "./table.ts";
 
 function positiveInt(value: string): number {
@@ -40,6 +39,7 @@ export function addRedisRunFlags(cmd: Command): Command {
 /** The driver of a run with `--redis`, or undefined for a local run. */
 export async function openRedisRun(flags: RedisRunFlags, pipelineFile: string, prefix: string, log: (line: string) => void): Promise<Driver | undefined> {
   if (!flags.redis) return undefined;
+  const [{ redisTarget }, { openDriver }] = await Promise.all([import("../distributed/connection.ts"), import("../distributed/driver.ts")]);
   return openDriver({
     target: redisTarget(flags.redis, flags.queue),
     pipelineFile,
@@ -85,6 +85,7 @@ export function registerWorkerCommands(program: Command, log: (line: string) => 
     .option("--lock-ms <ms>", `how long a job's lock lasts without renewal (default ${DEFAULT_STALL.lockMs})`, positiveInt)
     .option("--stalled-interval-ms <ms>", `how often expired locks are looked for (default ${DEFAULT_STALL.stalledIntervalMs})`, positiveInt)
     .action(async (flags: WorkerFlags) => {
+      const [{ redisTarget }, { startWorker }] = await Promise.all([import("../distributed/connection.ts"), import("../distributed/worker.ts")]);
       const worker = await startWorker({
         target: redisTarget(flags.redis, flags.queue),
         threads: flags.concurrency,
@@ -108,6 +109,11 @@ export function registerWorkerCommands(program: Command, log: (line: string) => 
     .option("--queue <name>", "queue name", DEFAULT_QUEUE)
     .option("--json", "print JSON")
     .action(async (flags: { redis: string; queue: string; json?: boolean }) => {
+      const [{ bullConnection, openRedis, queueNames, redisTarget, whenConnected }, { listWorkers }, { Queue }] = await Promise.all([
+        import("../distributed/connection.ts"),
+        import("../distributed/presence.ts"),
+        import("bullmq"),
+      ]);
       const target = redisTarget(flags.redis, flags.queue);
       const redis = openRedis(target);
       const names = queueNames(target);

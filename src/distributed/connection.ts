@@ -1,18 +1,20 @@
 /**
  * Where the queues live and how kiln talks to Redis: the `--redis` URL and queue name checked, the
  * BullMQ queue names (`<queue>-tasks` for Dataset tasks, `<queue>-steps` for whole steps), the keys
- * kiln keeps beside them (submitters' presence, live workers), the connection options, and the
- * stalled-job settings every worker uses (DESIGN.md gives the numbers and why).
+ * kiln keeps beside them (submitters' presence, live workers) and the connection options; it passes
+ * on the defaults of defaults.ts (queue name, stalled-job settings, worker losses).
  */
 import { Redis } from "ioredis";
+import { DEFAULT_QUEUE } from "./defaults.ts";
 import { RedisUnavailableError, RedisUrlError } from "./errors.ts";
+
+export { BULL_MAX_STALLED, DEFAULT_MAX_WORKER_LOSSES, DEFAULT_QUEUE, DEFAULT_STALL, type StallSettings } from "./defaults.ts";
 
 export interface RedisTarget {
   url: string;
   queue: string;
 }
 
-export const DEFAULT_QUEUE = "kiln";
 
 /** Checks a `--redis` URL and queue name, naming what is wrong. */
 export function redisTarget(url: string, queue = DEFAULT_QUEUE): RedisTarget {
@@ -65,22 +67,3 @@ export async function whenConnected(redis: Redis, target: RedisTarget, timeoutMs
   redis.disconnect();
   throw new RedisUnavailableError(target.url, Math.round(timeoutMs / 1000), lastError);
 }
-
-/**
- * Stalled-job settings of every worker. A job's lock lasts LOCK_MS and is renewed every LOCK_MS/2
- * from the worker's main thread, which never runs a job itself; a job whose lock has expired is
- * found by some worker's stalled check, run every STALLED_INTERVAL_MS, and put back in the queue. So
- * a killed worker's job runs again within LOCK_MS + STALLED_INTERVAL_MS. BullMQ's own stall limit is
- * set out of the way: kiln's budget of worker losses travels with each job and counts stalls and
- * thread deaths together.
- */
-export interface StallSettings {
-  lockMs: number;
-  stalledIntervalMs: number;
-}
-
-export const DEFAULT_STALL: StallSettings = { lockMs: 30_000, stalledIntervalMs: 15_000 };
-export const BULL_MAX_STALLED = 1_000_000;
-
-/** Worker losses a task or step survives by default before it fails (`--max-worker-losses`). */
-export const DEFAULT_MAX_WORKER_LOSSES = 20;
