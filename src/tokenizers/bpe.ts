@@ -27,6 +27,10 @@ const UNRANKED = 0x7fffffff;
 const MAX_PIECE_BYTES = 2 ** 27;
 
 const utf8Decoder = new TextDecoder("utf-8", { ignoreBOM: true });
+/** Placeholders the constructor replaces at once (see the fields of ByteLevelBpeTokenizer). */
+const EMPTY_IDS = new Uint32Array(0);
+const EMPTY_BYTES = new Uint8Array(0);
+const EMPTY_INTS = new Int32Array(0);
 
 export class ByteLevelBpeTokenizer implements Tokenizer {
   readonly name: string;
@@ -47,11 +51,15 @@ export class ByteLevelBpeTokenizer implements Tokenizer {
   private readonly pattern: RegExp;
   private readonly stickyPattern: RegExp;
   private readonly cache: PieceCache;
-  private out = new Uint32Array(4096);
-  private byteScratch = new Uint8Array(1024);
-  private idScratch = new Uint32Array(1024);
-  private pairScratch = new Int32Array(1024);
-  private rankScratch = new Int32Array(1024);
+  // The output and scratch arrays are replaced by larger ones when a document or a piece needs more
+  // room. Each is stored twice in the constructor: V8 treats a field written only once as a
+  // constant that optimized code may embed, and the first replacement would then throw away the
+  // encoder's optimized code (all of its hot functions, compiled again).
+  private out = EMPTY_IDS;
+  private byteScratch = EMPTY_BYTES;
+  private idScratch = EMPTY_IDS;
+  private pairScratch = EMPTY_INTS;
+  private rankScratch = EMPTY_INTS;
 
   /** From a definition (checked and compiled here) or from compiled tables; `cacheSize` is the pieces per cache generation (default DEFAULT_CACHE_PIECES, 131072). */
   constructor(def: BpeDefinition | CompiledBpe, cacheSize?: number) {
@@ -72,6 +80,8 @@ export class ByteLevelBpeTokenizer implements Tokenizer {
     this.wholeTokens = c.wholeTokens;
     this.tokenOffsets = c.tokenOffsets;
     this.tokenBlob = c.tokenBlob;
+    this.out = new Uint32Array(4096);
+    this.sizeScratch(1024);
   }
 
   encode(text: string, endId?: number): Uint32Array {
@@ -274,15 +284,17 @@ export class ByteLevelBpeTokenizer implements Tokenizer {
     return count;
   }
 
+  /** Replaces the per-piece scratch arrays with arrays of `size` elements. */
+  private sizeScratch(size: number): void {
+    this.byteScratch = new Uint8Array(size);
+    this.idScratch = new Uint32Array(size);
+    this.pairScratch = new Int32Array(size);
+    this.rankScratch = new Int32Array(size);
+  }
+
   /** UTF-8 encodes the well-formed piece text[start, end) into `byteScratch`; returns the byte count. */
   private utf8Into(text: string, start: number, end: number): number {
-    if ((end - start) * 3 > this.byteScratch.length) {
-      const size = (end - start) * 3 + 16;
-      this.byteScratch = new Uint8Array(size);
-      this.idScratch = new Uint32Array(size);
-      this.pairScratch = new Int32Array(size);
-      this.rankScratch = new Int32Array(size);
-    }
+    if ((end - start) * 3 > this.byteScratch.length) this.sizeScratch((end - start) * 3 + 16);
     const out = this.byteScratch;
     let n = 0;
     for (let i = start; i < end; i++) {
