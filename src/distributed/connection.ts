@@ -15,7 +15,6 @@ export interface RedisTarget {
   queue: string;
 }
 
-
 /** Checks a `--redis` URL and queue name, naming what is wrong. */
 export function redisTarget(url: string, queue = DEFAULT_QUEUE): RedisTarget {
   let parsed: URL;
