@@ -1,8 +1,11 @@
 /**
  * The worker-thread executor (piscina), both sides: the pool on the coordinator and what each worker
  * runs (`runTaskInWorker`, loaded through worker.mjs). Tasks are sent as plain-JSON descriptors and
- * results come back msgpack-encoded in one buffer that is moved (transferred), not copied; errors
- * come back serialized so that the coordinator rebuilds the same typed error.
+ * results come back msgpack-encoded in one buffer, copied rather than transferred: transferring
+ * detaches the worker's ArrayBuffer, and the first detached buffer in a thread makes V8 throw away
+ * the optimized code of every function that reads typed arrays there (the tokenizer, the parquet
+ * reader, the shard writer), compiled again while the next task runs. Errors come back serialized
+ * so that the coordinator rebuilds the same typed error.
  * A worker that dies in a task (an exit, a crash, its heap limit) makes that attempt fail with a
  * retryable error. Each worker's V8 old generation is capped at the task memory budget plus 256 MiB
  * (at least 384 MiB): without a cap V8 lets a busy worker's heap grow with garbage far beyond what it
@@ -14,7 +17,7 @@
  */
 import os from "node:os";
 import v8 from "node:v8";
-import { Piscina, move } from "piscina";
+import { Piscina } from "piscina";
 import { TaskError } from "../errors.ts";
 import { packr } from "./exchange-files.ts";
 import type { TaskRunner } from "./inline.ts";
@@ -38,7 +41,7 @@ export async function runTaskInWorker(desc: TaskDescriptor): Promise<unknown> {
   } catch (err) {
     result = { ok: false, error: serializeError(err) };
   }
-  return move(new Uint8Array(packr.pack(result)));
+  return new Uint8Array(packr.pack(result));
 }
 const MiB = 1024 * 1024;
 
