@@ -41,6 +41,8 @@ export async function runTaskInWorker(desc: TaskDescriptor): Promise<unknown> {
   } catch (err) {
     result = { ok: false, error: serializeError(err) };
   }
+  // packr.pack returns a view into msgpackr's shared output buffer: the copy gives the result a
+  // buffer of its own and of its own size, which is what the message then clones.
   return new Uint8Array(packr.pack(result));
 }
 const MiB = 1024 * 1024;
