@@ -14,7 +14,8 @@ import { Worker, type Job } from "bullmq";
 import { Piscina } from "piscina";
 import { defaultMemoryBudget } from "../dataset/exec/execute.ts";
 import { packr } from "../dataset/exec/exchange-files.ts";
-import { configureWorkerHeaps, createPoolRunner } from "../dataset/exec/pool.ts";
+import { createPoolRunner } from "../dataset/exec/pool.ts";
+import { withHeapFloor } from "../dataset/exec/heap-floor.ts";
 import { serializeError } from "../dataset/exec/task.ts";
 import { checkLosses, refusal, submitterGone } from "./admission.ts";
 import { BULL_MAX_STALLED, bullConnection, DEFAULT_STALL, openRedis, queueNames, type RedisTarget, type StallSettings } from "./connection.ts";
@@ -54,8 +55,6 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
   const id = `${hostname().replace(/[^A-Za-z0-9-]/g, "_")}-${process.pid}-${randomBytes(3).toString("hex")}`;
   const redis = openRedis(o.target);
   const tasks = createPoolRunner({ threads, budgetBytes: defaultMemoryBudget(threads) });
-  // Step threads get the pool workers' old-generation floor whichever kind of job comes first.
-  configureWorkerHeaps();
   const steps = new Piscina({ filename: STEP_ENTRY, minThreads: 0, maxThreads: stepThreads, idleTimeout: 60_000, concurrentTasksPerWorker: 1, execArgv: threadExecArgv() });
   const stats = { runningTasks: 0, runningSteps: 0, tasksDone: 0, stepsDone: 0 };
   const startedAt = new Date().toISOString();
@@ -117,7 +116,8 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
     const timer = setInterval(flush, LOG_FLUSH_MS);
     try {
       const input: StepThreadInput = { data, port: port2, target: o.target, worker: name };
-      const outcome: RemoteOutcome = await steps.run(input, { transferList: [port2] });
+      // A step thread that starts for this job gets the pool workers' old-generation floor.
+      const outcome: RemoteOutcome = await withHeapFloor(() => steps, stepThreads, () => steps.run(input, { transferList: [port2] }));
       o.log(`step ${data.name}: ${outcome.state} in ${(outcome.durationMs / 1000).toFixed(1)} s`);
       return answer(started, { outcome });
     } finally {

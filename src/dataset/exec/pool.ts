@@ -11,12 +11,11 @@
  * (at least 384 MiB): without a cap V8 lets a busy worker's heap grow with garbage far beyond what it
  * holds live (measured: MinHash dedup on 474 MB peaked at 770 MB RSS uncapped, 585 MB capped at
  * 512 MiB, same CPU); the old generation's growth below a 64 MB floor starts no full collection in a
- * worker (`configureWorkerHeaps`). `sharedPoolRunner` gives every execution of a process the same
+ * worker (heap-floor.ts, set while workers start). `sharedPoolRunner` gives every execution of a process the same
  * pool per size and budget (steps share it, so workers start, and import user modules, once per
  * run); idle workers exit after a minute and do not keep the process alive.
  */
 import os from "node:os";
-import v8 from "node:v8";
 import { Piscina } from "piscina";
 import { TaskError } from "../errors.ts";
 import { packr } from "./exchange-files.ts";
@@ -25,6 +24,7 @@ import { createResolver } from "./resolve.ts";
 import { runTask } from "./run-task.ts";
 import { serializeError } from "./task.ts";
 import { workerBundle } from "./worker-bundle.ts";
+import { withHeapFloor } from "./heap-floor.ts";
 import type { TaskDescriptor, TaskResult } from "./task.ts";
 import { threadExecArgv } from "../../util/thread-argv.ts";
 
@@ -71,15 +71,6 @@ export function workerHeapMb(budgetBytes: number): number {
 }
 
 /**
- * Old-generation size below which its growth starts no full collection in a worker isolate. Under the
- * worker heap limit V8 grows the old generation by only about 1.4x (or its 8 MB minimum step) after a
- * full collection, so a worker with a small live heap (a tokenize worker keeps about 12 MB) ran
- * incremental marking almost all the time: 17 mark-compacts in 60 MB of tokenize against 2 with
- * this floor. Heaps above it are paced as before, so the heap limit and peak RSS keep their bounds.
- */
-export const WORKER_INITIAL_OLD_SPACE_MB = 64;
-
-/**
  * Young generation of a pool worker: two 8 MB semi-spaces and a large-object space of the same
  * size, where V8's default for a worker is 16 MB semi-spaces. A task's rows in flight live for a
  * batch and die young either way, so the larger young generation bought no CPU, only resident
@@ -89,22 +80,6 @@ export const WORKER_INITIAL_OLD_SPACE_MB = 64;
  * workers 288-304 MB against 338-349, CPU unchanged.
  */
 export const WORKER_YOUNG_GENERATION_MB = 24;
-
-let workerHeapsConfigured = false;
-
-/**
- * V8 reads the initial old-generation size when it creates an isolate, from process-wide flags (a
- * Worker's resourceLimits has no field for it). Setting it before the first pool worker starts gives
- * every isolate created later the floor: kiln's threads and any the user's code starts; the main
- * isolate keeps its own. Set once per process: changing a V8 flag at run time also changes V8's flag
- * hash, so Node's code cache for its own modules is not used in isolates created afterwards (5-19
- * CPU-ms more to start a bare worker).
- */
-export function configureWorkerHeaps(): void {
-  if (workerHeapsConfigured) return;
-  workerHeapsConfigured = true;
-  v8.setFlagsFromString(`--initial-old-space-size=${WORKER_INITIAL_OLD_SPACE_MB}`);
-}
 
 export interface PoolOptions {
   threads?: number;
@@ -119,9 +94,9 @@ export function createPoolRunner(opts: PoolOptions = {}): TaskRunner {
   const heapMb = opts.budgetBytes === undefined ? undefined : workerHeapMb(opts.budgetBytes);
   // Started on the first task, once the workers' precompiled engine is known (built on first use).
   let starting: Promise<Piscina> | undefined;
-  const start = async () => {
-    configureWorkerHeaps();
-    return new Piscina({
+  let pool: Piscina | undefined;
+  const start = async (): Promise<Piscina> => {
+    const options = {
       filename: WORKER_ENTRY,
       minThreads: opts.keepThreads === false ? 0 : threads,
       maxThreads: threads,
@@ -129,7 +104,9 @@ export function createPoolRunner(opts: PoolOptions = {}): TaskRunner {
       workerData: { kilnWorkerBundle: await workerBundle() },
       execArgv: threadExecArgv(),
       resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB, ...(heapMb ? { maxOldGenerationSizeMb: heapMb } : {}) },
-    });
+    };
+    // The first workers start in the constructor (minThreads), later ones in run when none is free.
+    return withHeapFloor(() => pool, threads, () => (pool = new Piscina(options)));
   };
   return {
     concurrency: threads,
@@ -138,7 +115,8 @@ export function createPoolRunner(opts: PoolOptions = {}): TaskRunner {
       let encoded: unknown;
       try {
         starting ??= start();
-        encoded = await (await starting).run(desc);
+        const running = await starting;
+        encoded = await withHeapFloor(() => running, threads, () => running.run(desc));
       } catch (err) {
         return { ok: false, error: serializeError(new WorkerThreadError(desc, err, heapMb)) };
       }
@@ -147,8 +125,8 @@ export function createPoolRunner(opts: PoolOptions = {}): TaskRunner {
       return result;
     },
     async close() {
-      const pool = starting && (await starting);
-      await pool?.destroy();
+      const running = starting && (await starting);
+      await running?.destroy();
     },
   };
 }
