@@ -131,15 +131,26 @@ class PartitionArena {
     if (this.stringKeys) {
       const ks = keys as string[];
       const { prefixHigh: high, prefixLow: low } = this;
-      const sameKey = (a: number, b: number) => (hasSort ? compareKeys(sorts[a] as ShuffleKey, sorts[b] as ShuffleKey) : 0);
-      // Prefixes are 48-bit numbers: the comparator returns -1/0/1 so that no result is a boxed double.
-      const byPrefix = (x: number, y: number) => (x < y ? -1 : x > y ? 1 : 0);
-      order.sort((a, b) => byPrefix(high[a], high[b]) || byPrefix(low[a], low[b]) || (ks[a] < ks[b] ? -1 : ks[a] > ks[b] ? 1 : sameKey(a, b)));
+      order.sort(
+        (a, b) =>
+          compareNumbers(high[a], high[b]) ||
+          compareNumbers(low[a], low[b]) ||
+          (ks[a] < ks[b] ? -1 : ks[a] > ks[b] ? 1 : hasSort ? compareKeys(sorts[a] as ShuffleKey, sorts[b] as ShuffleKey) : 0),
+      );
     } else {
       order.sort((a, b) => compareKeys(keys[a], keys[b]) || (hasSort ? compareKeys(sorts[a] as ShuffleKey, sorts[b] as ShuffleKey) : 0));
     }
     return order;
   }
+}
+
+/**
+ * -1/0/1 order of two 48-bit key prefixes. One module-level function, not a closure made per flush,
+ * so the sort's comparator keeps one call target and is optimised once per thread; it returns small
+ * integers so that no result is a boxed double.
+ */
+function compareNumbers(x: number, y: number): number {
+  return x < y ? -1 : x > y ? 1 : 0;
 }
 
 export interface ScatterWriterOptions<T> {
