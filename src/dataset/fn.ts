@@ -77,6 +77,17 @@ export function isFnRef(value: unknown): value is FnRef {
   return typeof value === "object" && value !== null && (value as { kind?: unknown }).kind === "kiln.fn";
 }
 
+/** Module URLs of every function reference (`{kind: "kiln.fn", module}`) inside a JSON value. */
+export function referencedModules(value: unknown, into = new Set<string>()): Set<string> {
+  if (Array.isArray(value)) {
+    for (const v of value) referencedModules(v, into);
+  } else if (value !== null && typeof value === "object") {
+    if (isFnRef(value)) into.add(value.module);
+    for (const v of Object.values(value)) referencedModules(v, into);
+  }
+  return into;
+}
+
 /** Throws when `value` would not survive a JSON round trip unchanged. */
 export function assertJson(value: unknown, what: string, path = ""): void {
   const here = path || "(root)";

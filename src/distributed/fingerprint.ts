@@ -56,17 +56,6 @@ export function moduleFingerprint(url: string): string {
   return hash;
 }
 
-/** Module URLs of every function reference (`{kind: "kiln.fn", module}`) inside a JSON value. */
-export function referencedModules(value: unknown, into = new Set<string>()): Set<string> {
-  if (Array.isArray(value)) {
-    for (const v of value) referencedModules(v, into);
-  } else if (value !== null && typeof value === "object") {
-    if ("kind" in value && value.kind === "kiln.fn" && "module" in value && typeof value.module === "string") into.add(value.module);
-    for (const v of Object.values(value)) referencedModules(v, into);
-  }
-  return into;
-}
-
 /** The fingerprint a submitter sends with a job referencing `modules`. */
 export function codeFingerprint(modules: Iterable<string>): CodeFingerprint {
   return { kiln: kilnFingerprint(), modules: Object.fromEntries([...modules].sort().map((m) => [m, moduleFingerprint(m)])) };

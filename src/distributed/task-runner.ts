@@ -11,7 +11,8 @@ import { packr } from "../dataset/exec/exchange-files.ts";
 import type { TaskRunner } from "../dataset/exec/inline.ts";
 import { serializeError, type TaskDescriptor, type TaskResult } from "../dataset/exec/task.ts";
 import { WorkersKeptDyingError } from "./errors.ts";
-import { codeFingerprint, referencedModules } from "./fingerprint.ts";
+import { referencedModules } from "../dataset/fn.ts";
+import { codeFingerprint } from "./fingerprint.ts";
 import { isJobAnswer, type PrefixProbe, type TaskJobData } from "./payloads.ts";
 import type { JobSubmitter } from "./submitter.ts";
 

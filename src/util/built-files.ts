@@ -1,12 +1,13 @@
 /**
  * JavaScript files kiln generates for itself with esbuild and keeps under
  * `<kiln>/node_modules/.cache/kiln-worker/`: precompiled parts of kiln's own TypeScript for its
- * worker threads (the pool's engine, the lease heartbeat) and single-file builds of packages whose
- * ESM build is hundreds of files. Each file is named by a key over what it is built from (a changed
- * input gives a new name; nothing stale is loaded), written atomically, and all but the newest few of
- * its kind are removed. A bundle of kiln's sources keeps each module's own `import.meta.url` (the
- * plugin below writes the original file URL in its place), so sibling paths, package lookups and
- * function references behave as they do unbundled. `KILN_WORKER_BUNDLE=off` turns source bundles off.
+ * worker threads (the pool's engine, the lease heartbeat), the user's function modules bundled for
+ * the pool's workers, and single-file builds of packages whose ESM build is hundreds of files. Each
+ * file is named by a key over what it is built from (a changed input gives a new name; nothing stale
+ * is loaded), written atomically, and all but the newest few of its kind are removed. A bundle keeps
+ * each module's own `import.meta.url` (the plugin below writes the original file URL in its place,
+ * and its dirname and filename), so sibling paths, package lookups and function references behave as
+ * they do unbundled. `KILN_WORKER_BUNDLE=off` turns source bundles off.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
@@ -21,6 +22,8 @@ const KILN_ROOT = path.dirname(SRC);
 export const BUILT_DIR = path.join(KILN_ROOT, "node_modules/.cache/kiln-worker");
 /** Files kept per kind (other checkouts' processes may still load older ones). */
 const KEPT_PER_KIND = 8;
+/** Kinds with one file per user module rather than one per source change keep more. */
+const KEPT_OF_KIND: Record<string, number> = { user: 64 };
 
 const require = createRequire(import.meta.url);
 
@@ -72,14 +75,16 @@ export function sourceBundleFile(kind: string, format: number): string {
   return builtFile(kind, createHash("sha256").update(`${format}\n${kilnSources().digest}`).digest("hex").slice(0, 16));
 }
 
-/**
- * `file` when it exists, else built by esbuild from `options` (one ESM file for Node 20, nothing
- * written by esbuild itself) and written atomically.
- */
+/** One ESM file for Node 20 built by esbuild from `options`, in memory (esbuild writes nothing itself). */
+export async function buildToMemory(options: BuildOptions): Promise<Uint8Array> {
+  const result = await loadEsbuild().build({ ...options, bundle: true, format: "esm", platform: "node", target: "node20", write: false, logLevel: "silent" });
+  return result.outputFiles[0].contents;
+}
+
+/** `file` when it exists, else built from `options` (buildToMemory) and written atomically. */
 export async function builtOnce(file: string, options: BuildOptions): Promise<string> {
   if (existsSync(file)) return file;
-  const result = await loadEsbuild().build({ ...options, bundle: true, format: "esm", platform: "node", target: "node20", write: false, logLevel: "silent" });
-  writeBuiltFile(file, result.outputFiles[0].contents);
+  writeBuiltFile(file, await buildToMemory(options));
   return file;
 }
 
@@ -101,7 +106,7 @@ export function writeBuiltFile(file: string, contents: Uint8Array): void {
   pruneOlder(file);
 }
 
-/** Removes all but the newest KEPT_PER_KIND files of `file`'s kind; a loader that then misses its file falls back. */
+/** Removes all but the newest few files of `file`'s kind (KEPT_PER_KIND); a loader that then misses its file falls back. */
 function pruneOlder(current: string): void {
   const kind = /^(.*)-[0-9a-f]{16}\.mjs$/.exec(path.basename(current))?.[1];
   if (!kind) return;
@@ -112,18 +117,36 @@ function pruneOlder(current: string): void {
     .filter((p) => p !== current)
     .map((p) => ({ p, mtime: statSync(p).mtimeMs }))
     .sort((a, b) => b.mtime - a.mtime);
-  for (const { p } of older.slice(KEPT_PER_KIND - 1)) rmSync(p, { force: true });
+  for (const { p } of older.slice((KEPT_OF_KIND[kind] ?? KEPT_PER_KIND) - 1)) rmSync(p, { force: true });
 }
 
-/** Writes each source module's own file URL where its code (not its strings or comments) reads `import.meta.url`. */
-function keepModuleUrls(esbuild: typeof import("esbuild")): Plugin {
+/** What a module's `import.meta.url`, `.dirname` and `.filename` read as in a bundle: its own file's. */
+function ownLocation(file: string): Record<string, string> {
+  return {
+    "import.meta.url": JSON.stringify(pathToFileURL(file).href),
+    "import.meta.dirname": JSON.stringify(path.dirname(file)),
+    "import.meta.filename": JSON.stringify(file),
+  };
+}
+
+const LOADERS: Record<string, "ts" | "tsx" | "js" | "jsx"> = { ".ts": "ts", ".mts": "ts", ".cts": "ts", ".tsx": "tsx", ".js": "js", ".mjs": "js", ".cjs": "js", ".jsx": "jsx" };
+
+/**
+ * Writes each bundled module's own location where its code (not its strings or comments) reads
+ * `import.meta.url` (or `.dirname`, `.filename`). `refuse` may name why a module cannot be bundled
+ * (the build then fails with that reason).
+ */
+export function keepModuleUrls(esbuild: typeof import("esbuild"), refuse?: (file: string, source: string) => string | undefined): Plugin {
   return {
     name: "kiln-keep-module-urls",
     setup(build) {
-      build.onLoad({ filter: /\.ts$/ }, async (args) => {
+      build.onLoad({ filter: /\.(?:[cm]?[jt]s|[jt]sx)$/ }, async (args) => {
+        const loader = LOADERS[path.extname(args.path)];
+        if (!loader || args.path.includes(`${path.sep}node_modules${path.sep}`)) return undefined;
         const source = await readFile(args.path, "utf8");
-        const define = { "import.meta.url": JSON.stringify(pathToFileURL(args.path).href) };
-        const { code } = await esbuild.transform(source, { loader: "ts", format: "esm", sourcefile: args.path, define });
+        const refused = refuse?.(args.path, source);
+        if (refused) return { errors: [{ text: refused }] };
+        const { code } = await esbuild.transform(source, { loader, format: "esm", sourcefile: args.path, define: ownLocation(args.path) });
         return { contents: code, loader: "js" };
       });
     },

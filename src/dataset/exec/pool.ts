@@ -23,12 +23,19 @@ import type { TaskRunner } from "./inline.ts";
 import { createResolver } from "./resolve.ts";
 import { runTask } from "./run-task.ts";
 import { serializeError } from "./task.ts";
+import { precompiledModules, type PrecompiledModules } from "./user-modules.ts";
 import { workerBundle } from "./worker-bundle.ts";
 import { withHeapFloor } from "./heap-floor.ts";
 import type { TaskDescriptor, TaskResult } from "./task.ts";
 import { threadExecArgv } from "../../util/thread-argv.ts";
 
 const WORKER_ENTRY = new URL("./worker.mjs", import.meta.url).href;
+
+/** What the pool sends a worker (worker.mjs): the task, and where its functions' TypeScript modules are precompiled. */
+interface PoolTask {
+  desc: TaskDescriptor;
+  precompiledModules: PrecompiledModules;
+}
 
 let workerResolve: ReturnType<typeof createResolver> | undefined;
 
@@ -116,7 +123,8 @@ export function createPoolRunner(opts: PoolOptions = {}): TaskRunner {
       try {
         starting ??= start();
         const running = await starting;
-        encoded = await withHeapFloor(() => running, threads, () => running.run(desc));
+        const task: PoolTask = { desc, precompiledModules: await precompiledModules(desc) };
+        encoded = await withHeapFloor(() => running, threads, () => running.run(task));
       } catch (err) {
         return { ok: false, error: serializeError(new WorkerThreadError(desc, err, heapMb)) };
       }

@@ -5,7 +5,7 @@
  * loads in about 0.3. This module builds that file with esbuild the first time a pool starts after a
  * source change (util/built-files.ts keys it by every source file and keeps it), and a reference to a
  * bundled module is answered from the bundle.
- * Modules outside it (the user's) are still loaded through tsx. `KILN_WORKER_BUNDLE=off` turns it off;
+ * Modules outside it (the user's) come precompiled by the coordinator (user-modules.ts) or through tsx. `KILN_WORKER_BUNDLE=off` turns it off;
  * a build or write that fails (a read-only install) leaves the workers on tsx, as before.
  */
 import path from "node:path";
@@ -20,9 +20,22 @@ const BUNDLE_FORMAT = 4;
 
 let building: Promise<string | null> | undefined;
 
+/** The source files the bundle holds. */
+function bundledFiles(): string[] {
+  return kilnSources().files.filter((file) => BUNDLED_FOLDERS.includes(path.relative(SRC, file).split(path.sep)[0]));
+}
+
+let bundledUrls: Set<string> | undefined;
+
+/** True when a worker started from the bundle answers `url` (a module file URL) from it. */
+export function isBundledModule(url: string): boolean {
+  bundledUrls ??= new Set(bundledFiles().map((f) => pathToFileURL(f).href));
+  return bundledUrls.has(url);
+}
+
 /** The generated entry: the task runner, and each bundled module's namespace under its file URL. */
 function entrySource(): string {
-  const files = kilnSources().files.filter((file) => BUNDLED_FOLDERS.includes(path.relative(SRC, file).split(path.sep)[0]));
+  const files = bundledFiles();
   const imports = files.map((f, i) => `import * as m${i} from ${JSON.stringify(f)};`);
   const table = files.map((f, i) => `  [${JSON.stringify(pathToFileURL(f).href)}, m${i}],`);
   return [

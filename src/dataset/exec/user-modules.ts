@@ -1,0 +1,106 @@
+/**
+ * The user's function modules, precompiled for the pool workers. A worker that imports a TypeScript
+ * module through tsx's `tsImport` pays about 0.3 CPU-s before the module runs (tsx and esbuild's API
+ * loaded into the thread, a loader thread of its own, a transform per file); the coordinator instead
+ * bundles each module a task refers to, with the local files it imports, into one JavaScript file
+ * under `node_modules/.cache/kiln-worker/` (util/built-files.ts) once per process, and the task tells
+ * its worker where that file is. Packages stay imports. The bundle keeps every module's own
+ * `import.meta.url`, `.dirname` and `.filename`; a module whose code would behave differently from
+ * another file (any other use of `import.meta`, an `import()` of a computed specifier, a package
+ * that the cache folder would resolve to another copy) is not bundled and its workers load it
+ * through tsx as before, as they do when the build fails or `KILN_WORKER_BUNDLE=off`.
+ */
+import { createHash } from "node:crypto";
+import { existsSync, realpathSync, utimesSync } from "node:fs";
+import { isBuiltin } from "node:module";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Plugin } from "esbuild";
+import { BUILT_DIR, buildToMemory, builtFile, keepModuleUrls, loadEsbuild, SRC, sourceBundlesOn, writeBuiltFile } from "../../util/built-files.ts";
+import { referencedModules } from "../fn.ts";
+import { withoutLoaderNamespace } from "./resolve.ts";
+import type { TaskDescriptor } from "./task.ts";
+import { isBundledModule } from "./worker-bundle.ts";
+
+/** Module file URL → its precompiled file, as a task hands them to its worker. */
+export type PrecompiledModules = Record<string, string>;
+
+const TYPESCRIPT = /\.(?:[cm]?ts|tsx)$/;
+const built = new Map<string, Promise<string | null>>();
+
+/** The precompiled files of the TypeScript modules outside the engine bundle that `desc`'s functions live in (built on first use). */
+export async function precompiledModules(desc: TaskDescriptor): Promise<PrecompiledModules> {
+  if (!sourceBundlesOn()) return {};
+  const urls = [...referencedModules(desc)].map(withoutLoaderNamespace).filter(needsBuild);
+  const files = await Promise.all(urls.map(precompiled));
+  const out: PrecompiledModules = {};
+  urls.forEach((url, i) => {
+    const file = files[i];
+    if (file) out[url] = file;
+  });
+  return out;
+}
+
+function needsBuild(url: string): boolean {
+  return url.startsWith("file:") && TYPESCRIPT.test(new URL(url).pathname) && !isBundledModule(url);
+}
+
+/** The module's precompiled file, or null when it cannot be bundled faithfully (its workers then use tsx). */
+export function precompiled(url: string): Promise<string | null> {
+  let file = built.get(url);
+  if (!file) {
+    file = buildUserModule(fileURLToPath(url)).catch(() => null);
+    built.set(url, file);
+  }
+  return file;
+}
+
+async function buildUserModule(entry: string): Promise<string> {
+  const contents = await buildToMemory({
+    entryPoints: [entry],
+    packages: "external",
+    plugins: [samePackages(), keepModuleUrls(loadEsbuild(), refuseUnsafe)],
+  });
+  const file = builtFile("user", createHash("sha256").update(contents).digest("hex").slice(0, 16));
+  if (!existsSync(file)) writeBuiltFile(file, contents);
+  else utimesSync(file, new Date(), new Date()); // newest again, so that pruning keeps it
+  return file;
+}
+
+/** Why a user module would not behave the same from the bundle's file; kiln's own sources are known to. */
+function refuseUnsafe(file: string, source: string): string | undefined {
+  if (file.startsWith(SRC + path.sep)) return undefined;
+  if (/\bimport\.meta(?!\.(?:url|dirname|filename)\b)/.test(source)) return `${file} uses import.meta beyond url, dirname and filename`;
+  if (/\bimport\s*\(\s*(?!["'])/.test(source)) return `${file} imports a computed specifier`;
+  return undefined;
+}
+
+/**
+ * Keeps a package import only where the bundle's folder finds the same installed package as the
+ * importing file does; otherwise the build fails (a user project with packages of its own).
+ */
+function samePackages(): Plugin {
+  return {
+    name: "kiln-same-packages",
+    setup(build) {
+      build.onResolve({ filter: /^[^./]/ }, (args) => {
+        if (isBuiltin(args.path) || !args.importer) return undefined;
+        const here = installedPackage(args.path, path.dirname(args.importer));
+        const there = installedPackage(args.path, BUILT_DIR);
+        if (here !== undefined && here === there) return undefined;
+        return { errors: [{ text: `${args.importer} imports '${args.path}' from ${here ?? "nowhere"}, the cache folder would find ${there ?? "nothing"}` }] };
+      });
+    },
+  };
+}
+
+/** The real folder of package `specifier` as node_modules lookup from `dir` finds it. */
+function installedPackage(specifier: string, dir: string): string | undefined {
+  const parts = specifier.split("/");
+  const name = specifier.startsWith("@") ? parts.slice(0, 2).join("/") : parts[0];
+  for (let at = dir; ; at = path.dirname(at)) {
+    const candidate = path.join(at, "node_modules", name);
+    if (existsSync(candidate)) return realpathSync(candidate);
+    if (path.dirname(at) === at) return undefined;
+  }
+}

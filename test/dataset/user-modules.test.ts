@@ -1,0 +1,55 @@
+/**
+ * The user's TypeScript function modules reach pool workers precompiled (src/dataset/exec/user-modules.ts):
+ * the coordinator bundles a module and its local imports into one JavaScript file, the worker runs
+ * the function from that file with the module's own URL, dirname and filename (its local imports'
+ * too), and a module that reads more of `import.meta` is loaded through tsx instead.
+ */
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { Dataset, executeDataset, fn } from "../../src/index.ts";
+import { createPoolRunner } from "../../src/internal.ts";
+import { precompiled } from "../../src/dataset/exec/user-modules.ts";
+import { whereLoaded } from "./fixtures/precompiled-fns.ts";
+import { resolvedSibling } from "./fixtures/unbundled-fns.ts";
+import { makeRows, tempDir, writeFile } from "./helpers.ts";
+
+const FIXTURES = path.join(import.meta.dirname, "fixtures");
+const url = (name: string) => pathToFileURL(path.join(FIXTURES, name)).href;
+const tmp = tempDir();
+const workers = createPoolRunner({ threads: 1 });
+const rows = makeRows(0, 30);
+beforeAll(async () => {
+  // Three files: three tasks (a stage of one small task runs on the calling thread).
+  for (let i = 0; i < 3; i++) await writeFile(path.join(tmp.dir, `in/${i}.parquet`), rows.slice(i * 10, i * 10 + 10), "parquet");
+});
+afterAll(async () => {
+  await workers.close();
+  tmp.cleanup();
+});
+
+describe("user function modules precompiled for pool workers", () => {
+  test("a worker runs the function from the precompiled file, with the module's own location", async () => {
+    const file = await precompiled(url("precompiled-fns.ts"));
+    expect(file).toMatch(/node_modules\/\.cache\/kiln-worker\/user-[0-9a-f]{16}\.mjs$/);
+    const ds = Dataset.read<{ n: number }>(path.join(tmp.dir, "in/*.parquet")).map(fn(url("precompiled-fns.ts"), whereLoaded));
+    const { rows: out } = await executeDataset(ds, { runner: workers, progress: false });
+    expect(out.map((r) => r.n).sort((a, b) => a - b)).toEqual(rows.map((r) => r.n));
+    expect(new Set(out.map((r) => r.file))).toEqual(new Set([pathToFileURL(file!).href]));
+    const expected = { url: url("precompiled-fns.ts"), dirname: FIXTURES, filename: path.join(FIXTURES, "precompiled-fns.ts"), helper: url("precompiled-helper.ts") };
+    for (const r of out) expect(r).toMatchObject(expected);
+    expect(out.every((r) => r.packed > 0)).toBe(true);
+  });
+
+  test("a module that resolves specifiers through import.meta.resolve is loaded through tsx", async () => {
+    expect(await precompiled(url("unbundled-fns.ts"))).toBeNull();
+    const ds = Dataset.read<{ n: number }>(path.join(tmp.dir, "in/*.parquet")).map(fn(url("unbundled-fns.ts"), resolvedSibling));
+    const { rows: out } = await executeDataset(ds, { runner: workers, progress: false });
+    expect(out.length).toBe(rows.length);
+    for (const r of out) {
+      // tsx serves the thread's TypeScript under a namespace of its own (the URL's query).
+      expect(r.sibling.split("?")[0]).toBe(url("precompiled-helper.ts"));
+      expect(r.file.split("?")[0]).toMatch(/fixtures\/unbundled-fns\.ts$/);
+    }
+  });
+});
