@@ -81,6 +81,38 @@ async function nextBatch<T>(it: AsyncIterator<ShuffleEntry<T>[]>): Promise<Shuff
   }
 }
 
+/** What a merge has emitted so far: the batch being filled and, with a combiner, the entry whose key may repeat. */
+interface MergeOutput<T> {
+  out: ShuffleEntry<T>[];
+  pending: ShuffleEntry<T> | undefined;
+}
+
+/**
+ * Moves entries from the heap's top to the output until the top cursor's batch runs out (that cursor
+ * is returned, still on top, for the caller to refill) or `batchSize` entries are ready. Synchronous,
+ * so that the per-entry loop is optimised once and never waits.
+ */
+function drain<T>(heap: CursorHeap<T>, emitted: MergeOutput<T>, combine: ((a: T, b: T) => T) | undefined, batchSize: number): Cursor<T> | undefined {
+  while (heap.items.length > 0) {
+    const top = heap.items[0];
+    const entry = top.batch[top.index++];
+    const exhausted = top.index === top.batch.length;
+    if (!exhausted) heap.siftDown();
+    const pending = emitted.pending;
+    if (!combine) {
+      emitted.out.push(entry);
+    } else if (pending && compareKeys(pending.key, entry.key) === 0) {
+      if (combine !== keepFirst) emitted.pending = { key: pending.key, sort: pending.sort, record: combine(pending.record, entry.record) };
+    } else {
+      if (pending) emitted.out.push(pending);
+      emitted.pending = entry;
+    }
+    if (exhausted) return top;
+    if (emitted.out.length >= batchSize) return undefined;
+  }
+  return undefined;
+}
+
 /** Merges sorted sources into one sorted stream of batches (folding equal keys when `combine` is set). */
 export async function* mergeSorted<T>(
   sources: EntryBatches<T>[],
@@ -94,39 +126,26 @@ export async function* mergeSorted<T>(
       const batch = await nextBatch(iterators[i]);
       if (batch) heap.push({ source: i, iterator: iterators[i], batch, index: 0 });
     }
-    let out: ShuffleEntry<T>[] = [];
-    let pending: ShuffleEntry<T> | undefined;
+    const emitted: MergeOutput<T> = { out: [], pending: undefined };
     while (heap.items.length > 0) {
-      const top = heap.items[0];
-      const entry = top.batch[top.index++];
-      if (top.index === top.batch.length) {
-        const batch = await nextBatch(top.iterator);
+      const exhausted = drain(heap, emitted, combine, batchSize);
+      if (exhausted) {
+        const batch = await nextBatch(exhausted.iterator);
         if (batch) {
-          top.batch = batch;
-          top.index = 0;
+          exhausted.batch = batch;
+          exhausted.index = 0;
           heap.siftDown();
         } else {
           heap.removeTop();
         }
-      } else {
-        heap.siftDown();
       }
-      if (!combine) {
-        out.push(entry);
-      } else if (pending && compareKeys(pending.key, entry.key) === 0) {
-        if (combine !== keepFirst) pending = { key: pending.key, sort: pending.sort, record: combine(pending.record, entry.record) };
-        continue;
-      } else {
-        if (pending) out.push(pending);
-        pending = entry;
-      }
-      if (out.length >= batchSize) {
-        yield out;
-        out = [];
+      if (emitted.out.length >= batchSize) {
+        yield emitted.out;
+        emitted.out = [];
       }
     }
-    if (pending) out.push(pending);
-    if (out.length > 0) yield out;
+    if (emitted.pending) emitted.out.push(emitted.pending);
+    if (emitted.out.length > 0) yield emitted.out;
   } finally {
     await Promise.all(iterators.map((it) => it.return?.().catch(() => undefined)));
   }

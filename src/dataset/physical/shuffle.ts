@@ -85,15 +85,11 @@ export const shuffleOperator = {
     });
     try {
       for await (const batch of batches) {
-        for (const row of batch) {
-          let flushing: Promise<void> | undefined;
-          try {
-            flushing = writer.add(row);
-          } catch (err) {
-            throw withRow(err, env, counters.recordsOut + 1, row);
-          }
-          counters.recordsOut++;
-          if (flushing) await flushing;
+        for (let at = 0; ; ) {
+          const paused = addRows(writer, batch, at, env);
+          if (!paused) break;
+          await paused.flushing;
+          at = paused.next;
         }
       }
       const committed = await writer.commit();
@@ -223,6 +219,26 @@ function guardedCombiner(f: AnyFunction, label: string, env: TaskEnv): (a: unkno
       throw userError(env, label, err);
     }
   };
+}
+
+/**
+ * Adds `batch[from..]` to the writer until it starts a flush: that flush and the next row's index, or
+ * undefined when the batch is in. Synchronous, so that the per-row loop is optimised once and the
+ * task's async function only waits.
+ */
+function addRows(writer: ScatterWriter<unknown>, batch: unknown[], from: number, env: TaskEnv): { flushing: Promise<void>; next: number } | undefined {
+  const counters = env.counters;
+  for (let i = from; i < batch.length; i++) {
+    let flushing: Promise<void> | undefined;
+    try {
+      flushing = writer.add(batch[i]);
+    } catch (err) {
+      throw withRow(err, env, counters.recordsOut + 1, batch[i]);
+    }
+    counters.recordsOut++;
+    if (flushing) return { flushing, next: i + 1 };
+  }
+  return undefined;
 }
 
 /** Names the row behind a bad shuffle key (the key extractor's own exceptions already name the operator). */
