@@ -106,6 +106,22 @@ export interface OverlongLine {
   bytes: number;
 }
 
+/** Where the parse of one decoded piece of a split stands. */
+interface PieceCursor {
+  readonly text: string;
+  /** Byte offset of the piece in the (decompressed) split. */
+  readonly offset: number;
+  readonly lastPiece: boolean;
+  /** Replacement characters per line when the piece was not valid UTF-8. */
+  readonly replaced: number[] | undefined;
+  readonly starts: LineStarts;
+  readonly mayHaveReservedKey: boolean;
+  /** Character position of the next line, its index in the piece, and bytes already counted. */
+  pos: number;
+  k: number;
+  countedBytes: number;
+}
+
 /** The batch being filled while one split is read, and the line count. */
 export class LineBatcher {
   private rows: unknown[] = [];
@@ -203,50 +219,69 @@ export class LineBatcher {
   private async *piece(piece: Buffer, offset: number, lastPiece: boolean): AsyncGenerator<RecordBatch> {
     const valid = isValidUtf8(piece);
     const text = valid ? piece.toString("utf8") : decodeReplacing(piece);
-    const replaced = valid ? undefined : replacementsPerLine(piece);
-    const starts = new LineStarts(piece);
-    const mayHaveReservedKey = mayHoldReservedKey(text);
-    let pos = 0;
-    let k = 0; // line of the piece
-    let countedBytes = 0; // bytes of the piece already added to `bytes`
-    while (pos < text.length) {
+    const at: PieceCursor = {
+      text,
+      offset,
+      lastPiece,
+      replaced: valid ? undefined : replacementsPerLine(piece),
+      starts: new LineStarts(piece),
+      mayHaveReservedKey: mayHoldReservedKey(text),
+      pos: 0,
+      k: 0,
+      countedBytes: 0,
+    };
+    while (this.fill(at)) yield await this.take();
+    this.bytes += piece.length - at.countedBytes;
+  }
+
+  /**
+   * Parses the piece's lines from `at` on into the batch until the batch is full (true: take it, then
+   * call again) or the piece ends (false). Synchronous, so that the per-line loop is optimised once
+   * and the generator only waits.
+   */
+  private fill(at: PieceCursor): boolean {
+    const { text, starts, replaced } = at;
+    while (at.pos < text.length) {
+      const pos = at.pos;
+      const k = at.k;
       let nl = text.indexOf("\n", pos);
       const terminated = nl >= 0;
       if (!terminated) nl = text.length;
       this.line++;
       let bomBytes = 0;
-      if (this.line === 1 && this.split.start === 0 && text.charCodeAt(pos) === BOM) {
-        pos++; // a UTF-8 byte order mark: a mark, not text
+      let from = pos;
+      if (this.line === 1 && this.split.start === 0 && text.charCodeAt(from) === BOM) {
+        from++; // a UTF-8 byte order mark: a mark, not text
         bomBytes = 3;
       }
       let lineEnd = nl;
-      if (lineEnd > pos && text.charCodeAt(lineEnd - 1) === 0x0d) lineEnd--;
+      if (lineEnd > from && text.charCodeAt(lineEnd - 1) === 0x0d) lineEnd--;
       if (replaced) this.invalidUtf8 += replaced[k];
-      if (!isBlank(text, pos, lineEnd)) {
-        const body = text.slice(pos, lineEnd);
+      if (!isBlank(text, from, lineEnd)) {
+        const body = text.slice(from, lineEnd);
         let span: { start: number; bytes: number } | undefined;
         let problem: Problem | undefined;
-        if ((lineEnd - pos) * 3 > this.maxLineBytes) {
+        if ((lineEnd - from) * 3 > this.maxLineBytes) {
           span = lineSpan(starts, k, terminated, lineEnd < nl, bomBytes);
           if (span.bytes > this.maxLineBytes) problem = { reason: "line-too-long", message: this.tooLong(span.bytes) };
         }
-        problem ??= this.parse(body, lastPiece && !terminated, mayHaveReservedKey);
+        problem ??= this.parse(body, at.lastPiece && !terminated, at.mayHaveReservedKey);
         if (problem) {
           span ??= lineSpan(starts, k, terminated, lineEnd < nl, bomBytes);
-          this.reject(problem.reason, problem.message, body, span.bytes, offset + span.start);
+          this.reject(problem.reason, problem.message, body, span.bytes, at.offset + span.start);
         }
       }
-      this.chars += nl + 1 - pos;
-      pos = nl + 1;
-      k++;
+      this.chars += nl + 1 - from;
+      at.pos = nl + 1;
+      at.k = k + 1;
       if (this.full) {
-        const cut = starts.of(k);
-        this.bytes += cut - countedBytes;
-        countedBytes = cut;
-        yield await this.take();
+        const cut = starts.of(at.k);
+        this.bytes += cut - at.countedBytes;
+        at.countedBytes = cut;
+        return true;
       }
     }
-    this.bytes += piece.length - countedBytes;
+    return false;
   }
 
   /** Parses one line into the batch; a line that is not a record comes back as the problem. */

@@ -53,6 +53,20 @@ async function openSide(side: SideInput | undefined, env: TaskEnv): Promise<{ ro
 /** Rows a segment hands on at once at most: a flatMap that multiplies rows does not hold a whole batch's output. */
 const OUT_BATCH = 4096;
 
+/**
+ * Pushes `batch[from..]` through the segment until OUT_BATCH rows are out, an operator stops the
+ * segment, or the batch ends; returns the index of the next row. Synchronous, so that the per-row
+ * loop is optimised once and the generator only waits.
+ */
+function pushRows(head: Sink, batch: unknown[], from: number, out: unknown[], state: SegmentState, cursor: Cursor | undefined): number {
+  for (let i = from; i < batch.length; i++) {
+    if (cursor) cursor.index = i;
+    head.push(batch[i]);
+    if (state.stopped || out.length >= OUT_BATCH) return i + 1;
+  }
+  return batch.length;
+}
+
 async function* rowSegment(operators: RowOperator[], input: Batches, env: TaskEnv, tracksCursor: boolean): Batches {
   const out: unknown[] = [];
   const state: SegmentState = { stopped: false };
@@ -61,10 +75,8 @@ async function* rowSegment(operators: RowOperator[], input: Batches, env: TaskEn
   const cursor = env.cursor;
   if (!state.stopped) {
     for await (const batch of input) {
-      for (let i = 0; i < batch.length; i++) {
-        if (tracksCursor) cursor.index = i;
-        head.push(batch[i]);
-        if (state.stopped) break;
+      for (let at = 0; at < batch.length && !state.stopped; ) {
+        at = pushRows(head, batch, at, out, state, tracksCursor ? cursor : undefined);
         if (out.length >= OUT_BATCH) yield out.splice(0, out.length);
       }
       if (out.length) yield out.splice(0, out.length);
