@@ -4,6 +4,7 @@
  * the function from that file with the module's own URL, dirname and filename (its local imports'
  * too), and a module that reads more of `import.meta` is loaded through tsx instead.
  */
+import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -51,5 +52,16 @@ describe("user function modules precompiled for pool workers", () => {
       expect(r.sibling.split("?")[0]).toBe(url("precompiled-helper.ts"));
       expect(r.file.split("?")[0]).toMatch(/fixtures\/unbundled-fns\.ts$/);
     }
+  });
+
+  test("a module whose package the cache folder would not find is loaded through tsx", async () => {
+    const project = path.join(tmp.dir, "project");
+    mkdirSync(path.join(project, "node_modules/own-package"), { recursive: true });
+    writeFileSync(path.join(project, "node_modules/own-package/package.json"), JSON.stringify({ name: "own-package", type: "module", main: "index.js" }));
+    writeFileSync(path.join(project, "node_modules/own-package/index.js"), "export const answer = 42;\n");
+    writeFileSync(path.join(project, "fns.ts"), 'import { answer } from "own-package";\nexport const withAnswer = (row: { n: number }) => ({ ...row, answer });\n');
+    writeFileSync(path.join(project, "plain.ts"), "export const plain = (row: { n: number }) => row;\n");
+    expect(await precompiled(pathToFileURL(path.join(project, "fns.ts")).href)).toBeNull();
+    expect(await precompiled(pathToFileURL(path.join(project, "plain.ts")).href)).toMatch(/user-[0-9a-f]{16}\.mjs$/);
   });
 });

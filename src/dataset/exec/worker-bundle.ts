@@ -5,8 +5,9 @@
  * loads in about 0.3. This module builds that file with esbuild the first time a pool starts after a
  * source change (util/built-files.ts keys it by every source file and keeps it), and a reference to a
  * bundled module is answered from the bundle.
- * Modules outside it (the user's) come precompiled by the coordinator (user-modules.ts) or through tsx. `KILN_WORKER_BUNDLE=off` turns it off;
- * a build or write that fails (a read-only install) leaves the workers on tsx, as before.
+ * Modules outside it (the user's) come precompiled by the coordinator (user-modules.ts) or through
+ * tsx. `KILN_WORKER_BUNDLE=off` turns it off; a build or write that fails (a read-only install)
+ * leaves the workers on tsx, as before.
  */
 import path from "node:path";
 import { pathToFileURL } from "node:url";
