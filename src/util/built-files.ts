@@ -75,16 +75,20 @@ export function sourceBundleFile(kind: string, format: number): string {
   return builtFile(kind, createHash("sha256").update(`${format}\n${kilnSources().digest}`).digest("hex").slice(0, 16));
 }
 
-/** One ESM file for Node 20 built by esbuild from `options`, in memory (esbuild writes nothing itself). */
-export async function buildToMemory(options: BuildOptions): Promise<Uint8Array> {
-  const result = await loadEsbuild().build({ ...options, bundle: true, format: "esm", platform: "node", target: "node20", write: false, logLevel: "silent" });
-  return result.outputFiles[0].contents;
+/**
+ * One ESM file for Node 20 built by esbuild from `options`, in memory (esbuild writes nothing
+ * itself), and the absolute paths of the files it was built from.
+ */
+export async function buildToMemory(options: BuildOptions): Promise<{ contents: Uint8Array; inputs: string[] }> {
+  const result = await loadEsbuild().build({ ...options, bundle: true, format: "esm", platform: "node", target: "node20", write: false, logLevel: "silent", metafile: true });
+  const inputs = Object.keys(result.metafile.inputs).map((p) => path.resolve(options.absWorkingDir ?? process.cwd(), p));
+  return { contents: result.outputFiles[0].contents, inputs };
 }
 
 /** `file` when it exists, else built from `options` (buildToMemory) and written atomically. */
 export async function builtOnce(file: string, options: BuildOptions): Promise<string> {
   if (existsSync(file)) return file;
-  writeBuiltFile(file, await buildToMemory(options));
+  writeBuiltFile(file, (await buildToMemory(options)).contents);
   return file;
 }
 

@@ -4,13 +4,14 @@
  * the function from that file with the module's own URL, dirname and filename (its local imports'
  * too), and a module that reads more of `import.meta` is loaded through tsx instead.
  */
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { Dataset, executeDataset, fn } from "../../src/index.ts";
 import { createPoolRunner } from "../../src/internal.ts";
-import { precompiled } from "../../src/dataset/exec/user-modules.ts";
+import { buildUserModule, precompiled } from "../../src/dataset/exec/user-modules.ts";
+import { withKilnError } from "./fixtures/kiln-import-fns.ts";
 import { whereLoaded } from "./fixtures/precompiled-fns.ts";
 import { resolvedSibling } from "./fixtures/unbundled-fns.ts";
 import { makeRows, tempDir, writeFile } from "./helpers.ts";
@@ -63,5 +64,33 @@ describe("user function modules precompiled for pool workers", () => {
     writeFileSync(path.join(project, "plain.ts"), "export const plain = (row: { n: number }) => row;\n");
     expect(await precompiled(pathToFileURL(path.join(project, "fns.ts")).href)).toBeNull();
     expect(await precompiled(pathToFileURL(path.join(project, "plain.ts")).href)).toMatch(/user-[0-9a-f]{16}\.mjs$/);
+  });
+
+  test("a module that imports kiln by its package name is precompiled with kiln bundled in", async () => {
+    const file = await precompiled(url("kiln-import-fns.ts"));
+    expect(file).toMatch(/user-[0-9a-f]{16}\.mjs$/);
+    const ds = Dataset.read<{ n: number }>(path.join(tmp.dir, "in/*.parquet")).map(fn(url("kiln-import-fns.ts"), withKilnError));
+    const { rows: out } = await executeDataset(ds, { runner: workers, progress: false });
+    expect(out.length).toBe(rows.length);
+    for (const r of out) expect(r).toMatchObject({ code: "KILN_TEST_CODE", file: pathToFileURL(file!).href });
+  });
+
+  test("a precompiled module is kept while its files are unchanged and built again when one changes", async () => {
+    const dir = path.join(tmp.dir, "rebuilt");
+    mkdirSync(dir, { recursive: true });
+    const entry = path.join(dir, "fns.ts");
+    const helper = path.join(dir, "helper.ts");
+    writeFileSync(helper, 'export const version = "one";\n');
+    writeFileSync(entry, 'import { version } from "./helper.ts";\nexport const tag = (row: { n: number }) => ({ ...row, version });\n');
+    const first = await buildUserModule(entry);
+    const inode = statSync(first).ino;
+    expect(await buildUserModule(entry)).toBe(first);
+    expect(statSync(first).ino).toBe(inode);
+    writeFileSync(helper, 'export const version = "two";\n');
+    const later = new Date(Date.now() + 2000);
+    utimesSync(helper, later, later);
+    expect(await buildUserModule(entry)).toBe(first);
+    expect(statSync(first).ino).not.toBe(inode);
+    expect(readFileSync(first, "utf8")).toContain('"two"');
   });
 });
