@@ -112,6 +112,7 @@ function goals(): Goal[] {
     goal("fixed cost: a tokenize step on 1 MB in a running process", "step-fixed-cost.json", pick(fixed, "tokenize", "warmStepCpuSeconds"), 1, "max", "CPU-s"),
     goal("fixed cost: a tokenize step on 1 MB in a fresh process (tokenize-step.json)", "tokenize-step.json", pick(tok, "fixedCost", "runs", "default", "medianCpuSeconds"), 1, "max", "CPU-s"),
     goal("fixed cost: the first step of a process on 1 MB (start-up included)", "step-fixed-cost.json", pick(fixed, "normalize", "firstStepCpuSeconds"), 1, "max", "CPU-s"),
+    goal("fixed cost: a map with a user's function (its module imports kiln) on 1 MB as a process's first work", "step-fixed-cost.json", pick(fixed, "userFunction", "firstWorkCpuSeconds"), 1, "max", "CPU-s"),
   ];
 }
 

@@ -5,13 +5,18 @@
  * normalize is the process's first step and pays its start-up (the heartbeat thread, the pool's worker
  * threads and their module loading); the first tokenize runs after a normalize and a tokenizer training
  * (warm pool, cold vocabulary); the later ones are what each further step of a pipeline costs. The
- * CPU-s of node, tsx and kiln's import before any step is reported apart. Medians
- * over KILN_BENCH_RUNS child processes (default 3); KILN_BENCH_THREADS worker threads (default 2).
+ * CPU-s of node, tsx and kiln's import before any step is reported apart. A third kind of child runs,
+ * as its process's first work, a Dataset map with a user's function (a module that imports kiln by
+ * name, support/fixed-cost-fns.ts) over the same 1 MB cut into 4 files, on a new pool: what the
+ * user's module costs the workers that import it (the coordinator's precompile, see
+ * dataset/exec/user-modules.ts, runs in esbuild's own process the first time and is not counted; the
+ * later children reuse its file). Medians over KILN_BENCH_RUNS child processes (default 3);
+ * KILN_BENCH_THREADS worker threads (default 2).
  * Writes benchmarks/results/step-fixed-cost.json.
  * Run: node --import tsx benchmarks/step-fixed-cost.bench.ts
  */
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -81,6 +86,24 @@ async function child(dir: string, threads: number): Promise<void> {
   process.stdout.write(JSON.stringify(result) + "\n");
 }
 
+/** A child whose first work is a map with a user's function over ~1 MB in 4 files on a new pool of `threads`. */
+async function userFunctionChild(dir: string, threads: number): Promise<void> {
+  const { Dataset, executeDataset, fn } = await import("../src/index.ts");
+  const { FIXED_COST_FUNCTIONS, withWordCount } = await import("./support/fixed-cost-fns.ts");
+  const whole = path.join(dir, "whole.jsonl");
+  await writeInput(whole);
+  const lines = readFileSync(whole, "utf8").trimEnd().split("\n");
+  const quarter = Math.ceil(lines.length / 4);
+  for (let i = 0; i < 4; i++) writeFileSync(path.join(dir, `part-${i}.jsonl`), lines.slice(i * quarter, (i + 1) * quarter).join("\n") + "\n");
+  let rows = 0;
+  const cpuSeconds = await cpuOf(async () => {
+    const ds = Dataset.read<{ text?: unknown }>(path.join(dir, "part-*.jsonl")).map(fn(FIXED_COST_FUNCTIONS, withWordCount));
+    rows = (await executeDataset(ds, { threads, progress: false })).rows.length;
+  });
+  if (rows !== lines.length) throw new Error(`the map returned ${rows} rows of ${lines.length}`);
+  process.stdout.write(JSON.stringify({ cpuSeconds, rows }) + "\n");
+}
+
 function main(): void {
   const runs = Number(process.env.KILN_BENCH_RUNS ?? 3);
   const threads = Number(process.env.KILN_BENCH_THREADS ?? 2);
@@ -96,12 +119,24 @@ function main(): void {
       rmSync(dir, { recursive: true, force: true });
     }
   }
+  const userRuns: number[] = [];
+  for (let r = 0; r < runs; r++) {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "kiln-fixed-cost-user-"));
+    try {
+      const out = execFileSync(process.execPath, ["--import", "tsx", THIS_FILE, "--child-user-function", dir, String(threads)], { cwd: ROOT, encoding: "utf8" });
+      const res: { cpuSeconds: number } = JSON.parse(out.trim().split("\n").pop() ?? "{}");
+      userRuns.push(+res.cpuSeconds.toFixed(3));
+      console.log(`run ${r + 1}/${runs}: a map with a user's function as a process's first work ${res.cpuSeconds.toFixed(2)} CPU-s`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
   const column = (kind: "normalize" | "tokenize", at: (xs: number[]) => number) => +median(results.map((r) => at(r[kind]))).toFixed(3);
   const first = (xs: number[]) => xs[0];
   const warm = (xs: number[]) => median(xs.slice(1));
   const report = {
     benchmark: "step-fixed-cost",
-    description: `CPU-s of a normalize (exact dedup) and a tokenize step on ~1 MB of Brown text: the first step of a process and the median of the next ${STEPS_PER_PROCESS - 1}; ${threads} worker threads`,
+    description: `CPU-s of a normalize (exact dedup) and a tokenize step on ~1 MB of Brown text: the first step of a process and the median of the next ${STEPS_PER_PROCESS - 1}; and a map with a user function (its module imports kiln) over the same bytes in 4 files as a process's first work, pool start included; ${threads} worker threads`,
     commit: currentCommit(),
     date: new Date().toISOString(),
     machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version, loadAverageAtEnd: os.loadavg().map((x) => +x.toFixed(2)) },
@@ -109,17 +144,18 @@ function main(): void {
     processStartCpuSeconds: +median(results.map((r) => r.importCpuSeconds)).toFixed(3),
     normalize: { firstStepCpuSeconds: column("normalize", first), warmStepCpuSeconds: column("normalize", warm) },
     tokenize: { firstStepCpuSeconds: column("tokenize", first), warmStepCpuSeconds: column("tokenize", warm) },
+    userFunction: { firstWorkCpuSeconds: +median(userRuns).toFixed(3), runsCpuSeconds: userRuns },
     peakRssMB: Math.max(...results.map((r) => r.maxRssMB)),
     goal: "a step on a 1 MB input under 1 CPU-s",
     runs: results,
   };
   mkdirSync(path.join(ROOT, "benchmarks/results"), { recursive: true });
   writeFileSync(path.join(ROOT, "benchmarks/results/step-fixed-cost.json"), JSON.stringify(report, null, 2) + "\n");
-  console.log(JSON.stringify({ normalize: report.normalize, tokenize: report.tokenize, peakRssMB: report.peakRssMB }, null, 2));
+  console.log(JSON.stringify({ normalize: report.normalize, tokenize: report.tokenize, userFunction: report.userFunction, peakRssMB: report.peakRssMB }, null, 2));
 }
 
-if (process.argv[2] === "--child") {
-  child(process.argv[3], Number(process.argv[4])).then(
+if (process.argv[2] === "--child" || process.argv[2] === "--child-user-function") {
+  (process.argv[2] === "--child" ? child : userFunctionChild)(process.argv[3], Number(process.argv[4])).then(
     () => process.exit(0),
     (err) => {
       console.error(err);
