@@ -2,9 +2,10 @@
  * The user's TypeScript function modules reach pool workers precompiled (src/dataset/exec/user-modules.ts):
  * the coordinator bundles a module and its local imports into one JavaScript file, the worker runs
  * the function from that file with the module's own URL, dirname and filename (its local imports'
- * too), and a module that reads more of `import.meta` is loaded through tsx instead.
+ * too), and a module that reads more of `import.meta`, imports a package of its own project, or
+ * whose file is gone when the worker imports it is loaded through tsx instead.
  */
-import { mkdirSync, readFileSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -12,6 +13,7 @@ import { Dataset, executeDataset, fn } from "../../src/index.ts";
 import { createPoolRunner } from "../../src/internal.ts";
 import { buildUserModule, precompiled } from "../../src/dataset/exec/user-modules.ts";
 import { withKilnError } from "./fixtures/kiln-import-fns.ts";
+import { runningIn } from "./fixtures/pruned-fns.ts";
 import { whereLoaded } from "./fixtures/precompiled-fns.ts";
 import { resolvedSibling } from "./fixtures/unbundled-fns.ts";
 import { makeRows, tempDir, writeFile } from "./helpers.ts";
@@ -92,5 +94,15 @@ describe("user function modules precompiled for pool workers", () => {
     expect(await buildUserModule(entry)).toBe(first);
     expect(statSync(first).ino).not.toBe(inode);
     expect(readFileSync(first, "utf8")).toContain('"two"');
+  });
+
+  test("a worker whose precompiled file was removed meanwhile (pruned by another process) loads the module through tsx", async () => {
+    const file = await precompiled(url("pruned-fns.ts"));
+    expect(file).toMatch(/user-[0-9a-f]{16}\.mjs$/);
+    rmSync(file!);
+    const ds = Dataset.read<{ n: number }>(path.join(tmp.dir, "in/*.parquet")).map(fn(url("pruned-fns.ts"), runningIn));
+    const { rows: out } = await executeDataset(ds, { runner: workers, progress: false });
+    expect(out.map((r) => r.n).sort((a, b) => a - b)).toEqual(rows.map((r) => r.n));
+    for (const r of out) expect(r.file.split("?")[0]).toMatch(/fixtures\/pruned-fns\.ts$/);
   });
 });
