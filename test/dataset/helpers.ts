@@ -31,6 +31,15 @@ export async function writeFile(file: string, rows: unknown[], format: "jsonl" |
   await w.close();
 }
 
+/**
+ * `rows` as `parts` parquet files `<dir>/<i>.parquet` of equal shares: a stage of that many tasks, so
+ * that a pool runs them (a stage of one small task runs on the calling thread).
+ */
+export async function writeParquetParts(dir: string, rows: unknown[], parts: number): Promise<void> {
+  const share = Math.ceil(rows.length / parts);
+  for (let i = 0; i < parts; i++) await writeFile(path.join(dir, `${i}.parquet`), rows.slice(i * share, (i + 1) * share), "parquet");
+}
+
 export async function readAll(patterns: string | string[]): Promise<unknown[]> {
   const rows: unknown[] = [];
   for (const split of await expandInputs(patterns)) for await (const b of readSplit(split)) rows.push(...b.rows);

@@ -16,17 +16,14 @@ import { withKilnError } from "./fixtures/kiln-import-fns.ts";
 import { runningIn } from "./fixtures/pruned-fns.ts";
 import { whereLoaded } from "./fixtures/precompiled-fns.ts";
 import { resolvedSibling } from "./fixtures/unbundled-fns.ts";
-import { makeRows, tempDir, writeFile } from "./helpers.ts";
+import { makeRows, tempDir, writeParquetParts } from "./helpers.ts";
 
 const FIXTURES = path.join(import.meta.dirname, "fixtures");
 const url = (name: string) => pathToFileURL(path.join(FIXTURES, name)).href;
 const tmp = tempDir();
 const workers = createPoolRunner({ threads: 1 });
 const rows = makeRows(0, 30);
-beforeAll(async () => {
-  // Three files: three tasks (a stage of one small task runs on the calling thread).
-  for (let i = 0; i < 3; i++) await writeFile(path.join(tmp.dir, `in/${i}.parquet`), rows.slice(i * 10, i * 10 + 10), "parquet");
-});
+beforeAll(() => writeParquetParts(path.join(tmp.dir, "in"), rows, 3));
 afterAll(async () => {
   await workers.close();
   tmp.cleanup();

@@ -15,17 +15,13 @@ import { Dataset, executeDataset, fn, where } from "../../src/index.ts";
 import { createPoolRunner } from "../../src/internal.ts";
 import { workerBundle } from "../../src/dataset/exec/worker-bundle.ts";
 import { rejectRow, tagEngine } from "./fixtures/bundle-fns.ts";
-import { makeRows, tempDir, writeFile } from "./helpers.ts";
+import { makeRows, tempDir, writeParquetParts } from "./helpers.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 const FNS = pathToFileURL(path.join(import.meta.dirname, "fixtures/bundle-fns.ts")).href;
 const tmp = tempDir();
 const workers = createPoolRunner({ threads: 1 });
-beforeAll(async () => {
-  // Three files: three tasks (a stage of one small task runs on the calling thread).
-  const rows = makeRows(0, 60);
-  for (let i = 0; i < 3; i++) await writeFile(path.join(tmp.dir, `in/${i}.parquet`), rows.slice(i * 20, i * 20 + 20), "parquet");
-});
+beforeAll(() => writeParquetParts(path.join(tmp.dir, "in"), makeRows(0, 60), 3));
 afterAll(async () => {
   await workers.close();
   tmp.cleanup();

@@ -100,20 +100,21 @@ export function createPoolRunner(opts: PoolOptions = {}): TaskRunner {
   const threads = Math.max(1, opts.threads ?? os.availableParallelism());
   const heapMb = opts.budgetBytes === undefined ? undefined : workerHeapMb(opts.budgetBytes);
   // Started on the first task, once the workers' precompiled engine is known (built on first use).
-  let starting: Promise<Piscina> | undefined;
+  let starting: Promise<{ pool: Piscina; bundled: boolean }> | undefined;
   let pool: Piscina | undefined;
-  const start = async (): Promise<Piscina> => {
+  const start = async () => {
+    const bundle = await workerBundle();
     const options = {
       filename: WORKER_ENTRY,
       minThreads: opts.keepThreads === false ? 0 : threads,
       maxThreads: threads,
       idleTimeout: 60_000,
-      workerData: { kilnWorkerBundle: await workerBundle() },
+      workerData: { kilnWorkerBundle: bundle },
       execArgv: threadExecArgv(),
       resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB, ...(heapMb ? { maxOldGenerationSizeMb: heapMb } : {}) },
     };
     // The first workers start in the constructor (minThreads), later ones in run when none is free.
-    return withHeapFloor(() => pool, threads, () => (pool = new Piscina(options)));
+    return { pool: withHeapFloor(() => pool, threads, () => (pool = new Piscina(options))), bundled: bundle !== null };
   };
   return {
     concurrency: threads,
@@ -122,8 +123,9 @@ export function createPoolRunner(opts: PoolOptions = {}): TaskRunner {
       let encoded: unknown;
       try {
         starting ??= start();
-        const running = await starting;
-        const task: PoolTask = { desc, precompiledModules: await precompiledModules(desc) };
+        const { pool: running, bundled } = await starting;
+        // Workers without the engine bundle load everything through tsx and would not use the files.
+        const task: PoolTask = { desc, precompiledModules: bundled ? await precompiledModules(desc) : {} };
         encoded = await withHeapFloor(() => running, threads, () => running.run(task));
       } catch (err) {
         return { ok: false, error: serializeError(new WorkerThreadError(desc, err, heapMb)) };
@@ -133,7 +135,7 @@ export function createPoolRunner(opts: PoolOptions = {}): TaskRunner {
       return result;
     },
     async close() {
-      const running = starting && (await starting);
+      const running = starting && (await starting).pool;
       await running?.destroy();
     },
   };

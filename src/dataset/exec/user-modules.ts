@@ -11,8 +11,8 @@
  * The bundle keeps every module's own `import.meta.url`, `.dirname` and `.filename`; a module whose
  * code would behave differently from another file (any other use of `import.meta`, an `import()` of
  * a computed specifier, a package that the cache folder would resolve to another copy) is not
- * bundled and its workers load it through tsx as before, as they do when the build fails or
- * `KILN_WORKER_BUNDLE=off`.
+ * bundled and its workers load it through tsx as before, as they do when the build fails or the
+ * workers run without the engine bundle (`KILN_WORKER_BUNDLE=off`; the pool then asks for no files).
  */
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync, realpathSync, statSync, utimesSync } from "node:fs";
@@ -20,7 +20,7 @@ import { isBuiltin } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Plugin } from "esbuild";
-import { BUILT_DIR, buildToMemory, builtFile, keepModuleUrls, loadEsbuild, packageVersion, SRC, sourceBundlesOn, writeBuiltFile } from "../../util/built-files.ts";
+import { BUILT_DIR, buildToMemory, builtFile, keepModuleUrls, loadEsbuild, packageVersion, SRC, writeBuiltFile } from "../../util/built-files.ts";
 import { referencedModules } from "../fn.ts";
 import { withoutLoaderNamespace } from "./resolve.ts";
 import type { TaskDescriptor } from "./task.ts";
@@ -34,7 +34,6 @@ const built = new Map<string, Promise<string | null>>();
 
 /** The precompiled files of the TypeScript modules outside the engine bundle that `desc`'s functions live in (built on first use). */
 export async function precompiledModules(desc: TaskDescriptor): Promise<PrecompiledModules> {
-  if (!sourceBundlesOn()) return {};
   const urls = [...referencedModules(desc)].map(withoutLoaderNamespace).filter(needsBuild);
   const files = await Promise.all(urls.map(precompiled));
   const out: PrecompiledModules = {};
