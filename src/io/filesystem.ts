@@ -20,13 +20,24 @@ export interface FileStat {
   mtimeMs: number;
 }
 
+/**
+ * What `writeAtomic` writes: one buffer or string, or a file's bytes in pieces, written in order
+ * without first being joined into one buffer (a parquet file is encoded in 1 MiB pieces).
+ */
+export type FileBytes = Buffer | string | readonly Uint8Array[];
+
+/** The bytes as one buffer or string, for backends that take a single body. */
+export function joinedBytes(data: FileBytes): Buffer | string {
+  return typeof data === "string" || Buffer.isBuffer(data) ? data : Buffer.concat(data);
+}
+
 export interface FileSystem {
   readonly scheme: string;
   read(path: string): Promise<Buffer>;
   /** Reads `length` bytes from `offset`; shorter only at end of file. */
   readRange(path: string, offset: number, length: number): Promise<Buffer>;
   /** Writes the whole file so that no reader ever sees a partial one. Creates parent folders. */
-  writeAtomic(path: string, data: Buffer | string): Promise<void>;
+  writeAtomic(path: string, data: FileBytes): Promise<void>;
   /** Creates the file only if it does not exist. Returns false when it already existed. */
   createExclusive(path: string, data: Buffer | string): Promise<boolean>;
   /**

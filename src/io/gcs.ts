@@ -13,8 +13,10 @@ import { PassThrough, Readable } from "node:stream";
 import type { File, Storage, StorageOptions } from "@google-cloud/storage";
 import pLimit from "p-limit";
 import {
+  joinedBytes,
   registerFileSystem,
   StorageError,
+  type FileBytes,
   type FileInfo,
   type FileStat,
   type FileSystem,
@@ -151,9 +153,9 @@ export class GcsFileSystem implements FileSystem {
     return out;
   }
 
-  async writeAtomic(path: string, data: Buffer | string): Promise<void> {
+  async writeAtomic(path: string, data: FileBytes): Promise<void> {
     try {
-      await (await this.file(path)).save(data, { resumable: false });
+      await (await this.file(path)).save(joinedBytes(data), { resumable: false });
     } catch (err) {
       throw wrap(err, "write", path);
     }

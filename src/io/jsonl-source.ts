@@ -4,14 +4,26 @@
  * decompressed stream of a whole .zst/.gz file. Storage failures become StorageError and decoder
  * failures CorruptFileError, both naming the file.
  */
+import { createRequire } from "node:module";
 import { Readable } from "node:stream";
 import { createGunzip } from "node:zlib";
-import { DecompressStream } from "zstd-napi";
+import type * as ZstdBinding from "zstd-napi/binding.js";
 import { KilnError } from "../errors.ts";
 import { StorageError, type FileSystem } from "./filesystem.ts";
 import { CorruptFileError, type InputSplit } from "./format-types.ts";
 
 const READ_CHUNK = 8 << 20;
+/**
+ * Decompressed .zst bytes are handed on in blocks of this size. zstd-napi's DecompressStream makes a
+ * 128 KiB Buffer per output block and passes each through a Node Transform stream, whose async
+ * iterator joins whatever blocks are waiting into one more Buffer: two copies and the stream
+ * machinery per block, where this loop decodes straight into the block it hands on.
+ */
+const ZSTD_BLOCK = 1 << 20;
+
+// zstd-napi's native binding, loaded with `require` as util/xxhash.ts loads its package (no export scan).
+const zstdBinding: typeof ZstdBinding = createRequire(import.meta.url)("zstd-napi/binding");
+const { DCtx } = zstdBinding;
 
 function storageFailure(err: unknown, path: string): Error {
   if (err instanceof KilnError) return err;
@@ -47,10 +59,55 @@ async function* streamChunks(stream: Readable, path: string): AsyncGenerator<Buf
   }
 }
 
-/** Decompressed bytes of a whole .zst/.gz file; decoder failures become CorruptFileError. */
-async function* decompressedChunks(fs: FileSystem, split: InputSplit): AsyncGenerator<Buffer> {
+/** Where a decoder failure came from: the storage under it, or the compressed bytes. */
+function decodeFailure(err: unknown, sourceError: unknown, split: InputSplit): Error {
+  if (sourceError !== undefined) return storageFailure(sourceError, split.path);
+  const kind = split.format === "jsonl.zst" ? "zstd" : "gzip";
+  return new CorruptFileError(split.path, `${kind} stream: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+}
+
+/**
+ * Decompressed bytes of a whole .zst file, decoded by one zstd context into ZSTD_BLOCK-sized blocks
+ * (any number of frames, as the zstd tool writes and concatenates them).
+ */
+async function* zstdChunks(fs: FileSystem, split: InputSplit): AsyncGenerator<Buffer> {
+  const dctx = new DCtx();
+  let block = Buffer.allocUnsafe(ZSTD_BLOCK);
+  let filled = 0;
+  // True while a frame is incomplete: input that ends there is truncated.
+  let inFrame = false;
+  for await (const input of streamChunks(openRange(fs, split.path, 0, split.size, split.size), split.path)) {
+    let src: Buffer = input;
+    for (;;) {
+      let produced: number;
+      let consumed: number;
+      try {
+        let left: number;
+        [left, produced, consumed] = dctx.decompressStream(block.subarray(filled), src);
+        inFrame = left !== 0;
+      } catch (err) {
+        throw decodeFailure(err, undefined, split);
+      }
+      filled += produced;
+      src = src.subarray(consumed);
+      if (filled === block.length) {
+        // The block is full: hand it on; the decoder may hold more output for the same input.
+        yield block;
+        block = Buffer.allocUnsafe(ZSTD_BLOCK);
+        filled = 0;
+      } else if (src.length === 0) {
+        break;
+      }
+    }
+  }
+  if (inFrame) throw decodeFailure(new Error("the file ends inside a compressed frame"), undefined, split);
+  if (filled > 0) yield block.subarray(0, filled);
+}
+
+/** Decompressed bytes of a whole .gz file; decoder failures become CorruptFileError. */
+async function* gzipChunks(fs: FileSystem, split: InputSplit): AsyncGenerator<Buffer> {
   const source = openRange(fs, split.path, 0, split.size, split.size);
-  const decoder = split.format === "jsonl.zst" ? new DecompressStream() : createGunzip();
+  const decoder = createGunzip();
   let sourceError: unknown;
   source.on("error", (err) => {
     sourceError = err;
@@ -60,9 +117,7 @@ async function* decompressedChunks(fs: FileSystem, split: InputSplit): AsyncGene
   try {
     for await (const chunk of decoder) yield chunk as Buffer;
   } catch (err) {
-    if (sourceError !== undefined) throw storageFailure(sourceError, split.path);
-    const kind = split.format === "jsonl.zst" ? "zstd" : "gzip";
-    throw new CorruptFileError(split.path, `${kind} stream: ${(err as Error).message}`, { cause: err });
+    throw decodeFailure(err, sourceError, split);
   } finally {
     source.destroy();
     decoder.destroy();
@@ -100,7 +155,7 @@ export function isRanged(split: InputSplit): boolean {
  * of a line the previous range owns).
  */
 export function splitBytes(fs: FileSystem, split: InputSplit): { from: number; chunks: AsyncGenerator<Buffer> } {
-  if (split.format !== "jsonl") return { from: 0, chunks: decompressedChunks(fs, split) };
+  if (split.format !== "jsonl") return { from: 0, chunks: split.format === "jsonl.zst" ? zstdChunks(fs, split) : gzipChunks(fs, split) };
   if (isRanged(split)) return { from: split.start > 0 ? split.start - 1 : 0, chunks: plainSplitChunks(fs, split) };
   return { from: 0, chunks: streamChunks(openRange(fs, split.path, 0, split.size, split.size), split.path) };
 }

@@ -12,6 +12,7 @@ import { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import {
   setLocalFileSystem,
+  type FileBytes,
   type FileInfo,
   type FileReader,
   type FileStat,
@@ -23,6 +24,17 @@ function toLocal(p: string): string {
 }
 
 /** Unique temporary sibling name; recognisable so that leftovers of a crash can be cleaned. */
+/** Writes a new file from one buffer or string, or from pieces in one gathered write per call. */
+async function writeWhole(file: string, data: FileBytes): Promise<void> {
+  if (typeof data === "string" || Buffer.isBuffer(data)) return fsp.writeFile(file, data);
+  const handle = await fsp.open(file, "w");
+  try {
+    await handle.writev(data);
+  } finally {
+    await handle.close();
+  }
+}
+
 export function tempSibling(p: string): string {
   return `${p}.kiln-tmp-${process.pid}-${randomBytes(6).toString("hex")}`;
 }
@@ -111,12 +123,12 @@ export class LocalFileSystem implements FileSystem {
     };
   }
 
-  async writeAtomic(p: string, data: Buffer | string): Promise<void> {
+  async writeAtomic(p: string, data: FileBytes): Promise<void> {
     const target = toLocal(p);
     await fsp.mkdir(path.dirname(target), { recursive: true });
     const tmp = tempSibling(target);
     try {
-      await fsp.writeFile(tmp, data);
+      await writeWhole(tmp, data);
       await fsp.rename(tmp, target);
     } catch (err) {
       await fsp.rm(tmp, { force: true });

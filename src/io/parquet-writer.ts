@@ -156,9 +156,12 @@ export class ParquetWriter implements RecordWriter {
     }
     const encoder = this.encoder;
     this.encoder = undefined;
-    const bytes = Buffer.concat(encoder ? await encoder.finish() : []);
-    await this.fs.writeAtomic(this.path, bytes);
-    return { path: this.path, rows: this.accepted, bytes: bytes.byteLength };
+    // The encoded pieces are written as they are: joining them first would copy the whole file.
+    const pieces = encoder ? await encoder.finish() : [];
+    await this.fs.writeAtomic(this.path, pieces);
+    let bytes = 0;
+    for (const piece of pieces) bytes += piece.byteLength;
+    return { path: this.path, rows: this.accepted, bytes };
   }
 
   async abort(): Promise<void> {

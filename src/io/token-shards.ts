@@ -157,7 +157,7 @@ export class TokenShardWriter {
       const local = this.path.startsWith("file://") ? new URL(this.path).pathname : this.path;
       await rename(this.tempPath, local);
     } else {
-      await fileSystemFor(this.path).writeAtomic(this.path, Buffer.concat([header, ...this.written]));
+      await fileSystemFor(this.path).writeAtomic(this.path, [header, ...this.written]);
       this.written = [];
     }
     return { path: this.path, tokens: this.count, bytes };

@@ -40,6 +40,12 @@ describe("GcsFileSystem against the fake server with the official client", () =>
     expect(server.requests.some((r) => r.includes("uploadType=multipart"))).toBe(true);
   });
 
+  it("uploads a file given in pieces as one object", async () => {
+    const pieces = [Buffer.from("first "), new Uint8Array(0), Buffer.from("second "), new TextEncoder().encode("third")];
+    await gcs.writeAtomic("gs://bkt/a/pieces.txt", pieces);
+    expect(server.getObject("bkt", "a/pieces.txt")?.toString()).toBe("first second third");
+  });
+
   it("streams a ranged read", async () => {
     await gcs.writeAtomic("gs://bkt/s/stream.txt", "hello streaming world");
     const parts: Buffer[] = [];

@@ -230,6 +230,24 @@ describe("corrupt compressed files", () => {
     expect((err as Error).message).toContain(file);
   });
 
+  it("reads every line of concatenated .zst frames whose text crosses the reader's 1 MiB blocks", async () => {
+    // Two frames (as `cat a.zst b.zst` makes) of about 1.6 MB each: lines span block and frame edges.
+    const frame = (from: number) => Array.from({ length: 9000 }, (_, i) => JSON.stringify({ i: from + i, t: "é".repeat((i * 37) % 160) + "x".repeat(i % 7) })).join("\n") + "\n";
+    const texts = [frame(0), frame(9000)];
+    const file = path.join(dir, "frames.jsonl.zst");
+    await fsp.writeFile(file, Buffer.concat(texts.map((t) => zstdCompress(Buffer.from(t)))));
+    const [split] = await expandInputs(file);
+    const rows = await readAll(split);
+    expect(rows).toEqual(texts.join("").trimEnd().split("\n").map((l) => JSON.parse(l)));
+  });
+
+  it("an empty .zst file holds no rows", async () => {
+    const file = path.join(dir, "empty.jsonl.zst");
+    await fsp.writeFile(file, Buffer.alloc(0));
+    const [split] = await expandInputs(file);
+    expect(await readAll(split)).toEqual([]);
+  });
+
   it("reads a large zst file fully", async () => {
     const file = path.join(dir, "ok.jsonl.zst");
     await fsp.writeFile(file, zstdCompress(body));

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as fsp from "node:fs/promises";
-import { registerFileSystem, type FileInfo, type FileStat, type FileSystem } from "../../src/io/index.ts";
+import { joinedBytes, registerFileSystem, type FileBytes, type FileInfo, type FileStat, type FileSystem } from "../../src/io/index.ts";
 import { ScatterWriter, ShuffleReader, listMapOutputs, readSidecar } from "../../src/shuffle/index.ts";
 import { listFiles, tempDir } from "./helpers.ts";
 
@@ -23,8 +23,8 @@ class MemoryObjectStore implements FileSystem {
     this.rangeBytes += out.length;
     return Buffer.from(out);
   }
-  async writeAtomic(p: string, data: Buffer | string): Promise<void> {
-    this.objects.set(p, Buffer.from(data));
+  async writeAtomic(p: string, data: FileBytes): Promise<void> {
+    this.objects.set(p, Buffer.from(joinedBytes(data)));
   }
   async createExclusive(p: string, data: Buffer | string): Promise<boolean> {
     if (this.objects.has(p)) return false;
