@@ -222,6 +222,21 @@ describe("scatter and read back", () => {
     expect(await listFiles(spillParent)).toEqual([]);
   });
 
+  it("keeps every record whole whatever its size against the room left in a partition's buffer", async () => {
+    // Sizes from a few bytes to past the largest buffer block (1 MiB), in an order that leaves every
+    // amount of room: entries encode in place, move to a new block, or get one of their own.
+    const random = rng(5);
+    const sizes = [0, 1, 2000, 2100, 4000, 9000, 70_000, 1_100_000, 3];
+    const records = Array.from({ length: 400 }, (_, seq) => {
+      const size = sizes[seq % sizes.length] + Math.floor(random() * 300);
+      return { seq, text: "é".repeat(seq % 3) + "x".repeat(size), group: seq % 4 };
+    });
+    const outputs = await scatter([records], { outputDir: `${root}/entry-sizes`, numPartitions: 2, key: (r) => r.group, sortBy: (r) => r.seq });
+    const got = [];
+    for (let p = 0; p < 2; p++) got.push(...(await readAll<(typeof records)[number]>({ mapOutputs: outputs, partition: p })).entries.map((e) => e.record));
+    expect(got.sort((a, b) => a.seq - b.seq)).toEqual(records);
+  });
+
   it("orders string keys by UTF-16 code units, shorter first, through shared prefixes and surrogates", async () => {
     const fixed = ["", "a", "a\u0000", "ab", "abcdef", "abcdeg", "abcdefX", "abcdef\u0000", "\uffff", "\ud800\udc00", "\ue000", "zzzzzz", "zzzzzz!", "zzzzz"];
     const units = ["a", "b", "\u0000", "\u00e9", "\ud83d\ude00", "\ud800\udc00", "\ue000", "\uffff"];
