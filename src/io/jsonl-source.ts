@@ -20,6 +20,7 @@ const READ_CHUNK = 8 << 20;
  * machinery per block, where this loop decodes straight into the block it hands on.
  */
 const ZSTD_BLOCK = 1 << 20;
+const GZIP_BLOCK = 1 << 20;
 
 // zstd-napi's native binding, loaded with `require` as util/xxhash.ts loads its package (no export scan).
 const zstdBinding: typeof ZstdBinding = createRequire(import.meta.url)("zstd-napi/binding");
@@ -104,10 +105,14 @@ async function* zstdChunks(fs: FileSystem, split: InputSplit): AsyncGenerator<Bu
   if (filled > 0) yield block.subarray(0, filled);
 }
 
-/** Decompressed bytes of a whole .gz file; decoder failures become CorruptFileError. */
+/**
+ * Decompressed bytes of a whole .gz file; decoder failures become CorruptFileError. zlib hands on
+ * 1 MiB blocks (its default is 16 KiB, each a push through the stream and, when several wait, a join
+ * by its async iterator): reading 150 MB of .jsonl.gz took about a quarter less CPU.
+ */
 async function* gzipChunks(fs: FileSystem, split: InputSplit): AsyncGenerator<Buffer> {
   const source = openRange(fs, split.path, 0, split.size, split.size);
-  const decoder = createGunzip();
+  const decoder = createGunzip({ chunkSize: GZIP_BLOCK });
   let sourceError: unknown;
   source.on("error", (err) => {
     sourceError = err;

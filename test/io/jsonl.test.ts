@@ -230,12 +230,15 @@ describe("corrupt compressed files", () => {
     expect((err as Error).message).toContain(file);
   });
 
-  it("reads every line of concatenated .zst frames whose text crosses the reader's 1 MiB blocks", async () => {
-    // Two frames (as `cat a.zst b.zst` makes) of about 1.6 MB each: lines span block and frame edges.
+  it.each([
+    ["zst", (b: Buffer) => Buffer.from(zstdCompress(b))],
+    ["gz", (b: Buffer) => gzipSync(b)],
+  ])("reads every line of concatenated .%s frames whose text crosses the reader's 1 MiB blocks", async (ext, compress) => {
+    // Two frames (as `cat a.zst b.zst` or `cat a.gz b.gz` makes) of about 1.6 MB each: lines span block and frame edges.
     const frame = (from: number) => Array.from({ length: 9000 }, (_, i) => JSON.stringify({ i: from + i, t: "é".repeat((i * 37) % 160) + "x".repeat(i % 7) })).join("\n") + "\n";
     const texts = [frame(0), frame(9000)];
-    const file = path.join(dir, "frames.jsonl.zst");
-    await fsp.writeFile(file, Buffer.concat(texts.map((t) => zstdCompress(Buffer.from(t)))));
+    const file = path.join(dir, `frames.jsonl.${ext}`);
+    await fsp.writeFile(file, Buffer.concat(texts.map((t) => compress(Buffer.from(t)))));
     const [split] = await expandInputs(file);
     const rows = await readAll(split);
     expect(rows).toEqual(texts.join("").trimEnd().split("\n").map((l) => JSON.parse(l)));
