@@ -23,8 +23,7 @@ function toLocal(p: string): string {
   return p.startsWith("file://") ? fileURLToPath(p) : p;
 }
 
-/** Unique temporary sibling name; recognisable so that leftovers of a crash can be cleaned. */
-/** Writes a new file from one buffer or string, or from pieces in one gathered write per call. */
+/** Writes a new file from one buffer or string, or from pieces in one gathered write. */
 async function writeWhole(file: string, data: FileBytes): Promise<void> {
   if (typeof data === "string" || Buffer.isBuffer(data)) return fsp.writeFile(file, data);
   const handle = await fsp.open(file, "w");
@@ -35,6 +34,7 @@ async function writeWhole(file: string, data: FileBytes): Promise<void> {
   }
 }
 
+/** Unique temporary sibling name; recognisable so that leftovers of a crash can be cleaned. */
 export function tempSibling(p: string): string {
   return `${p}.kiln-tmp-${process.pid}-${randomBytes(6).toString("hex")}`;
 }
