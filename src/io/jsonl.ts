@@ -1,5 +1,5 @@
 /**
- * JSON-lines reading, plain or compressed (zstd via zstd-napi streams, gzip via node:zlib); the
+ * JSON-lines reading, plain or compressed (zstd through zstd-napi's binding, gzip via node:zlib); the
  * writer is in jsonl-writer.ts. Reading cuts raw Buffers after their last newline and hands whole
  * lines to the LineBatcher (jsonl-lines.ts), which decodes, parses and batches them.
  * A byte-range split [start, end) owns every line that STARTS inside it: the reader begins at
