@@ -47,8 +47,10 @@ export interface ThreadPool {
  * `pool` is read again after `start` returns, so it may be what `start` builds.
  */
 export function withHeapFloor<T>(pool: () => ThreadPool | undefined, maxThreads: number, start: () => T): T {
-  const before = new Set(pool()?.threads ?? []);
-  if (before.size >= maxThreads) return start();
+  const running = pool()?.threads ?? [];
+  // A full pool starts no thread (the common case: every task after the first few).
+  if (running.length >= maxThreads) return start();
+  const before = new Set(running);
   const release = holdFloor();
   try {
     return start();

@@ -15,12 +15,13 @@
  * workers run without the engine bundle (`KILN_WORKER_BUNDLE=off`; the pool then asks for no files).
  */
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync, realpathSync, statSync, utimesSync } from "node:fs";
+import { readFileSync, realpathSync, statSync, utimesSync } from "node:fs";
 import { isBuiltin } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Plugin } from "esbuild";
 import { BUILT_DIR, buildToMemory, builtFile, keepModuleUrls, loadEsbuild, packageVersion, SRC, writeBuiltFile } from "../../util/built-files.ts";
+import { packageFolder, packageNameOf } from "../../util/packages.ts";
 import { referencedModules } from "../fn.ts";
 import { withoutLoaderNamespace } from "./resolve.ts";
 import type { TaskDescriptor } from "./task.ts";
@@ -36,12 +37,7 @@ const built = new Map<string, Promise<string | null>>();
 export async function precompiledModules(desc: TaskDescriptor): Promise<PrecompiledModules> {
   const urls = [...referencedModules(desc)].map(withoutLoaderNamespace).filter(needsBuild);
   const files = await Promise.all(urls.map(precompiled));
-  const out: PrecompiledModules = {};
-  urls.forEach((url, i) => {
-    const file = files[i];
-    if (file) out[url] = file;
-  });
-  return out;
+  return Object.fromEntries(urls.flatMap((url, i) => (files[i] ? [[url, files[i]]] : [])));
 }
 
 function needsBuild(url: string): boolean {
@@ -158,13 +154,8 @@ function kilnEntry(specifier: string, importer: string): string | undefined {
   return typeof target === "string" ? path.join(KILN_ROOT, target) : undefined;
 }
 
-/** The real folder of package `specifier` as node_modules lookup from `dir` finds it. */
+/** The real folder of the package `specifier` names, as node_modules lookup from `dir` finds it. */
 function installedPackage(specifier: string, dir: string): string | undefined {
-  const parts = specifier.split("/");
-  const name = specifier.startsWith("@") ? parts.slice(0, 2).join("/") : parts[0];
-  for (let at = dir; ; at = path.dirname(at)) {
-    const candidate = path.join(at, "node_modules", name);
-    if (existsSync(candidate)) return realpathSync(candidate);
-    if (path.dirname(at) === at) return undefined;
-  }
+  const folder = packageFolder(packageNameOf(specifier), dir);
+  return folder === undefined ? undefined : realpathSync(folder);
 }
