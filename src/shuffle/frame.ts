@@ -1,12 +1,13 @@
 /**
  * The frame codec. Inside a frame every entry is one msgpack array `[key, record]` (or
- * `[key, sortKey, record]` when the shuffle has a secondary sort), entries are concatenated, and the
- * whole is one zstd frame with zstd's content checksum on. The sidecar keeps, per frame, its byte
- * range, row count, uncompressed length and an XXH64 of the compressed bytes, so a reader can size
- * its buffers and detect damage before it decompresses (XXH64 rather than XXH3: @node-rs/xxhash
- * runs XXH64 at about 14 GB/s here and XXH3 at about 2.3). msgpackr was chosen by measurement (see
- * benchmarks/shuffle-codec.bench.ts): 2-3x faster than v8.serialize and JSON lines on documents and
- * small aggregates, and the smallest encoding before compression.
+ * `[key, sortKey, record]` when the shuffle has a secondary sort) and entries are concatenated. A
+ * frame bound for remote storage is then one zstd frame with zstd's content checksum on (codec
+ * `zstd+msgpack`); a frame on local disk is stored as it is (codec `msgpack`). The sidecar keeps, per
+ * frame, its byte range, row count, uncompressed length and an XXH64 of the bytes as stored, so a
+ * reader can size its buffers and detect damage before it decodes (XXH64 rather than XXH3:
+ * @node-rs/xxhash runs XXH64 at about 14 GB/s here and XXH3 at about 2.3). msgpackr was chosen by
+ * measurement (see benchmarks/shuffle-codec.bench.ts): 2-3x faster than v8.serialize and JSON lines
+ * on documents and small aggregates, and the smallest encoding before compression.
  */
 import { Packr, Unpackr } from "msgpackr";
 import { compress, decompress } from "zstd-napi";
@@ -27,13 +28,23 @@ export interface FrameRef {
   length: number;
   rows: number;
   rawLength: number;
-  /** XXH64 of the compressed bytes, as 16 hex digits. */
+  /** XXH64 of the bytes as stored (compressed or not), as 16 hex digits. */
   checksum: string;
   /** Which sorted run of its map task and partition the frame belongs to (frames of a run are consecutive). */
   run?: number;
 }
 
-export const FRAME_CODEC = "zstd+msgpack";
+/** How a data file's frames are stored: zstd-compressed, or the encoded entries as they are. */
+export type FrameCodec = "zstd+msgpack" | "msgpack";
+export const FRAME_CODECS: readonly FrameCodec[] = ["zstd+msgpack", "msgpack"];
+
+/** A zstd level, or `"none"`: frames stored uncompressed. */
+export type FrameLevel = number | "none";
+
+/** The codec of frames written at `level`. */
+export function codecFor(level: FrameLevel): FrameCodec {
+  return level === "none" ? "msgpack" : "zstd+msgpack";
+}
 
 const packr = new Packr({ useRecords: false, mapsAsObjects: true });
 const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true });
@@ -55,35 +66,49 @@ export function checksumOf(bytes: Uint8Array): string {
 }
 
 /**
- * zstd level of frames on local disk (map outputs in a local folder, the reducer's spill runs): so
- * fast that zstd hardly looks for matches (about 2 GB/s in, 8 GB/s out, frames about 0.93 of their
- * raw size), because local bytes are cheap and level 1 cost the 2 GB deduplicate benchmark 1.5 s of
- * its 12 (DESIGN.md, shuffle). Frames bound for remote storage (gs://) keep level 1 (about 340 MB/s,
- * 2.7 times smaller): their bytes cross the network. `KILN_SHUFFLE_ZSTD_LEVEL` sets one level for
- * both, e.g. 1 where local disk is short.
+ * How frames are written: on local disk (map outputs in a local folder, the reducer's spill runs)
+ * they are stored uncompressed, because local bytes are cheap and zstd's fastest level still cost the
+ * 2 GB deduplicate benchmark time for frames only 0.93 of their raw size (DESIGN.md, shuffle).
+ * Frames bound for remote storage (gs://) are zstd level 1 (about 340 MB/s, 2.7 times smaller):
+ * their bytes cross the network. `KILN_SHUFFLE_ZSTD_LEVEL` sets one level for both: a zstd level,
+ * e.g. 1 where local disk is short, or `none`.
  */
-export const LOCAL_FRAME_LEVEL = -100;
-export const REMOTE_FRAME_LEVEL = 1;
+export const LOCAL_FRAME_LEVEL: FrameLevel = "none";
+export const REMOTE_FRAME_LEVEL: FrameLevel = 1;
 export const FRAME_LEVEL_VARIABLE = "KILN_SHUFFLE_ZSTD_LEVEL";
 
-/** The zstd level for frames written to local disk (`local`) or to remote storage. */
-export function frameLevel(local: boolean): number {
+/** The level for frames written to local disk (`local`) or to remote storage. */
+export function frameLevel(local: boolean): FrameLevel {
   const set = process.env[FRAME_LEVEL_VARIABLE];
   if (set === undefined || set === "") return local ? LOCAL_FRAME_LEVEL : REMOTE_FRAME_LEVEL;
+  if (set === "none") return "none";
   const level = Number(set);
   if (!Number.isInteger(level) || level < -131072 || level > 22) {
-    throw new ShuffleConfigError(`${FRAME_LEVEL_VARIABLE}=${JSON.stringify(set)} is not a zstd level`, "set an integer from -131072 (fastest) to 22 (smallest), or unset it for kiln's choice");
+    throw new ShuffleConfigError(
+      `${FRAME_LEVEL_VARIABLE}=${JSON.stringify(set)} is not a zstd level`,
+      "set an integer from -131072 (fastest) to 22 (smallest), none to store frames uncompressed, or unset it for kiln's choice",
+    );
   }
   return level;
 }
 
-/** Compresses concatenated encoded entries into one frame. */
-export function compressFrame(raw: Buffer, compressionLevel: number): Buffer {
-  return compress(raw, { compressionLevel, checksumFlag: true });
+/** Turns concatenated encoded entries into one frame: zstd at `level`, or the bytes themselves. */
+export function compressFrame(raw: Buffer, level: FrameLevel): Buffer {
+  return level === "none" ? raw : compress(raw, { compressionLevel: level, checksumFlag: true });
+}
+
+/** The encoded entries of one frame read back, still to be decoded. */
+function expandFrame(file: string, bytes: Buffer, ref: FrameRef, codec: FrameCodec): Buffer {
+  if (codec === "msgpack") return bytes;
+  try {
+    return decompress(bytes);
+  } catch (err) {
+    throw new ShuffleCorruptError(file, ref.offset, `zstd cannot decompress the frame (${(err as Error).message})`, { cause: err });
+  }
 }
 
 /**
- * Verifies one frame read from `file` and decodes it lazily, `sliceRows` entries at a time, so a
+ * Verifies one frame read from `file` (stored with `codec`) and decodes it lazily, `sliceRows` entries at a time, so a
  * merge over many runs holds a few decoded entries per run (young garbage) rather than whole frames.
  * Any mismatch (short read, checksum, zstd error, length, row count, entry shape) throws
  * ShuffleCorruptError naming the file and the byte offset; the checksum and length are checked before
@@ -91,7 +116,7 @@ export function compressFrame(raw: Buffer, compressionLevel: number): Buffer {
  */
 export const SLICE_ROWS = 256;
 
-export function* decodeFrameSlices<T>(file: string, bytes: Buffer, ref: FrameRef, hasSort: boolean, sliceRows = SLICE_ROWS): Generator<ShuffleEntry<T>[]> {
+export function* decodeFrameSlices<T>(file: string, bytes: Buffer, ref: FrameRef, codec: FrameCodec, hasSort: boolean, sliceRows = SLICE_ROWS): Generator<ShuffleEntry<T>[]> {
   if (bytes.length !== ref.length) {
     throw new ShuffleCorruptError(
       file,
@@ -103,14 +128,9 @@ export function* decodeFrameSlices<T>(file: string, bytes: Buffer, ref: FrameRef
   if (sum !== ref.checksum) {
     throw new ShuffleCorruptError(file, ref.offset, `frame checksum ${sum} does not match sidecar ${ref.checksum}`);
   }
-  let raw: Buffer;
-  try {
-    raw = decompress(bytes);
-  } catch (err) {
-    throw new ShuffleCorruptError(file, ref.offset, `zstd cannot decompress the frame (${(err as Error).message})`, { cause: err });
-  }
+  const raw = expandFrame(file, bytes, ref, codec);
   if (raw.length !== ref.rawLength) {
-    throw new ShuffleCorruptError(file, ref.offset, `frame decompressed to ${raw.length} bytes, sidecar says ${ref.rawLength}`);
+    throw new ShuffleCorruptError(file, ref.offset, `frame holds ${raw.length} bytes of entries, sidecar says ${ref.rawLength}`);
   }
   const width = hasSort ? 3 : 2;
   let position = 0;
@@ -144,8 +164,8 @@ export function* decodeFrameSlices<T>(file: string, bytes: Buffer, ref: FrameRef
 }
 
 /** Verifies and decodes a whole frame (see decodeFrameSlices). */
-export function decodeFrame<T>(file: string, bytes: Buffer, ref: FrameRef, hasSort: boolean): ShuffleEntry<T>[] {
+export function decodeFrame<T>(file: string, bytes: Buffer, ref: FrameRef, codec: FrameCodec, hasSort: boolean): ShuffleEntry<T>[] {
   const out: ShuffleEntry<T>[] = [];
-  for (const slice of decodeFrameSlices<T>(file, bytes, ref, hasSort, Number.MAX_SAFE_INTEGER)) for (const e of slice) out.push(e);
+  for (const slice of decodeFrameSlices<T>(file, bytes, ref, codec, hasSort, Number.MAX_SAFE_INTEGER)) for (const e of slice) out.push(e);
   return out;
 }

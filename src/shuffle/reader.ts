@@ -13,7 +13,7 @@ import pLimit from "p-limit";
 import { openFileReader, type FileReader } from "../io/index.ts";
 import { ShuffleConfigError } from "./errors.ts";
 import { compareKeys, type ShuffleKey } from "./key.ts";
-import { SLICE_ROWS, decodeFrameSlices, type FrameRef, type ShuffleEntry } from "./frame.ts";
+import { SLICE_ROWS, decodeFrameSlices, type FrameCodec, type FrameRef, type ShuffleEntry } from "./frame.ts";
 import { framesOf, readSidecar, type MapOutput } from "./sidecar.ts";
 import { mergeSorted, type EntryBatches } from "./merge.ts";
 import { createSpillDir, readRun, removeSpillDir, writeRun, type RunFile } from "./spill.ts";
@@ -51,6 +51,7 @@ export interface ReadStats {
   mapOutputs: number;
   frames: number;
   rowsRead: number;
+  /** Bytes of frames as stored (compressed or not). */
   compressedBytes: number;
   rawBytes: number;
   spilledRuns: number;
@@ -67,6 +68,7 @@ export interface ShuffleGroup<T> {
 /** One sorted run of one map task: consecutive frames of its partition with the same run number. */
 interface SourceRun {
   file: string;
+  codec: FrameCodec;
   frames: FrameRef[];
 }
 
@@ -106,7 +108,7 @@ export class ShuffleReader<T> {
       let current: SourceRun | undefined;
       for (const ref of framesOf(body, this.opts.partition)) {
         if (!current || current.frames[current.frames.length - 1].run !== ref.run) {
-          current = { file: out.dataPath, frames: [] };
+          current = { file: out.dataPath, codec: out.body.codec, frames: [] };
           runs.push(current);
         }
         current.frames.push(ref);
@@ -137,14 +139,14 @@ export class ShuffleReader<T> {
       pending.catch(() => undefined); // awaited below; an abandoned prefetch must not be unhandled
       return pending;
     };
-    const read = async function* (this: ShuffleReader<T>, { file, frames }: SourceRun): AsyncGenerator<ShuffleEntry<T>[]> {
+    const read = async function* (this: ShuffleReader<T>, { file, codec, frames }: SourceRun): AsyncGenerator<ShuffleEntry<T>[]> {
       const reader = await limit(() => openFileReader(file));
       try {
         let next = fetch(reader, frames[0]);
         for (let i = 0; i < frames.length; i++) {
           const bytes = await next;
           if (i + 1 < frames.length) next = fetch(reader, frames[i + 1]);
-          for (const entries of decodeFrameSlices<T>(file, bytes, frames[i], this.hasSort)) {
+          for (const entries of decodeFrameSlices<T>(file, bytes, frames[i], codec, this.hasSort)) {
             this.stats.rowsRead += entries.length;
             yield entries;
           }
@@ -161,9 +163,11 @@ export class ShuffleReader<T> {
   /** The partition as sorted batches of entries. Single use. */
   async *batches(): AsyncGenerator<ShuffleEntry<T>[]> {
     const runs = await this.loadRuns();
-    // A run holds its current frame decoded and the next one compressed.
-    const cost = (r: SourceRun) =>
-      r.frames.reduce((m, f) => Math.max(m, 2 * f.rawLength + f.length + Math.min(f.rows, SLICE_ROWS) * DECODED_BYTES_PER_ENTRY), 0);
+    // A run holds its current frame as read and expanded (one buffer when stored), its next one as read, and a slice decoded.
+    const cost = (r: SourceRun) => {
+      const copies = r.codec === "msgpack" ? 1 : 2;
+      return r.frames.reduce((m, f) => Math.max(m, copies * f.rawLength + f.length + Math.min(f.rows, SLICE_ROWS) * DECODED_BYTES_PER_ENTRY), 0);
+    };
     const total = runs.reduce((s, r) => s + cost(r), 0);
     const live = this.budget * LIVE_SHARE;
     if (total <= live && runs.length <= this.fanIn) {

@@ -9,7 +9,7 @@
  */
 import { fileSystemFor, joinPath } from "../io/index.ts";
 import { ShuffleCorruptError } from "./errors.ts";
-import { FRAME_CODEC, checksumOf, type FrameRef } from "./frame.ts";
+import { FRAME_CODECS, checksumOf, type FrameCodec, type FrameRef } from "./frame.ts";
 
 /** 3: frame and sidecar checksums are XXH64 (2 had XXH3-64); a sidecar of another format is refused. */
 export const SIDECAR_FORMAT = "kiln-shuffle-sidecar/3";
@@ -19,7 +19,8 @@ type FrameTuple = [offset: number, length: number, rows: number, rawLength: numb
 
 export interface SidecarBody {
   format: typeof SIDECAR_FORMAT;
-  codec: typeof FRAME_CODEC;
+  /** How the data file's frames are stored (`msgpack`: uncompressed, written to local disk). */
+  codec: FrameCodec;
   mapTask: string;
   attempt: string;
   /** Data file name, relative to the sidecar's folder. */
@@ -78,8 +79,8 @@ export function parseSidecar(file: string, bytes: Buffer): SidecarBody {
     throw new ShuffleCorruptError(file, 0, "sidecar lacks its body or checksum");
   }
   // The format first: another version's sidecar is named as such, not as a checksum mismatch.
-  if (body.format !== SIDECAR_FORMAT || body.codec !== FRAME_CODEC) {
-    throw new ShuffleCorruptError(file, 0, `unsupported sidecar format ${body.format} / codec ${body.codec} (this kiln reads ${SIDECAR_FORMAT} / ${FRAME_CODEC})`);
+  if (body.format !== SIDECAR_FORMAT || !FRAME_CODECS.includes(body.codec)) {
+    throw new ShuffleCorruptError(file, 0, `unsupported sidecar format ${body.format} / codec ${body.codec} (this kiln reads ${SIDECAR_FORMAT} / ${FRAME_CODECS.join(" or ")})`);
   }
   const text = JSON.stringify(body);
   const sum = checksumOf(Buffer.from(text));

@@ -2,17 +2,18 @@
  * Sorted runs on local disk for the reducer's external sort. A spill folder is created per read
  * under the OS temp folder (or a given one) and removed when the read ends, whether it succeeded,
  * failed or was abandoned; its name carries the reader's pid, so that a reader killed outright has
- * its leftovers removed by the next read that spills in the same folder. A run is a file of zstd chunks of encoded entries (the frame codec);
- * its chunk table stays in memory, and reading it back holds one decoded chunk at a time.
+ * its leftovers removed by the next read that spills in the same folder. A run is a file of chunks of encoded entries (frame.ts, stored
+ * uncompressed unless KILN_SHUFFLE_ZSTD_LEVEL says otherwise); its chunk table stays in memory, and reading it back holds one decoded chunk at a time.
  */
 import * as fsp from "node:fs/promises";
 import * as os from "node:os";
 import * as path from "node:path";
-import { checksumOf, compressFrame, decodeFrameSlices, encodeEntry, frameLevel, type FrameRef, type ShuffleEntry } from "./frame.ts";
+import { checksumOf, codecFor, compressFrame, decodeFrameSlices, encodeEntry, frameLevel, type FrameCodec, type FrameRef, type ShuffleEntry } from "./frame.ts";
 import { processIsAlive } from "../util/process.ts";
 
 export interface RunFile {
   path: string;
+  codec: FrameCodec;
   chunks: FrameRef[];
   rows: number;
   bytes: number;
@@ -54,7 +55,7 @@ export async function writeRun<T>(
 ): Promise<RunFile> {
   const level = frameLevel(true);
   const handle = await fsp.open(file, "wx");
-  const run: RunFile = { path: file, chunks: [], rows: 0, bytes: 0 };
+  const run: RunFile = { path: file, codec: codecFor(level), chunks: [], rows: 0, bytes: 0 };
   let parts: Buffer[] = [];
   let partBytes = 0;
   const flush = async (): Promise<void> => {
@@ -91,7 +92,7 @@ export async function* readRun<T>(run: RunFile, hasSort: boolean): AsyncGenerato
     for (const chunk of run.chunks) {
       const buf = Buffer.allocUnsafe(chunk.length);
       const { bytesRead } = await handle.read(buf, 0, chunk.length, chunk.offset);
-      yield* decodeFrameSlices<T>(run.path, buf.subarray(0, bytesRead), chunk, hasSort);
+      yield* decodeFrameSlices<T>(run.path, buf.subarray(0, bytesRead), chunk, run.codec, hasSort);
     }
   } finally {
     await handle.close();

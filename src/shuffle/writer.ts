@@ -16,7 +16,7 @@ import { randomBytes } from "node:crypto";
 import { fileSystemFor, joinPath, localFileSystem, schemeOf } from "../io/index.ts";
 import { ShuffleConfigError } from "./errors.ts";
 import { compareKeys, partitionOf, assertShuffleKey, wellFormedKey, type ShuffleKey } from "./key.ts";
-import { compressFrame, checksumOf, decodeEntryRecord, encodeEntry, FRAME_CODEC, frameLevel } from "./frame.ts";
+import { codecFor, compressFrame, checksumOf, decodeEntryRecord, encodeEntry, frameLevel, type FrameLevel } from "./frame.ts";
 import { keepFirst } from "./merge.ts";
 import { SIDECAR_FORMAT, serializeSidecar, sidecarPathFor, toFrameTuple, type MapOutput, type SidecarBody } from "./sidecar.ts";
 
@@ -170,8 +170,8 @@ export interface ScatterWriterOptions<T> {
   memoryBudgetBytes?: number;
   /** Largest uncompressed frame (a run is cut into frames of this size); defaults to budget / 1024, within [4 KiB, 1 MiB]. */
   maxFrameBytes?: number;
-  /** zstd level of the frames; default: frame.ts's choice for a local or a remote outputDir. */
-  compressionLevel?: number;
+  /** zstd level of the frames, or "none" (stored); default: frame.ts's choice for a local or a remote outputDir. */
+  compressionLevel?: FrameLevel;
   /** Local folder for the data file while it is written when outputDir is not local. */
   tempDir?: string;
 }
@@ -215,8 +215,8 @@ export class ScatterWriter<T> {
     private readonly dataFileName: string,
     private readonly localDataPath: string,
     private readonly handle: fsp.FileHandle,
-    /** zstd level of this writer's frames (frame.ts: fast for a local folder, 1 for remote storage). */
-    private readonly level: number,
+    /** How this writer's frames are written (frame.ts: stored for a local folder, zstd 1 for remote storage). */
+    private readonly level: FrameLevel,
   ) {
     const budget = opts.memoryBudgetBytes ?? DEFAULT_MEMORY_BUDGET;
     this.flushThreshold = Math.max(1, Math.floor(budget / 2));
@@ -374,7 +374,7 @@ export class ScatterWriter<T> {
       }
       const body: SidecarBody = {
         format: SIDECAR_FORMAT,
-        codec: FRAME_CODEC,
+        codec: codecFor(this.level),
         mapTask: this.mapTask,
         attempt: this.attempt,
         dataFile: this.dataFileName,

@@ -1,4 +1,4 @@
-// Which zstd level shuffle frames are written at: a fast one on local disk, level 1 for gs:// (the
+// How shuffle frames are written: stored uncompressed on local disk, zstd level 1 for gs:// (the
 // fake GCS server), one level for both from KILN_SHUFFLE_ZSTD_LEVEL, and a clear error for a bad one.
 import { afterEach, describe, expect, it } from "vitest";
 import * as fsp from "node:fs/promises";
@@ -21,12 +21,12 @@ const tmp = suiteDir("frame-level");
 useFakeGcs();
 
 /** Writes `rows` as one map task; the sidecar's compressed and raw byte totals. */
-async function writeOnce(outputDir: string, extra: Partial<ScatterWriterOptions<Row>> = {}): Promise<{ compressed: number; raw: number; sidecar: string }> {
+async function writeOnce(outputDir: string, extra: Partial<ScatterWriterOptions<Row>> = {}): Promise<{ compressed: number; raw: number; codec: string; sidecar: string }> {
   const writer = await ScatterWriter.open<Row>({ outputDir, mapTask: 0, numPartitions: 2, key: (r) => r.key, memoryBudgetBytes: 256 * 1024, ...extra });
   await writer.writeAll(rows);
   const out = await writer.commit();
   const frames = Object.values(out.body.partitions).flatMap((p) => p.frames);
-  return { compressed: frames.reduce((n, f) => n + f[1], 0), raw: frames.reduce((n, f) => n + f[3], 0), sidecar: out.sidecarPath };
+  return { compressed: frames.reduce((n, f) => n + f[1], 0), raw: frames.reduce((n, f) => n + f[3], 0), codec: out.body.codec, sidecar: out.sidecarPath };
 }
 
 afterEach(() => {
@@ -34,12 +34,14 @@ afterEach(() => {
 });
 
 describe("shuffle frame compression level", () => {
-  it("writes local frames at a fast level, larger than level 1's, and reads them back", async () => {
-    const fast = await writeOnce(`${tmp.path}/local-default`);
+  it("stores local frames uncompressed, names that codec in the sidecar, and reads them back", async () => {
+    const stored = await writeOnce(`${tmp.path}/local-default`);
     const one = await writeOnce(`${tmp.path}/local-level-1`, { compressionLevel: 1 });
-    expect(fast.raw).toBe(one.raw);
-    expect(fast.compressed).toBeGreaterThan(one.compressed * 2);
-    const { entries } = await readAll<Row>({ mapOutputs: [fast.sidecar], partition: 0 });
+    expect(stored.raw).toBe(one.raw);
+    expect(stored.compressed).toBe(stored.raw);
+    expect([stored.codec, one.codec]).toEqual(["msgpack", "zstd+msgpack"]);
+    expect(stored.compressed).toBeGreaterThan(one.compressed * 2);
+    const { entries } = await readAll<Row>({ mapOutputs: [stored.sidecar], partition: 0 });
     const { entries: expected } = await readAll<Row>({ mapOutputs: [one.sidecar], partition: 0 });
     expect(entries.map((e) => e.record)).toEqual(expected.map((e) => e.record));
     expect(entries.length).toBeGreaterThan(0);
@@ -49,6 +51,7 @@ describe("shuffle frame compression level", () => {
     const remote = await writeOnce("gs://kiln-frame-level/remote");
     const one = await writeOnce(`${tmp.path}/compare-level-1`, { compressionLevel: 1 });
     expect(remote.compressed).toBe(one.compressed);
+    expect(remote.codec).toBe("zstd+msgpack");
     expect((await readSidecar(remote.sidecar)).body.rows).toBe(rows.length);
   });
 
@@ -58,6 +61,13 @@ describe("shuffle frame compression level", () => {
     expect((await writeOnce(`${tmp.path}/env-1`)).compressed).toBe(one.compressed);
     process.env[FRAME_LEVEL_VARIABLE] = "-100";
     expect((await writeOnce("gs://kiln-frame-level/env-fast")).compressed).toBe((await writeOnce(`${tmp.path}/explicit-fast`, { compressionLevel: -100 })).compressed);
+    process.env[FRAME_LEVEL_VARIABLE] = "none";
+    const remoteStored = await writeOnce("gs://kiln-frame-level/env-none");
+    expect([remoteStored.codec, remoteStored.compressed]).toEqual(["msgpack", remoteStored.raw]);
+    const { entries } = await readAll<Row>({ mapOutputs: [remoteStored.sidecar], partition: 1 });
+    const { entries: expected } = await readAll<Row>({ mapOutputs: [one.sidecar], partition: 1 });
+    expect(entries.map((e) => e.record)).toEqual(expected.map((e) => e.record));
+    expect(entries.length).toBeGreaterThan(0);
   });
 
   it("refuses a value that is not a zstd level, naming the variable, before it creates any file", async () => {

@@ -104,7 +104,7 @@ describe("scatter and read back", () => {
     for (let p = 0; p < NUM_PARTITIONS; p++) {
       for (const ref of framesOf(out.body, p)) {
         const bytes = await fileSystemFor(out.dataPath).readRange(out.dataPath, ref.offset, ref.length);
-        const entries = decodeFrame<Doc>(out.dataPath, bytes, ref, true);
+        const entries = decodeFrame<Doc>(out.dataPath, bytes, ref, out.body.codec, true);
         for (let i = 1; i < entries.length; i++) {
           const c = compareKeys(entries[i - 1].key, entries[i].key);
           expect(c < 0 || (c === 0 && entries[i - 1].record.seq <= entries[i].record.seq)).toBe(true);
