@@ -66,7 +66,10 @@ export async function* readJsonlSplit(split: InputSplit, fs: FileSystem, opts: R
         pos += rest.length;
         break;
       }
-      const buf = carry.length ? Buffer.concat([...carry, rest]) : rest;
+      // A carried line is completed with this chunk's bytes through its newline: one line copied, not
+      // the chunk; the rest of the chunk is then read where it lies.
+      const take = carry.length ? nl + 1 : rest.length;
+      const buf = carry.length ? Buffer.concat([...carry, rest.subarray(0, take)]) : rest;
       const bufOffset = pos - carryBytes;
       let regionEnd = buf.lastIndexOf(NEWLINE) + 1;
       // The newline at or after byte end-1 ends the last line this split owns.
@@ -82,7 +85,8 @@ export async function* readJsonlSplit(split: InputSplit, fs: FileSystem, opts: R
       carry = regionEnd < buf.length ? [buf.subarray(regionEnd)] : [];
       carryBytes = buf.length - regionEnd;
       pos = bufOffset + buf.length;
-      break;
+      if (take === rest.length) break;
+      rest = rest.subarray(take);
     }
     if (finished) break;
   }

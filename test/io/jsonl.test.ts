@@ -171,6 +171,24 @@ describe("malformed input", () => {
     await expect(readAll(split)).rejects.toThrow(`line starting at byte ${offset} (line 2 of the byte range [20, ${body.length}))`);
   });
 
+  it("names the exact line and byte of a bad line that follows a line across a read chunk edge", async () => {
+    // Local files stream in 1 MiB chunks: line k crosses the first edge, line k + 1 is malformed, and
+    // the lines after it in that chunk are read where they lie (not copied with the carried line).
+    const rows = Array.from({ length: 12_000 }, (_, i) => JSON.stringify({ i, pad: "p".repeat(90 + (i % 17)) }));
+    let offset = 0;
+    let k = 0;
+    while (offset + rows[k].length + 1 <= 1 << 20) offset += rows[k++].length + 1;
+    rows[k + 1] = "{\"i\": broken";
+    const file = path.join(dir, "bad-after-edge.jsonl");
+    await fsp.writeFile(file, rows.join("\n") + "\n");
+    const badOffset = offset + rows[k].length + 1;
+    const [split] = await expandInputs(file);
+    await expect(readAll(split)).rejects.toThrow(`line ${k + 2} (byte ${badOffset})`);
+    rows[k + 1] = JSON.stringify({ i: k + 1 });
+    await fsp.writeFile(file, rows.join("\n") + "\n");
+    expect(await readAll((await expandInputs(file))[0])).toEqual(rows.map((l) => JSON.parse(l)));
+  });
+
   it("names the file and line in compressed files", async () => {
     const file = path.join(dir, "bad.jsonl.zst");
     await fsp.writeFile(file, zstdCompress(Buffer.from(lines.join("\n"))));
