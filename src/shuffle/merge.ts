@@ -113,11 +113,19 @@ function drain<T>(heap: CursorHeap<T>, emitted: MergeOutput<T>, combine: ((a: T,
   return undefined;
 }
 
+/**
+ * Entries per merged batch. Small, because everything a batch holds is alive until its consumer is
+ * done with it: at 1,024 entries of about 3 KB (the shuffle benchmark's documents) a batch outgrew what
+ * a pool worker allocates between two young collections, so nearly every decoded record was copied
+ * by the scavenger and many were promoted (DESIGN.md, shuffle).
+ */
+export const MERGE_BATCH_ENTRIES = 128;
+
 /** Merges sorted sources into one sorted stream of batches (folding equal keys when `combine` is set). */
 export async function* mergeSorted<T>(
   sources: EntryBatches<T>[],
   combine?: (a: T, b: T) => T,
-  batchSize = 1024,
+  batchSize = MERGE_BATCH_ENTRIES,
 ): AsyncGenerator<ShuffleEntry<T>[]> {
   const heap = new CursorHeap<T>();
   const iterators = sources.map((s) => s[Symbol.asyncIterator]());
