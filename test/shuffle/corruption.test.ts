@@ -20,8 +20,28 @@ afterAll(async () => {
   await fsp.rm(root, { recursive: true, force: true });
 });
 
-async function fresh(name: string): Promise<string[]> {
-  return scatter([rows.slice(0, 1000), rows.slice(1000)], { outputDir: `${root}/${name}`, numPartitions: 2, key: (r) => r.key, memoryBudgetBytes: 32 * 1024 });
+async function fresh(name: string, compressionLevel?: number): Promise<string[]> {
+  return scatter([rows.slice(0, 1000), rows.slice(1000)], {
+    outputDir: `${root}/${name}`,
+    numPartitions: 2,
+    key: (r) => r.key,
+    memoryBudgetBytes: 32 * 1024,
+    ...(compressionLevel === undefined ? {} : { compressionLevel }),
+  });
+}
+
+/** Overwrites bytes of one frame and records the damaged frame's checksum in the sidecar, so only the codec's own checks can find it. */
+async function damageBehindChecksum(sidecarPath: string, damage: (frame: Buffer) => void): Promise<number> {
+  const parsed = JSON.parse(await fsp.readFile(sidecarPath, "utf8"));
+  const out = await readSidecar(sidecarPath);
+  const frame = parsed.body.partitions["1"].frames[1];
+  const data = await fsp.readFile(out.dataPath);
+  damage(data.subarray(frame[0], frame[0] + frame[1]));
+  await fsp.writeFile(out.dataPath, data);
+  frame[4] = xxh64(data.subarray(frame[0], frame[0] + frame[1])).toString(16).padStart(16, "0");
+  parsed.checksum = xxh64(Buffer.from(JSON.stringify(parsed.body))).toString(16).padStart(16, "0");
+  await fsp.writeFile(sidecarPath, JSON.stringify(parsed));
+  return frame[0];
 }
 
 async function drain(outputs: string[], partition: number): Promise<{ count: number; error: unknown }> {
@@ -106,6 +126,37 @@ describe("damaged shuffle files", () => {
     expect(count).toBe(0);
     expect(error).toBeInstanceOf(ShuffleCorruptError);
     expect((error as Error).message).toMatch(/unsupported sidecar format kiln-shuffle-sidecar\/2 .*this kiln reads kiln-shuffle-sidecar\/3/);
+  });
+
+  it("reports damage that matches its checksum through each codec's own checks, by file and frame offset", async () => {
+    // Stored frames (the local default): an entry cut short leaves bytes that are not whole entries.
+    const stored = await fresh("stored-behind-checksum");
+    expect((await readSidecar(stored[0])).body.codec).toBe("msgpack");
+    const storedOffset = await damageBehindChecksum(stored[0], (frame) => frame.fill(0xc1, 0, 8));
+    const storedRead = await drain(stored, 1);
+    expect(storedRead.error).toBeInstanceOf(ShuffleCorruptError);
+    expect((storedRead.error as ShuffleCorruptError).offset).toBe(storedOffset);
+    expect((storedRead.error as Error).message).toMatch(/undecodable entries|not a 2-tuple/);
+    // zstd frames: bytes zstd cannot decode.
+    const zstd = await fresh("zstd-behind-checksum", 1);
+    expect((await readSidecar(zstd[0])).body.codec).toBe("zstd+msgpack");
+    const zstdOffset = await damageBehindChecksum(zstd[0], (frame) => frame.fill(0x5a, 4, 12));
+    const zstdRead = await drain(zstd, 1);
+    expect(zstdRead.error).toBeInstanceOf(ShuffleCorruptError);
+    expect((zstdRead.error as ShuffleCorruptError).offset).toBe(zstdOffset);
+    expect((zstdRead.error as Error).message).toMatch(/zstd cannot decompress/);
+  });
+
+  it("refuses a sidecar naming a codec it does not read, naming the codec", async () => {
+    const outputs = await fresh("unknown-codec");
+    const parsed = JSON.parse(await fsp.readFile(outputs[0], "utf8"));
+    parsed.body.codec = "lz4+msgpack";
+    parsed.checksum = xxh64(Buffer.from(JSON.stringify(parsed.body))).toString(16).padStart(16, "0");
+    await fsp.writeFile(outputs[0], JSON.stringify(parsed));
+    const { count, error } = await drain(outputs, 0);
+    expect(count).toBe(0);
+    expect(error).toBeInstanceOf(ShuffleCorruptError);
+    expect((error as Error).message).toMatch(/codec lz4\+msgpack \(this kiln reads .*zstd\+msgpack or msgpack\)/);
   });
 
   it("reports a truncated data file at the byte where the data ends", async () => {
