@@ -85,6 +85,9 @@ export async function buildInput(dir: string, targetBytes: number): Promise<{ js
   }
   fs.writeSync(out, pending.join(""));
   for (const c of Object.keys(tsv)) fs.writeSync(tsv[c], pendingTsv[c].join(""));
+  // Written through to disk before any engine is timed: otherwise the first case runs while the
+  // kernel still writes back several GB of input and key files.
+  for (const fd of [out, ...Object.values(tsv)]) fs.fsyncSync(fd);
   fs.closeSync(out);
   for (const fd of Object.values(tsv)) fs.closeSync(fd);
   return { jsonl, rows, bytes };
