@@ -108,8 +108,9 @@ function expandFrame(file: string, bytes: Buffer, ref: FrameRef, codec: FrameCod
 }
 
 /**
- * Verifies one frame read from `file` (stored with `codec`) and decodes it lazily, `sliceRows` entries at a time, so a
- * merge over many runs holds a few decoded entries per run (young garbage) rather than whole frames.
+ * Verifies one frame read from `file` (stored with `codec`) and decodes it lazily, `sliceRows`
+ * entries at a time, so a merge over many runs holds a few decoded entries per run (young garbage)
+ * rather than whole frames.
  * Any mismatch (short read, checksum, zstd error, length, row count, entry shape) throws
  * ShuffleCorruptError naming the file and the byte offset; the checksum and length are checked before
  * the first entry is yielded, the row count when the frame ends.

@@ -2,8 +2,9 @@
  * Sorted runs on local disk for the reducer's external sort. A spill folder is created per read
  * under the OS temp folder (or a given one) and removed when the read ends, whether it succeeded,
  * failed or was abandoned; its name carries the reader's pid, so that a reader killed outright has
- * its leftovers removed by the next read that spills in the same folder. A run is a file of chunks of encoded entries (frame.ts, stored
- * uncompressed unless KILN_SHUFFLE_ZSTD_LEVEL says otherwise); its chunk table stays in memory, and reading it back holds one decoded chunk at a time.
+ * its leftovers removed by the next read that spills in the same folder. A run is a file of chunks
+ * of encoded entries (frame.ts; stored uncompressed unless KILN_SHUFFLE_ZSTD_LEVEL says otherwise);
+ * its chunk table stays in memory, and reading it back holds one decoded chunk at a time.
  */
 import * as fsp from "node:fs/promises";
 import * as os from "node:os";
