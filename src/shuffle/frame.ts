@@ -14,6 +14,7 @@ import { compress, decompress } from "zstd-napi";
 import { xxh64 } from "../util/xxhash.ts";
 import { ShuffleConfigError, ShuffleCorruptError } from "./errors.ts";
 import type { ShuffleKey } from "./key.ts";
+import { FrameEntry, readKey, skipValue, type FrameBytes, type ScanCursor } from "./frame-entry.ts";
 
 /** One record as it travels through the shuffle, with its key and (optional) secondary sort key. */
 export interface ShuffleEntry<T> {
@@ -108,12 +109,12 @@ function expandFrame(file: string, bytes: Buffer, ref: FrameRef, codec: FrameCod
 }
 
 /**
- * Verifies one frame read from `file` (stored with `codec`) and decodes it lazily, `sliceRows`
- * entries at a time, so a merge over many runs holds a few decoded entries per run (young garbage)
- * rather than whole frames.
+ * Verifies one frame read from `file` (stored with `codec`) and yields its entries, `sliceRows` at a
+ * time, each with its key and sort key decoded and its record left as bytes until it is read
+ * (frame-entry.ts), so a merge over many runs holds frames as bytes, not as decoded records.
  * Any mismatch (short read, checksum, zstd error, length, row count, entry shape) throws
  * ShuffleCorruptError naming the file and the byte offset; the checksum and length are checked before
- * the first entry is yielded, the row count when the frame ends.
+ * the first entry is yielded, the row count when the frame ends, a record's own bytes when it is read.
  */
 export const SLICE_ROWS = 256;
 
@@ -133,28 +134,27 @@ export function* decodeFrameSlices<T>(file: string, bytes: Buffer, ref: FrameRef
   if (raw.length !== ref.rawLength) {
     throw new ShuffleCorruptError(file, ref.offset, `frame holds ${raw.length} bytes of entries, sidecar says ${ref.rawLength}`);
   }
-  const width = hasSort ? 3 : 2;
-  let position = 0;
+  const frame: FrameBytes = { file, offset: ref.offset, raw };
+  const tuple = 0x90 + (hasSort ? 3 : 2); // msgpack fixarray of the entry's width
+  const at: ScanCursor = { pos: 0 };
+  const end = raw.length;
   let decoded = 0;
-  while (position < raw.length) {
-    const slice: ShuffleEntry<T>[] = [];
-    let end = 0;
-    try {
-      unpackr.unpackMultiple(raw.subarray(position), (value: unknown, _start?: number, stop?: number) => {
-        const t = value as unknown[];
-        if (!Array.isArray(t) || t.length !== width) {
-          throw new ShuffleCorruptError(file, ref.offset, `entry ${decoded + slice.length} of the frame is not a ${width}-tuple`);
-        }
-        slice.push(hasSort ? { key: t[0] as ShuffleKey, sort: t[1] as ShuffleKey, record: t[2] as T } : { key: t[0] as ShuffleKey, sort: undefined, record: t[1] as T });
-        end = stop ?? 0;
-        return slice.length < sliceRows;
-      });
-    } catch (err) {
-      if (err instanceof ShuffleCorruptError) throw err;
-      throw new ShuffleCorruptError(file, ref.offset, `undecodable entries (${(err as Error).message})`, { cause: err });
+  while (at.pos < end) {
+    const slice: FrameEntry<T>[] = [];
+    while (at.pos < end && slice.length < sliceRows) {
+      const start = at.pos;
+      if (raw[start] !== tuple) {
+        throw new ShuffleCorruptError(file, ref.offset, `entry ${decoded + slice.length} of the frame (byte ${start}) is not a ${hasSort ? 3 : 2}-tuple`);
+      }
+      at.pos++;
+      const key = readKey(raw, at, end);
+      const sort = hasSort && at.pos >= 0 ? readKey(raw, at, end) : undefined;
+      const recordStart = at.pos;
+      const stop = recordStart < 0 ? -1 : skipValue(raw, recordStart, end);
+      if (key === undefined || stop < 0) throw new ShuffleCorruptError(file, ref.offset, `undecodable entries at byte ${start} of the frame`);
+      slice.push(new FrameEntry<T>(key, sort, frame, start, recordStart, stop));
+      at.pos = stop;
     }
-    if (end === 0) throw new ShuffleCorruptError(file, ref.offset, `undecodable entries at byte ${position} of the frame`);
-    position += end;
     decoded += slice.length;
     if (decoded > ref.rows) break;
     yield slice;

@@ -163,7 +163,7 @@ export class ShuffleReader<T> {
   /** The partition as sorted batches of entries. Single use. */
   async *batches(): AsyncGenerator<ShuffleEntry<T>[]> {
     const runs = await this.loadRuns();
-    // A run holds its current frame as read and expanded (one buffer when stored), its next one as read, and a slice decoded.
+    // A run holds its current frame as read and expanded (one buffer when stored), its next one as read, and a slice scanned.
     const cost = (r: SourceRun) => {
       const copies = r.codec === "msgpack" ? 1 : 2;
       return r.frames.reduce((m, f) => Math.max(m, copies * f.rawLength + f.length + Math.min(f.rows, SLICE_ROWS) * DECODED_BYTES_PER_ENTRY), 0);

@@ -10,6 +10,7 @@ import * as fsp from "node:fs/promises";
 import * as os from "node:os";
 import * as path from "node:path";
 import { checksumOf, codecFor, compressFrame, decodeFrameSlices, encodeEntry, frameLevel, type FrameCodec, type FrameRef, type ShuffleEntry } from "./frame.ts";
+import { FrameEntry } from "./frame-entry.ts";
 import { processIsAlive } from "../util/process.ts";
 
 export interface RunFile {
@@ -73,7 +74,7 @@ export async function writeRun<T>(
   try {
     for await (const batch of batches) {
       for (const e of batch) {
-        const bytes = encodeEntry(e.key, e.sort, e.record, hasSort);
+        const bytes = e instanceof FrameEntry ? e.encoded() : encodeEntry(e.key, e.sort, e.record, hasSort);
         parts.push(bytes);
         partBytes += bytes.length;
         if (partBytes >= chunkBytes) await flush();
