@@ -16,7 +16,7 @@ import { randomBytes } from "node:crypto";
 import { fileSystemFor, joinPath, localFileSystem, schemeOf } from "../io/index.ts";
 import { ShuffleConfigError } from "./errors.ts";
 import { compareKeys, partitionOf, assertShuffleKey, wellFormedKey, type ShuffleKey } from "./key.ts";
-import { codecFor, compressFrame, checksumOf, decodeEntryRecord, encodeEntry, frameLevel, type FrameLevel } from "./frame.ts";
+import { codecFor, compressFrame, checksumOf, decodeEntryRecord, encodeEntry, encodeEntryView, frameLevel, type FrameLevel } from "./frame.ts";
 import { keepFirst } from "./merge.ts";
 import { SIDECAR_FORMAT, serializeSidecar, sidecarPathFor, toFrameTuple, type MapOutput, type SidecarBody } from "./sidecar.ts";
 
@@ -264,7 +264,7 @@ export class ScatterWriter<T> {
       assertShuffleKey(s, `${this.operator} sortBy`);
       sort = s;
     }
-    const bytes = encodeEntry(key as ShuffleKey, sort, record, this.hasSort);
+    const bytes = encodeEntryView(key as ShuffleKey, sort, record, this.hasSort);
     const cost = this.buffers[partition].append(key as ShuffleKey, sort, bytes) + ENTRY_OVERHEAD + retainedBytes(key) + retainedBytes(sort);
     this.bufferedBytes[partition] += cost;
     this.totalBuffered += cost;
