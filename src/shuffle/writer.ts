@@ -174,6 +174,12 @@ export interface ScatterWriterOptions<T> {
   compressionLevel?: FrameLevel;
   /** Local folder for the data file while it is written when outputDir is not local. */
   tempDir?: string;
+  /**
+   * Whether `commit()` flushes a local data file to disk (fsync) before the sidecar names it, so that
+   * a committed map output survives the machine going down; default true. Off for files that no
+   * process reads after a crash of the machine, such as an execution's own scratch folder.
+   */
+  syncData?: boolean;
 }
 
 export interface ScatterStats {
@@ -365,7 +371,7 @@ export class ScatterWriter<T> {
     if (this.state !== "open") throw new ShuffleConfigError(`ScatterWriter for map task ${this.mapTask} is ${this.state}`, "commit each writer once");
     try {
       for (let p = 0; p < this.buffers.length; p++) await this.flushPartition(p);
-      await this.handle.sync();
+      if (this.opts.syncData !== false && schemeOf(this.opts.outputDir) === "file") await this.handle.sync();
       await this.handle.close();
       const dataPath = joinPath(this.opts.outputDir, this.dataFileName);
       if (schemeOf(this.opts.outputDir) !== "file") {

@@ -82,6 +82,9 @@ export const shuffleOperator = {
       combine,
       operator: label,
       memoryBudgetBytes: out.memoryBudgetBytes,
+      // The map output lives in the execution's scratch folder, removed when the execution ends and
+      // never read after its process is gone: flushing it to disk would only wait for the disk.
+      syncData: false,
     });
     try {
       for await (const batch of batches) {
