@@ -25,6 +25,7 @@ import {
 import { checkNoReservedNames, columnSignature, columnsOf, isRecord } from "./parquet-schema.ts";
 import { mayHoldReservedKey, reservedKeyPath } from "./reserved-keys.ts";
 import { decodeReplacing, replacementsIn } from "./utf8.ts";
+import { groupByteRange, PrefetchingBuffer } from "./parquet-prefetch.ts";
 
 export { inferParquetSchema } from "./parquet-schema.ts";
 
@@ -216,13 +217,16 @@ async function* readRowGroups(parquet: ParquetFile, path: string, opts: ReadOpti
     return convert ? [[name, convert]] : [];
   });
   const utf8 = countingParsers();
+  const file = new PrefetchingBuffer(parquet.file);
+  const groups = parquet.metadata.row_groups;
   let rowStart = 0;
-  for (const group of parquet.metadata.row_groups) {
+  for (let g = 0; g < groups.length; g++) {
+    const group = groups[g];
     const groupRows = Number(group.num_rows);
     let rows: Record<string, unknown>[];
     try {
       rows = await parquetReadObjects({
-        file: parquet.file,
+        file,
         metadata: parquet.metadata,
         columns: opts.columns,
         rowStart,
@@ -231,6 +235,9 @@ async function* readRowGroups(parquet: ParquetFile, path: string, opts: ReadOpti
         parsers: utf8.parsers,
         ...(opts.filter ? { filter: opts.filter as never } : {}),
       });
+      // The next group's bytes are read while this group's rows are converted and taken.
+      const next = g + 1 < groups.length ? groupByteRange(groups[g + 1], wanted) : undefined;
+      if (next) file.prefetch(next[0], next[1]);
       for (const row of rows) for (const [name, convert] of converters) row[name] = convert(row[name]);
     } catch (err) {
       throw decodeFailure(err, path, ` (row group starting at row ${rowStart})`);
