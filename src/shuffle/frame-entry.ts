@@ -12,6 +12,11 @@ import type { ShuffleKey } from "./key.ts";
 
 const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true });
 
+/** Decodes one msgpack value as the shuffle's frames encode them (see frame.ts). */
+export function decodeMsgpack(bytes: Buffer): unknown {
+  return unpackr.unpack(bytes);
+}
+
 /** A frame's entries as read (after checksum and expansion), with where they came from for errors. */
 export interface FrameBytes {
   file: string;

@@ -9,12 +9,12 @@
  * measurement (see benchmarks/shuffle-codec.bench.ts): 2-3x faster than v8.serialize and JSON lines
  * on documents and small aggregates, and the smallest encoding before compression.
  */
-import { Packr, RESET_BUFFER_MODE, Unpackr } from "msgpackr";
+import { Packr, RESET_BUFFER_MODE } from "msgpackr";
 import { compress, decompress } from "zstd-napi";
 import { xxh64 } from "../util/xxhash.ts";
 import { ShuffleConfigError, ShuffleCorruptError } from "./errors.ts";
 import type { ShuffleKey } from "./key.ts";
-import { FrameEntry, readKey, skipValue, type FrameBytes, type ScanCursor } from "./frame-entry.ts";
+import { decodeMsgpack, FrameEntry, readKey, skipValue, type FrameBytes, type ScanCursor } from "./frame-entry.ts";
 
 /** One record as it travels through the shuffle, with its key and (optional) secondary sort key. */
 export interface ShuffleEntry<T> {
@@ -48,7 +48,6 @@ export function codecFor(level: FrameLevel): FrameCodec {
 }
 
 const packr = new Packr({ useRecords: false, mapsAsObjects: true });
-const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true });
 
 /** Encodes one entry; its length is the entry's measured size. */
 export function encodeEntry(key: ShuffleKey, sort: ShuffleKey | undefined, record: unknown, hasSort: boolean): Buffer {
@@ -65,7 +64,7 @@ export function encodeEntryView(key: ShuffleKey, sort: ShuffleKey | undefined, r
 
 /** Decodes the record of one encoded entry (used when a combiner must see it). */
 export function decodeEntryRecord<T>(bytes: Buffer): T {
-  const tuple = unpackr.unpack(bytes) as unknown[];
+  const tuple = decodeMsgpack(bytes) as unknown[];
   return tuple[tuple.length - 1] as T;
 }
 
