@@ -49,9 +49,14 @@ export function codecFor(level: FrameLevel): FrameCodec {
 
 const packr = new Packr({ useRecords: false, mapsAsObjects: true });
 
+/** The msgpack array one entry is written as. */
+function entryTuple(key: ShuffleKey, sort: ShuffleKey | undefined, record: unknown, hasSort: boolean): unknown[] {
+  return hasSort ? [key, sort, record] : [key, record];
+}
+
 /** Encodes one entry; its length is the entry's measured size. */
 export function encodeEntry(key: ShuffleKey, sort: ShuffleKey | undefined, record: unknown, hasSort: boolean): Buffer {
-  return packr.pack(hasSort ? [key, sort, record] : [key, record]);
+  return packr.pack(entryTuple(key, sort, record, hasSort));
 }
 
 /**
@@ -59,7 +64,7 @@ export function encodeEntry(key: ShuffleKey, sort: ShuffleKey | undefined, recor
  * this thread, so the caller copies it at once.
  */
 export function encodeEntryView(key: ShuffleKey, sort: ShuffleKey | undefined, record: unknown, hasSort: boolean): Buffer {
-  return packr.pack(hasSort ? [key, sort, record] : [key, record], RESET_BUFFER_MODE);
+  return packr.pack(entryTuple(key, sort, record, hasSort), RESET_BUFFER_MODE);
 }
 
 /** Decodes the record of one encoded entry (used when a combiner must see it). */

@@ -213,6 +213,8 @@ export class ScatterWriter<T> {
   private readonly flushThreshold: number;
   private readonly maxFrameBytes: number;
   private readonly hasSort: boolean;
+  /** Whether outputDir is a local folder (else the data file is written locally and copied there on commit). */
+  private readonly local: boolean;
 
   private constructor(
     private readonly opts: ScatterWriterOptions<T>,
@@ -229,6 +231,7 @@ export class ScatterWriter<T> {
     this.maxFrameBytes = Math.max(1, opts.maxFrameBytes ?? defaultMaxFrameBytes(budget));
     this.operator = opts.operator ?? "shuffle";
     this.hasSort = opts.sortBy !== undefined;
+    this.local = schemeOf(opts.outputDir) === "file";
     this.buffers = Array.from({ length: opts.numPartitions }, () => new PartitionArena());
     this.bufferedBytes = new Array(opts.numPartitions).fill(0);
   }
@@ -371,10 +374,10 @@ export class ScatterWriter<T> {
     if (this.state !== "open") throw new ShuffleConfigError(`ScatterWriter for map task ${this.mapTask} is ${this.state}`, "commit each writer once");
     try {
       for (let p = 0; p < this.buffers.length; p++) await this.flushPartition(p);
-      if (this.opts.syncData !== false && schemeOf(this.opts.outputDir) === "file") await this.handle.sync();
+      if (this.local && this.opts.syncData !== false) await this.handle.sync();
       await this.handle.close();
       const dataPath = joinPath(this.opts.outputDir, this.dataFileName);
-      if (schemeOf(this.opts.outputDir) !== "file") {
+      if (!this.local) {
         await localFileSystem.copy(this.localDataPath, dataPath, fileSystemFor(dataPath));
         await fsp.rm(this.localDataPath, { force: true });
       }
@@ -408,7 +411,7 @@ export class ScatterWriter<T> {
     this.state = "aborted";
     await this.handle.close().catch(() => undefined);
     await fsp.rm(this.localDataPath, { force: true });
-    if (schemeOf(this.opts.outputDir) !== "file") {
+    if (!this.local) {
       await fileSystemFor(this.opts.outputDir).delete(joinPath(this.opts.outputDir, this.dataFileName)).catch(() => undefined);
     }
   }
