@@ -3,16 +3,25 @@
  * checksum), a byte range of a plain file plus what it takes to finish its last line, or the
  * decompressed stream of a whole .zst/.gz file. Storage failures become StorageError and decoder
  * failures CorruptFileError, both naming the file.
+ * A chunk is valid only until the next one is asked for: local files are read, and .zst files
+ * decompressed, into one block that is handed on and then read over (see READ_BLOCK).
  */
 import { createRequire } from "node:module";
 import { Readable } from "node:stream";
 import { createGunzip } from "node:zlib";
 import type * as ZstdBinding from "zstd-napi/binding.js";
 import { KilnError } from "../errors.ts";
-import { StorageError, type FileSystem } from "./filesystem.ts";
+import { StorageError, type FileReader, type FileSystem } from "./filesystem.ts";
 import { CorruptFileError, type InputSplit } from "./format-types.ts";
 
 const READ_CHUNK = 8 << 20;
+/**
+ * A local file is read block by block into one buffer of this size. A stream makes a fresh 1 MiB
+ * buffer per read, and on this machine the fresh pages cost more than the read: 300 MB from the
+ * page cache took 0.30-0.33 s (0.27-0.28 s of it in the kernel, 19 k page faults) against 0.03 s
+ * into one reused buffer.
+ */
+const READ_BLOCK = 1 << 20;
 /**
  * Decompressed .zst bytes are handed on in blocks of this size. zstd-napi's DecompressStream makes a
  * 128 KiB Buffer per output block and passes each through a Node Transform stream, whose async
@@ -50,6 +59,40 @@ function openRange(fs: FileSystem, path: string, start: number, end: number, siz
   );
 }
 
+/**
+ * Bytes [start, end) of a file (to its end when `end` is undefined), in chunks valid until the next
+ * is asked for: a local file read into one reused block, other backends streamed (openRange).
+ */
+async function* fileChunks(fs: FileSystem, path: string, start: number, end: number | undefined, size: number): AsyncGenerator<Buffer> {
+  if (fs.scheme !== "file" || !fs.openReader) {
+    yield* streamChunks(openRange(fs, path, start, end ?? size, size), path);
+    return;
+  }
+  let reader: FileReader;
+  try {
+    reader = await fs.openReader(path);
+  } catch (err) {
+    throw storageFailure(err, path);
+  }
+  try {
+    const block = Buffer.allocUnsafeSlow(READ_BLOCK);
+    for (let pos = start; end === undefined || pos < end; ) {
+      const want = end === undefined ? READ_BLOCK : Math.min(READ_BLOCK, end - pos);
+      let got: number;
+      try {
+        got = await reader.read(block.subarray(0, want), pos);
+      } catch (err) {
+        throw storageFailure(err, path);
+      }
+      if (got === 0) return;
+      yield block.subarray(0, got);
+      pos += got;
+    }
+  } finally {
+    await reader.close();
+  }
+}
+
 async function* streamChunks(stream: Readable, path: string): AsyncGenerator<Buffer> {
   try {
     for await (const chunk of stream) yield chunk as Buffer;
@@ -68,16 +111,17 @@ function decodeFailure(err: unknown, sourceError: unknown, split: InputSplit): E
 }
 
 /**
- * Decompressed bytes of a whole .zst file, decoded by one zstd context into ZSTD_BLOCK-sized blocks
- * (any number of frames, as the zstd tool writes and concatenates them).
+ * Decompressed bytes of a whole .zst file, decoded by one zstd context into one ZSTD_BLOCK-sized
+ * block that is handed on each time it fills and then written over (any number of frames, as the
+ * zstd tool writes and concatenates them). zstd keeps no reference to its input between calls.
  */
 async function* zstdChunks(fs: FileSystem, split: InputSplit): AsyncGenerator<Buffer> {
   const dctx = new DCtx();
-  let block = Buffer.allocUnsafe(ZSTD_BLOCK);
+  const block = Buffer.allocUnsafeSlow(ZSTD_BLOCK);
   let filled = 0;
   // True while a frame is incomplete: input that ends there is truncated.
   let inFrame = false;
-  for await (const input of streamChunks(openRange(fs, split.path, 0, split.size, split.size), split.path)) {
+  for await (const input of fileChunks(fs, split.path, 0, undefined, split.size)) {
     let src: Buffer = input;
     for (;;) {
       let produced: number;
@@ -94,7 +138,6 @@ async function* zstdChunks(fs: FileSystem, split: InputSplit): AsyncGenerator<Bu
       if (filled === block.length) {
         // The block is full: hand it on; the decoder may hold more output for the same input.
         yield block;
-        block = Buffer.allocUnsafe(ZSTD_BLOCK);
         filled = 0;
       } else if (src.length === 0) {
         break;
@@ -132,7 +175,7 @@ async function* gzipChunks(fs: FileSystem, split: InputSplit): AsyncGenerator<Bu
 /** The bytes a plain split needs: [start-1 or 0, end), then more in growing ranges to finish the last line. */
 async function* plainSplitChunks(fs: FileSystem, split: InputSplit): AsyncGenerator<Buffer> {
   const from = split.start > 0 ? split.start - 1 : 0;
-  yield* streamChunks(openRange(fs, split.path, from, split.end, split.size), split.path);
+  yield* fileChunks(fs, split.path, from, split.end, split.size);
   let pos = split.end;
   let want = 64 << 10;
   while (pos < split.size) {
@@ -162,5 +205,5 @@ export function isRanged(split: InputSplit): boolean {
 export function splitBytes(fs: FileSystem, split: InputSplit): { from: number; chunks: AsyncGenerator<Buffer> } {
   if (split.format !== "jsonl") return { from: 0, chunks: split.format === "jsonl.zst" ? zstdChunks(fs, split) : gzipChunks(fs, split) };
   if (isRanged(split)) return { from: split.start > 0 ? split.start - 1 : 0, chunks: plainSplitChunks(fs, split) };
-  return { from: 0, chunks: streamChunks(openRange(fs, split.path, 0, split.size, split.size), split.path) };
+  return { from: 0, chunks: fileChunks(fs, split.path, 0, undefined, split.size) };
 }

@@ -29,8 +29,9 @@ export async function* readJsonlSplit(split: InputSplit, fs: FileSystem, opts: R
   let pos = from; // offset of the next byte the source yields
   let skipping = ranged && split.start > 0; // through the first newline: the tail of a line the previous range owns
   let overlong: OverlongLine | undefined;
-  // Bytes after the last newline seen so far; they contain no newline. Kept as a list so that a long
-  // line arriving in many chunks is copied once, not once per chunk.
+  // Bytes after the last newline seen so far; they contain no newline. Copies: a chunk is valid only
+  // until the next is read (jsonl-source.ts). Kept as a list so that a long line arriving in many
+  // chunks is joined once, not once per chunk.
   let carry: Buffer[] = [];
   let carryBytes = 0;
   let finished = false;
@@ -61,7 +62,7 @@ export async function* readJsonlSplit(split: InputSplit, fs: FileSystem, opts: R
         continue;
       }
       if (nl < 0) {
-        carry.push(rest);
+        carry.push(Buffer.from(rest));
         carryBytes += rest.length;
         pos += rest.length;
         break;
@@ -82,7 +83,7 @@ export async function* readJsonlSplit(split: InputSplit, fs: FileSystem, opts: R
         }
       }
       yield* lines.region(buf.subarray(0, regionEnd), bufOffset, false);
-      carry = regionEnd < buf.length ? [buf.subarray(regionEnd)] : [];
+      carry = regionEnd < buf.length ? [Buffer.from(buf.subarray(regionEnd))] : [];
       carryBytes = buf.length - regionEnd;
       pos = bufOffset + buf.length;
       if (take === rest.length) break;
