@@ -18,25 +18,12 @@ import { ShuffleConfigError } from "./errors.ts";
 import { compareKeys, partitionOf, assertShuffleKey, wellFormedKey, type ShuffleKey } from "./key.ts";
 import { codecFor, compressFrame, checksumOf, decodeEntryRecord, encodeEntry, encodeEntryView, frameLevel, type FrameLevel } from "./frame.ts";
 import { keepFirst } from "./merge.ts";
+import { PartitionArena, arenaBlocks } from "./arena.ts";
 import { SIDECAR_FORMAT, serializeSidecar, sidecarPathFor, toFrameTuple, type MapOutput, type SidecarBody } from "./sidecar.ts";
 
 export const DEFAULT_MEMORY_BUDGET = 256 * 1024 * 1024;
 /** Bytes charged per buffered entry beyond its encoding (key and sort slots, three location numbers, two key-prefix numbers). */
 const ENTRY_OVERHEAD = 64;
-const MIN_ARENA_BLOCK = 4 * 1024;
-const MAX_ARENA_BLOCK = 1024 * 1024;
-
-/**
- * A buffered key that is a string may be a slice of a much larger string (msgpackr's native decoder
- * returns slices of one string that bundles many; JSON.parse and String.prototype.slice can do the
- * same), and keeping the slice keeps the whole parent alive, unaccounted. Strings of 13 or more
- * UTF-16 units are therefore re-sliced from a fresh copy of themselves, which holds only their own
- * characters; V8 copies shorter slices anyway.
- */
-function ownCopy<K>(key: K): K {
-  return typeof key === "string" && key.length >= 13 ? ((" " + key).slice(1) as K) : key;
-}
-
 /** Heap bytes a buffered key or sort key keeps alive (strings: header and up to two bytes a unit). */
 function retainedBytes(value: unknown): number {
   if (typeof value === "string") return 16 + 2 * value.length;
@@ -48,110 +35,6 @@ export function defaultMaxFrameBytes(budget: number): number {
   return Math.max(4096, Math.min(1024 * 1024, Math.floor(budget / 1024)));
 }
 
-/**
- * Code units [from, from + 3) of a string as one number that orders as the units do (each unit + 1,
- * 0 past the end, so a shorter string comes first); below 2^51, so exact.
- */
-function unitsPrefix(s: string, from: number): number {
-  const a = from < s.length ? s.charCodeAt(from) + 1 : 0;
-  const b = from + 1 < s.length ? s.charCodeAt(from + 1) + 1 : 0;
-  const c = from + 2 < s.length ? s.charCodeAt(from + 2) + 1 : 0;
-  return (a * 131072 + b) * 131072 + c;
-}
-
-/**
- * Per-partition storage for encoded entries: the bytes are copied into blocks owned by one
- * partition, so flushing a partition frees exactly its memory. Entries are kept as parallel arrays
- * (key, sort key, block, offset, length), not as one object and buffer view each, which keeps the
- * garbage collector out of the hot path. Blocks grow from 4 KiB to 1 MiB. String keys also keep
- * their first six code units as two numbers in contiguous arrays, so the sort compares those and
- * reaches the strings, scattered over the heap, only on a tie.
- */
-class PartitionArena {
-  readonly keys: ShuffleKey[] = [];
-  readonly sorts: (ShuffleKey | undefined)[] = [];
-  /** Per entry: block index, offset in the block, length. */
-  readonly locations: number[] = [];
-  readonly blocks: Buffer[] = [];
-  /** Per string key: `unitsPrefix` of units 0–2 and of units 3–5 (while every key is a string). */
-  private readonly prefixHigh: number[] = [];
-  private readonly prefixLow: number[] = [];
-  private stringKeys = true;
-  private used = 0;
-
-  get size(): number {
-    return this.keys.length;
-  }
-
-  /** Copies `bytes` in; returns how many new bytes were allocated for it. */
-  append(key: ShuffleKey, sort: ShuffleKey | undefined, bytes: Buffer): number {
-    let grown = 0;
-    let block = this.blocks[this.blocks.length - 1];
-    if (!block || this.used + bytes.length > block.length) {
-      const size = Math.max(bytes.length, Math.min(MAX_ARENA_BLOCK, block ? block.length * 2 : MIN_ARENA_BLOCK));
-      block = Buffer.allocUnsafeSlow(size);
-      this.blocks.push(block);
-      this.used = 0;
-      grown = size;
-    }
-    bytes.copy(block, this.used);
-    if (typeof key !== "string") this.stringKeys = false;
-    else if (this.stringKeys) {
-      this.prefixHigh.push(unitsPrefix(key, 0));
-      this.prefixLow.push(unitsPrefix(key, 3));
-    }
-    this.keys.push(ownCopy(key));
-    this.sorts.push(sort === undefined ? undefined : ownCopy(sort));
-    this.locations.push(this.blocks.length - 1, this.used, bytes.length);
-    this.used += bytes.length;
-    return grown;
-  }
-
-  bytesOf(i: number): Buffer {
-    const l = this.locations;
-    const start = l[3 * i + 1];
-    return this.blocks[l[3 * i]].subarray(start, start + l[3 * i + 2]);
-  }
-
-  lengthOf(i: number): number {
-    return this.locations[3 * i + 2];
-  }
-
-  /** Copies entry `i`'s bytes to `target` at `at` (no view object per entry). */
-  copyInto(i: number, target: Buffer, at: number): void {
-    const l = this.locations;
-    const start = l[3 * i + 1];
-    this.blocks[l[3 * i]].copy(target, at, start, start + l[3 * i + 2]);
-  }
-
-  /** Entry indexes in (key, sort key) order; stable, so equal entries keep their arrival order. */
-  sortedOrder(hasSort: boolean): number[] {
-    const { keys, sorts } = this;
-    const order = Array.from({ length: keys.length }, (_, i) => i);
-    if (this.stringKeys) {
-      const ks = keys as string[];
-      const { prefixHigh: high, prefixLow: low } = this;
-      order.sort(
-        (a, b) =>
-          compareNumbers(high[a], high[b]) ||
-          compareNumbers(low[a], low[b]) ||
-          (ks[a] < ks[b] ? -1 : ks[a] > ks[b] ? 1 : hasSort ? compareKeys(sorts[a] as ShuffleKey, sorts[b] as ShuffleKey) : 0),
-      );
-    } else {
-      order.sort((a, b) => compareKeys(keys[a], keys[b]) || (hasSort ? compareKeys(sorts[a] as ShuffleKey, sorts[b] as ShuffleKey) : 0));
-    }
-    return order;
-  }
-}
-
-/**
- * -1/0/1 order of two 48-bit key prefixes. One module-level function, not a closure made per flush,
- * so the sort's comparator keeps one call target and is optimised once per thread; it returns small
- * integers so that no result is a boxed double.
- */
-function compareNumbers(x: number, y: number): number {
-  return x < y ? -1 : x > y ? 1 : 0;
-}
 
 export interface ScatterWriterOptions<T> {
   /** Folder (local or gs://) that receives the data file and the sidecar. */
@@ -188,6 +71,8 @@ export interface ScatterStats {
   rawBytes: number;
   bytesWritten: number;
   flushes: number;
+  /** Arena blocks of flushed partitions (this writer's or an earlier one's in the thread) filled again instead of new ones. */
+  reusedBlocks: number;
 }
 
 function validName(s: string, what: string): string {
@@ -198,7 +83,8 @@ function validName(s: string, what: string): string {
 }
 
 export class ScatterWriter<T> {
-  readonly stats: ScatterStats = { recordsIn: 0, framesWritten: 0, rawBytes: 0, bytesWritten: 0, flushes: 0 };
+  readonly stats: ScatterStats = { recordsIn: 0, framesWritten: 0, rawBytes: 0, bytesWritten: 0, flushes: 0, reusedBlocks: 0 };
+  private poolHeld = true;
   private readonly buffers: PartitionArena[];
   private readonly bufferedBytes: number[];
   private totalBuffered = 0;
@@ -232,7 +118,8 @@ export class ScatterWriter<T> {
     this.operator = opts.operator ?? "shuffle";
     this.hasSort = opts.sortBy !== undefined;
     this.local = schemeOf(opts.outputDir) === "file";
-    this.buffers = Array.from({ length: opts.numPartitions }, () => new PartitionArena());
+    this.buffers = Array.from({ length: opts.numPartitions }, () => new PartitionArena(arenaBlocks));
+    arenaBlocks.open();
     this.bufferedBytes = new Array(opts.numPartitions).fill(0);
   }
 
@@ -304,7 +191,7 @@ export class ScatterWriter<T> {
   private async flushPartition(partition: number): Promise<void> {
     const arena = this.buffers[partition];
     if (arena.size === 0) return;
-    this.buffers[partition] = new PartitionArena();
+    this.buffers[partition] = new PartitionArena(arenaBlocks);
     this.totalBuffered -= this.bufferedBytes[partition];
     this.bufferedBytes[partition] = 0;
     const slot = this.frames.get(partition) ?? { rows: 0, rawBytes: 0, runs: 0, frames: [] };
@@ -367,6 +254,16 @@ export class ScatterWriter<T> {
       i = j;
     }
     if (used > 0) await emit(chunk.subarray(0, used));
+    // Every entry is in the file now, and nothing holds a view of the blocks: the next arenas take them.
+    arenaBlocks.giveBack(arena.blocks);
+    this.stats.reusedBlocks += arena.reusedBlocks;
+  }
+
+  /** This writer takes no more blocks: the thread's pool may let its free blocks go once no writer is open. */
+  private releasePool(): void {
+    if (!this.poolHeld) return;
+    this.poolHeld = false;
+    arenaBlocks.close();
   }
 
   /** Flushes everything, publishes the data file and writes the sidecar (the commit point). */
@@ -374,6 +271,7 @@ export class ScatterWriter<T> {
     if (this.state !== "open") throw new ShuffleConfigError(`ScatterWriter for map task ${this.mapTask} is ${this.state}`, "commit each writer once");
     try {
       for (let p = 0; p < this.buffers.length; p++) await this.flushPartition(p);
+      this.releasePool();
       if (this.local && this.opts.syncData !== false) await this.handle.sync();
       await this.handle.close();
       const dataPath = joinPath(this.opts.outputDir, this.dataFileName);
@@ -409,6 +307,7 @@ export class ScatterWriter<T> {
   async abort(): Promise<void> {
     if (this.state === "committed") return;
     this.state = "aborted";
+    this.releasePool();
     await this.handle.close().catch(() => undefined);
     await fsp.rm(this.localDataPath, { force: true });
     if (!this.local) {
