@@ -88,6 +88,22 @@ interface MergeOutput<T> {
 }
 
 /**
+ * What a cursor's batch holds where an entry was taken: the merge lets go of each entry as it passes
+ * it on. A batch stays in its cursor while the other runs' entries go by (about runs × its length),
+ * and an entry still in it would keep the record its consumer decoded (FrameEntry keeps it) alive
+ * through young collections, to be copied and promoted. Deduplicating 2 GB from 30 map tasks, the
+ * reduce phase took 3.7 s instead of 2.5-2.7 (from 8 map tasks: 2.5), a third of it or more in
+ * collections, with 50-65 % of what the workers allocated outliving a young collection.
+ */
+const TAKEN: ShuffleEntry<never> = {
+  key: null,
+  sort: undefined,
+  get record(): never {
+    throw new Error("shuffle merge: an entry was read after the merge passed it on");
+  },
+};
+
+/**
  * Moves entries from the heap's top to the output until the top cursor's batch runs out (that cursor
  * is returned, still on top, for the caller to refill) or `batchSize` entries are ready. Synchronous,
  * so that the per-entry loop is optimised once and never waits.
@@ -95,7 +111,8 @@ interface MergeOutput<T> {
 function drain<T>(heap: CursorHeap<T>, emitted: MergeOutput<T>, combine: ((a: T, b: T) => T) | undefined, batchSize: number): Cursor<T> | undefined {
   while (heap.items.length > 0) {
     const top = heap.items[0];
-    const entry = top.batch[top.index++];
+    const entry = top.batch[top.index];
+    top.batch[top.index++] = TAKEN;
     const exhausted = top.index === top.batch.length;
     if (!exhausted) heap.siftDown();
     const pending = emitted.pending;

@@ -2,7 +2,8 @@
 // runs hold, so the decoded records alive at once stay few; every entry still arrives, in key order.
 import { describe, expect, it } from "vitest";
 import { ShuffleReader, keepFirst } from "../../src/shuffle/index.ts";
-import { MERGE_BATCH_ENTRIES } from "../../src/shuffle/merge.ts";
+import { MERGE_BATCH_ENTRIES, mergeSorted } from "../../src/shuffle/merge.ts";
+import type { ShuffleEntry } from "../../src/shuffle/frame.ts";
 import { scatter, suiteDir } from "./helpers.ts";
 
 interface Doc {
@@ -35,5 +36,25 @@ describe("merged batches", () => {
     const batches = await batchesOf(keepFirst);
     expect(Math.max(...batches.map((b) => b.length))).toBeLessThanOrEqual(MERGE_BATCH_ENTRIES);
     expect(batches.flat().map((d) => d.key)).toEqual([...new Set(docs.map((d) => d.key))].sort());
+  });
+
+  it("no longer hold an entry in its source's batch once the merge has passed it on", async () => {
+    // Three sorted runs of 600 entries each, in batches of 256 that the test keeps hold of.
+    const yielded: ShuffleEntry<Doc>[][] = [];
+    const run = async function* (r: number): AsyncGenerator<ShuffleEntry<Doc>[]> {
+      const entries = docs.slice(r * 600, (r + 1) * 600).map((d) => ({ key: d.key, sort: undefined, record: d })).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+      for (let i = 0; i < entries.length; i += 256) {
+        const batch = entries.slice(i, i + 256);
+        yielded.push(batch);
+        yield batch;
+      }
+    };
+    const passedOn = new Set<ShuffleEntry<Doc>>();
+    for await (const out of mergeSorted([run(0), run(1), run(2)])) {
+      for (const e of out) passedOn.add(e);
+      // Every entry passed on so far is gone from the batches its source yielded.
+      expect(yielded.flat().filter((e) => passedOn.has(e))).toEqual([]);
+    }
+    expect(passedOn.size).toBe(1800);
   });
 });
