@@ -35,7 +35,6 @@ export function defaultMaxFrameBytes(budget: number): number {
   return Math.max(4096, Math.min(1024 * 1024, Math.floor(budget / 1024)));
 }
 
-
 export interface ScatterWriterOptions<T> {
   /** Folder (local or gs://) that receives the data file and the sidecar. */
   outputDir: string;
