@@ -84,21 +84,12 @@ class BlockPool {
   }
 }
 
-/** The pool of this thread's writers (each worker thread loads its own copy of this module). */
-export const arenaBlocks = new BlockPool();
-
-/** Arena blocks this thread keeps for its next writer (for tests). */
-export function pooledArenaBlocks(): number {
-  return arenaBlocks.freeBlocks;
-}
-
 /**
- * Lets the thread's free arena blocks go now: a reader calls it when it opens, as the thread has
- * moved on to a reduce, whose memory the idle blocks would add to.
+ * The pool of this thread's writers (each worker thread loads its own copy of this module). A reader
+ * lets its free blocks go when it opens (`letGo`), as the thread has moved on to a reduce, whose
+ * memory the idle blocks would add to.
  */
-export function letGoArenaBlocks(): void {
-  arenaBlocks.letGo();
-}
+export const arenaBlocks = new BlockPool();
 
 /**
  * Per-partition storage for encoded entries: the bytes are copied into blocks owned by one

@@ -18,7 +18,7 @@ import { framesOf, readSidecar, type MapOutput } from "./sidecar.ts";
 import { mergeSorted, type EntryBatches } from "./merge.ts";
 import { createSpillDir, readRun, removeSpillDir, writeRun, type RunFile } from "./spill.ts";
 import { DEFAULT_MEMORY_BUDGET } from "./writer.ts";
-import { letGoArenaBlocks } from "./arena.ts";
+import { arenaBlocks } from "./arena.ts";
 
 /**
  * A run being merged holds its current frame decompressed, the next one compressed, and one decoded
@@ -83,7 +83,7 @@ export class ShuffleReader<T> {
     this.budget = opts.memoryBudgetBytes ?? DEFAULT_MEMORY_BUDGET;
     this.fanIn = opts.mergeFanIn ?? 64;
     if (this.fanIn < 2) throw new ShuffleConfigError(`mergeFanIn must be at least 2, got ${this.fanIn}`, "use the default of 64");
-    letGoArenaBlocks();
+    arenaBlocks.letGo();
   }
 
   private async loadRuns(): Promise<SourceRun[]> {

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import * as fsp from "node:fs/promises";
 import { ScatterWriter, ShuffleReader } from "../../src/shuffle/index.ts";
-import { pooledArenaBlocks } from "../../src/shuffle/arena.ts";
+import { arenaBlocks } from "../../src/shuffle/arena.ts";
 import { listMapOutputs } from "../../src/shuffle/sidecar.ts";
 import { rng, tempDir } from "./helpers.ts";
 
@@ -48,17 +48,17 @@ describe("the arena blocks a writer's flushed partitions give back", () => {
       await writer.commit();
       reused.push(writer.stats.reusedBlocks);
       flushes.push(writer.stats.flushes);
-      pooledAfter.push(pooledArenaBlocks());
+      pooledAfter.push(arenaBlocks.freeBlocks);
     }
     expect(flushes[0]).toBeGreaterThan(0);
     // The first writer refills blocks its own flushes gave back; the second also starts on the first's.
     expect(reused[0]).toBeGreaterThan(0);
     expect(reused[1]).toBeGreaterThan(reused[0]);
     expect(pooledAfter[0]).toBeGreaterThan(0);
-    expect(pooledArenaBlocks()).toBeGreaterThan(0);
+    expect(arenaBlocks.freeBlocks).toBeGreaterThan(0);
     expect(await readBack(await listMapOutputs(outputDir), 2)).toEqual([...shards[0], ...shards[1]]);
     // Opening a reader let the idle blocks go.
-    expect(pooledArenaBlocks()).toBe(0);
+    expect(arenaBlocks.freeBlocks).toBe(0);
   });
 
   it("are let go a second after the thread's last writer finished, when no writer opens", async () => {
@@ -67,8 +67,8 @@ describe("the arena blocks a writer's flushed partitions give back", () => {
     const writer = await ScatterWriter.open<Row>({ outputDir: `${root}/out`, mapTask: 0, numPartitions: 1, key: (r) => r.key });
     await writer.writeAll(rowsOf(2000, 3, 0));
     await writer.commit();
-    expect(pooledArenaBlocks()).toBeGreaterThan(0);
+    expect(arenaBlocks.freeBlocks).toBeGreaterThan(0);
     await new Promise((resolve) => setTimeout(resolve, 1300));
-    expect(pooledArenaBlocks()).toBe(0);
+    expect(arenaBlocks.freeBlocks).toBe(0);
   });
 });
