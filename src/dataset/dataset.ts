@@ -57,7 +57,11 @@ export class Terminal<R> extends PlanHolder {
 export class Dataset<T> extends PlanHolder {
   declare readonly __row?: T;
 
-  /** Rows from files: jsonl, jsonl.zst, jsonl.gz or parquet; globs allowed. One shard per input split. */
+  /**
+   * Rows from files: jsonl, jsonl.zst, jsonl.gz or parquet; globs allowed. One shard per input split,
+   * in input order: the patterns as given, each one's matches in path order, a large plain JSONL
+   * file's byte ranges in byte order.
+   */
   static read<T = Record<string, unknown>>(patterns: string | string[], opts: ReadOptions = {}): Dataset<T> {
     const list = typeof patterns === "string" ? [patterns] : [...patterns];
     if (list.length === 0 || list.some((p) => typeof p !== "string" || p === "")) {
@@ -179,7 +183,9 @@ export class Dataset<T> extends PlanHolder {
   /**
    * Hash-partitions rows by `key` into `numShards` shards (default: as many as this stage has) and
    * sorts each shard by key, then `sortBy`: shard p holds exactly the keys with
-   * partitionOf(key, numShards) = p. Followed by `write`, this is a sorted co-partitioned write (the
+   * partitionOf(key, numShards) = p. Without `sortBy` the rows of one key come in input order (this
+   * stage's shards in order, each shard's rows in order): runs are sorted stably and merged with
+   * ties going to the earlier map task and run. Followed by `write`, this is a sorted co-partitioned write (the
    * layout sortedMergeJoin and per-part attribute files rely on); followed by `mapShard`, a stream
    * of every row of a key in order, without holding a group in memory.
    */

@@ -1,6 +1,6 @@
 /**
  * The entry point of kiln's file formats: jsonl, jsonl.zst, jsonl.gz and parquet, on any FileSystem.
- * `expandInputs` turns glob patterns into sorted splits (large plain JSONL files cut by byte range),
+ * `expandInputs` turns glob patterns into splits in input order (large plain JSONL files cut by byte range),
  * `readSplit` yields batches of rows from one split (with the invalid UTF-8 it repaired and the bad
  * lines it rejected), `QuarantineSink` keeps rejected lines in a file, `checkSchemasAgree` guards
  * parquet globs, `readParquetSchema` returns a file's schema, `openWriter` writes a file that

@@ -92,8 +92,10 @@ async function matchPattern(pattern: string, fs: FileSystem): Promise<{ path: st
 }
 
 /**
- * Expands glob patterns once into sorted input splits with sizes. Plain JSONL files larger than
- * `splitBytes` become several byte-range splits; see `readSplit` for which lines a range owns.
+ * Expands glob patterns once into input splits with sizes: the patterns in the order given, each
+ * one's matches in path order, a file matched again left where it first came. Plain JSONL files
+ * larger than `splitBytes` become several byte-range splits, in byte order; see `readSplit` for which
+ * lines a range owns.
  */
 export async function expandInputs(
   patterns: string | string[],
@@ -104,12 +106,10 @@ export async function expandInputs(
   for (const pattern of Array.isArray(patterns) ? patterns : [patterns]) {
     const matches = await matchPattern(pattern, opts.fs ?? fileSystemFor(pattern));
     if (matches.length === 0) throw new NoInputMatchError(pattern);
-    for (const m of matches) files.set(m.path, m.size);
+    for (const m of matches.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))) if (!files.has(m.path)) files.set(m.path, m.size);
   }
-  const paths = [...files.keys()].sort();
   const splits: InputSplit[] = [];
-  for (const path of paths) {
-    const size = files.get(path)!;
+  for (const [path, size] of files) {
     const format = formatOf(path);
     if (format !== "jsonl" || size <= splitBytes) {
       splits.push({ path, format, size, start: 0, end: size });

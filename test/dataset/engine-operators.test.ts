@@ -2,7 +2,8 @@
  * The general operators the built-in steps are written on, each on the pool and the inline
  * executor: iterate (label propagation on a chain converges in as many rounds as the chain is long,
  * and a loop that never settles fails at its round limit), partitionBy (shard p holds the keys
- * partitionOf puts there, sorted by key then sortBy), routed writes (a row goes to the target its
+ * partitionOf puts there, sorted by key then sortBy, and without sortBy each key's rows in input
+ * order across flushes and spilled merges), routed writes (a row goes to the target its
  * route names; empty targets are omitted or carry the declared schema), token-shard writes, outer
  * joins, the record position user functions see, and bad records by policy (fail at once, skip and
  * count, quarantine to a file).
@@ -74,6 +75,20 @@ describe("partitionBy", () => {
         expect(got, name).toEqual(expected);
       }
       expect(files.reduce((s, f) => s + f.rows, 0)).toBe(90);
+    }
+  });
+
+  test("without sortBy the rows of one key keep input order (shards in order, then rows), across budget flushes and spilled merges", async () => {
+    const rows = Array.from({ length: 3000 }, (_, n) => ({ n, pad: "x".repeat(200) }));
+    for (const [name, opts] of executors()) {
+      const ds = Dataset.fromItems(rows, { shards: 6 }).partitionBy(fn(E, keyMod3), { numShards: 2 });
+      const out = path.join(tmp.dir, `stable-${name}`);
+      const { files, counters } = await executeDataset(ds.write(path.join(out, "part-{shard}.jsonl")), { ...opts, memoryBudgetBytes: 64 * 1024 });
+      const got = (await Promise.all(files.map((f) => readAll(f.path)))) as Array<Array<{ n: number }>>;
+      for (const shard of got) expect(shard.map((r) => r.n), name).toEqual(shard.map((r) => r.n).sort((a, b) => a % 3 - b % 3 || a - b));
+      expect(got.flat().length, name).toBe(3000);
+      expect(counters.stages[0].shuffle!.budgetFlushes, name).toBeGreaterThan(0);
+      expect(counters.stages[1].shuffle!.spilledRuns, name).toBeGreaterThan(0);
     }
   });
 });

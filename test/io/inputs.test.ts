@@ -60,7 +60,7 @@ describe("globToRegExp", () => {
 });
 
 describe("expandInputs", () => {
-  it("expands globs once, sorted, with sizes", async () => {
+  it("expands globs once, each in path order and the patterns in the order given, with sizes", async () => {
     const splits = await expandInputs(`${dir}/a/**/*.jsonl`);
     expect(splits.map((s) => path.relative(dir, s.path))).toEqual([
       "a/deep/x/part-2.jsonl",
@@ -81,6 +81,9 @@ describe("expandInputs", () => {
       ["b/data.jsonl.zst", "jsonl.zst"],
       ["b/data.parquet", "parquet"],
     ]);
+    // Patterns keep the order given; a file matched again stays where it first came.
+    const given = await expandInputs([`${dir}/b/*.{parquet,zst}`, `${dir}/a/part-1.jsonl`, `${dir}/a/part-?.jsonl`]);
+    expect(given.map((s) => path.relative(dir, s.path))).toEqual(["b/data.jsonl.zst", "b/data.parquet", "a/part-1.jsonl", "a/part-0.jsonl"]);
   });
 
   it("follows symbolic links to files and folders, once per real folder, and leaves out links to nothing", async () => {

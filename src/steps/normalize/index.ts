@@ -15,5 +15,5 @@ export {
   type SourceStages,
   type DocBytes,
 } from "./step.ts";
-export { normalizeRecords, markDuplicates, routeRecord, recordId, copyOrder, type DedupMode, type NormalizedRecord, type ShuffledRecord } from "./records.ts";
+export { normalizeRecords, markDuplicates, routeRecord, recordId, type DedupMode, type NormalizedRecord, type ShuffledRecord } from "./records.ts";
 export { NormalizeError, NothingLeftError } from "./errors.ts";

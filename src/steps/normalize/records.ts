@@ -4,8 +4,9 @@
  * (whitespace caps, blank documents dropped, `id = documentId(text)`, the user's id kept as
  * `source_id`), tagged with its place in the input so that copies sort in input order: the file's
  * index in the step's input list, the byte where its split starts, the line (or row) in the split;
- * `markDuplicates` walks a partition sorted by id and then input order and keeps the FIRST
- * occurrence of each id, turning the others into duplicates that name the kept copy; `routeRecord`
+ * `markDuplicates` walks a partition sorted by id, the copies of an id in input order (the shuffle
+ * keeps equal keys in the order its map tasks and their records came: Dataset.partitionBy), and keeps
+ * the FIRST occurrence of each id, turning the others into duplicates that name the kept copy; `routeRecord`
  * sends them to `main` or `dups`. Per-source documents and bytes at each stage are user counters
  * (`read.documents:<source>`, ...), which the step folds into its result.
  *
@@ -31,17 +32,14 @@ export interface NormalizedRecord {
 }
 
 /**
- * What travels through the shuffle: the record, its place in the input (file index, split start
- * byte, line or row) and its text's UTF-8 length, which the reduce side counts without measuring the
- * text again.
+ * What travels through the shuffle: the record and its text's UTF-8 length, which the reduce side
+ * counts without measuring the text again.
  */
-export type ShuffledRecord = [record: NormalizedRecord, file: number, splitStart: number, position: number, textBytes: number];
+export type ShuffledRecord = [record: NormalizedRecord, textBytes: number];
 
 export type NormalizeArgs = {
   /** The input folder; files are named relative to it in fallback source ids and sources. */
   base: string;
-  /** The input files in input order (a record's file index is its place here). */
-  files: string[];
   textField: string;
   /** The field holding the user's id (null: `source_id`, then `id`). */
   idField: string | null;
@@ -87,7 +85,6 @@ interface Place {
   relative: string;
   /** The source of a record without one of its own: its folder under base, else its file name up to the first dot. */
   fileSource: string;
-  fileIndex: number;
   splitStart: number;
   position: number;
 }
@@ -98,9 +95,8 @@ interface Place {
  */
 function placeFinder(args: NormalizeArgs): (ctx: UserContext) => Readonly<Place> {
   const base = args.base.replace(/\/+$/, "") + "/";
-  const indexOf = new Map(args.files.map((f, i) => [f, i]));
   let lastSource = "";
-  const place: Place = { file: "", relative: "", fileSource: "", fileIndex: -1, splitStart: 0, position: 0 };
+  const place: Place = { file: "", relative: "", fileSource: "", splitStart: 0, position: 0 };
   return (ctx) => {
     const at = ctx.position();
     if (at && at.source !== lastSource) {
@@ -110,7 +106,6 @@ function placeFinder(args: NormalizeArgs): (ctx: UserContext) => Readonly<Place>
       place.file = file;
       place.relative = file.startsWith(base) ? file.slice(base.length) : file.slice(file.lastIndexOf("/") + 1);
       place.fileSource = place.relative.includes("/") ? place.relative.split("/")[0] : place.relative.replace(/\..*$/, "");
-      place.fileIndex = indexOf.get(file) ?? -1;
       place.splitStart = split ? Number(split[1]) : 0;
     }
     // Parquet rows are numbered from 0 in source ids, JSONL lines from 1.
@@ -146,7 +141,7 @@ export function normalizeRecords(args: NormalizeArgs): (row: unknown, ctx: UserC
   return (row, ctx) => {
     rowCtx = ctx;
     place = placeOf(ctx);
-    const { relative, fileIndex, splitStart, position } = place;
+    const { relative, splitStart, position } = place;
     if (!isRecord(row)) {
       throw new NormalizeError(`${where()}: a record must be a JSON object, got ${Array.isArray(row) ? "an array" : row === null ? "null" : typeof row}`, "write one JSON object per line");
     }
@@ -176,7 +171,7 @@ export function normalizeRecords(args: NormalizeArgs): (row: unknown, ctx: UserC
     }
     const textBytes = text === raw ? rawBytes : Buffer.byteLength(text);
     count(counters, "normalized", source, textBytes);
-    return [[out, fileIndex, splitStart, position, textBytes]];
+    return [[out, textBytes]];
   };
 }
 
@@ -202,11 +197,6 @@ export function recordId(entry: ShuffledRecord): string {
   return entry[0].id;
 }
 
-/** Order of the copies of one id: input order (file in the input list, split start byte, line or row); the first is kept. */
-export function copyOrder(entry: ShuffledRecord): [number, number, number] {
-  return [entry[1], entry[2], entry[3]];
-}
-
 /**
  * Factory of the flatMap over a partition sorted by (id, copy order): with exact dedup the first
  * record of each id is kept and the others become duplicates naming it (`kept_source`,
@@ -218,7 +208,7 @@ export function markDuplicates(args: { dedup: DedupMode }): (entry: ShuffledReco
   let last: NormalizedRecord | undefined;
   return (entry, ctx) => {
     const [record] = entry;
-    const bytes = entry[4]; // the text's UTF-8 length, measured on the map side
+    const bytes = entry[1]; // the text's UTF-8 length, measured on the map side
     if (args.dedup === "exact" && last !== undefined && last.id === record.id) {
       count(ctx.counters, "duplicates", record.source, bytes);
       // The record was decoded from the shuffle for this function alone: marked in place, not copied.

@@ -17,7 +17,7 @@
  * its result lists them; a step's files matched by `files` in path order.
  *
  * It is one Dataset plan on the engine: read every input split (plain JSONL files over 64 MiB are
- * read in byte ranges, in parallel) → normalize → partitionBy(id, sorted by input order, M shards)
+ * read in byte ranges, in parallel) → normalize → partitionBy(id, M shards; copies stay in input order)
  * → mark duplicates → a routed write of main and dups. Retries, counters, progress, the memory
  * budget and the runner come from the engine. Paths given directly enter the step's version as
  * text: a changed file under the same path needs `--force`.
@@ -29,7 +29,7 @@ import { joinPath } from "../../io/index.ts";
 import { DEFAULT_SPLIT_BYTES, INVALID_UTF8_COUNTER, expandInputs, expandOutputPattern, formatOf, openWriter, readParquetSchema } from "../../io/formats.ts";
 import { partitionOf } from "../../shuffle/index.ts";
 import { NormalizeError, NothingLeftError } from "./errors.ts";
-import { copyOrder, markDuplicates, NORMALIZE_FUNCTIONS, normalizeRecords, recordId, routeRecord, STAGES, type DedupMode } from "./records.ts";
+import { markDuplicates, NORMALIZE_FUNCTIONS, normalizeRecords, recordId, routeRecord, STAGES, type DedupMode } from "./records.ts";
 
 export const NORMALIZED_SCHEMA_VERSION = "kiln-normalized/1";
 export const DEFAULT_TARGET_PARTITION_BYTES = 32 * 1024 * 1024;
@@ -279,10 +279,10 @@ export function normalizeStep(opts: NormalizeOptions) {
       const planned = await planInputs(listed, where);
       const partitions = Math.max(1, Math.ceil(planned.estimated / cfg.targetPartitionBytes));
       ctx.log(`normalizing ${planned.paths.length} file(s), ${planned.bytes} bytes, into ${partitions} partition(s)`);
-      const args = { base: planned.base, files: planned.paths, textField: cfg.textField, idField: cfg.idField, source: cfg.source, keepMetadata: cfg.keepMetadata };
+      const args = { base: planned.base, textField: cfg.textField, idField: cfg.idField, source: cfg.source, keepMetadata: cfg.keepMetadata };
       const normalized = Dataset.read(planned.paths, { splitBytes: cfg.splitBytes })
         .flatMap(fn(NORMALIZE_FUNCTIONS, normalizeRecords, args))
-        .partitionBy(fn(NORMALIZE_FUNCTIONS, recordId), { sortBy: fn(NORMALIZE_FUNCTIONS, copyOrder), numShards: partitions })
+        .partitionBy(fn(NORMALIZE_FUNCTIONS, recordId), { numShards: partitions })
         .flatMap(fn(NORMALIZE_FUNCTIONS, markDuplicates, { dedup: cfg.dedup }));
       const main = ctx.path("outputs/main/part-{shard}-of-{total}.parquet");
       const write: Terminal<{ files: WrittenFile[] }> =
