@@ -19,6 +19,12 @@ function ownCopy<K>(key: K): K {
   return typeof key === "string" && key.length >= 13 ? ((" " + key).slice(1) as K) : key;
 }
 
+/** Heap bytes a buffered key or sort key keeps alive (strings: header and up to two bytes a unit). */
+export function retainedBytes(value: unknown): number {
+  if (typeof value === "string") return 16 + 2 * value.length;
+  return typeof value === "object" && value !== null ? 64 : 0;
+}
+
 /**
  * Code units [from, from + 3) of a string as one number that orders as the units do (each unit + 1,
  * 0 past the end, so a shorter string comes first); below 2^51, so exact.
@@ -91,24 +97,67 @@ class BlockPool {
  */
 export const arenaBlocks = new BlockPool();
 
+/** Entry fields in `locations`: block index, offset in the block, length, key bytes' offset in the block, their length. */
+const STRIDE = 5;
+
+/**
+ * Where a string key's UTF-8 bytes start in an encoded entry (a msgpack array whose first element is
+ * the key: frame.ts), or -1 when the entry does not start with a string. Their length is `keyLength`.
+ */
+function keyOffset(bytes: Buffer): number {
+  const t = bytes[1];
+  if (t >= 0xa0 && t < 0xc0) return 2;
+  return t === 0xd9 ? 3 : t === 0xda ? 4 : t === 0xdb ? 6 : -1;
+}
+
+function keyLength(bytes: Buffer, offset: number): number {
+  return offset === 2 ? bytes[1] & 0x1f : offset === 3 ? bytes[2] : offset === 4 ? bytes.readUInt16BE(2) : bytes.readUInt32BE(2);
+}
+
+/**
+ * The order of two well-formed strings' UTF-16 code units (how compareKeys orders strings), from
+ * their UTF-8 bytes, which differ at least once. UTF-8 orders by code point; the two orders differ
+ * only where a character of U+E000–U+FFFF (lead byte 0xEE or 0xEF) meets one past U+FFFF (lead byte
+ * 0xF0–0xF4), whose UTF-16 surrogates come first. Within one character the lead bytes settle it, so
+ * only the first byte that differs is looked at.
+ */
+function utf16Order(a: Buffer, aFrom: number, aLength: number, b: Buffer, bFrom: number, bLength: number): number {
+  const n = Math.min(aLength, bLength);
+  let i = 0;
+  while (i < n && a[aFrom + i] === b[bFrom + i]) i++;
+  if (i === n) return aLength < bLength ? -1 : aLength > bLength ? 1 : 0;
+  const x = a[aFrom + i];
+  const y = b[bFrom + i];
+  if (x >= 0xf0 && (y === 0xee || y === 0xef)) return -1;
+  if (y >= 0xf0 && (x === 0xee || x === 0xef)) return 1;
+  return x < y ? -1 : 1;
+}
+
 /**
  * Per-partition storage for encoded entries: the bytes are copied into blocks owned by one
  * partition, so flushing a partition frees exactly its memory. Entries are kept as parallel arrays
- * (key, sort key, block, offset, length), not as one object and buffer view each, which keeps the
- * garbage collector out of the hot path. Blocks grow from 4 KiB to 1 MiB. String keys also keep
- * their first six code units as two numbers in contiguous arrays, so the sort compares those and
- * reaches the strings, scattered over the heap, only on a tie.
+ * of numbers (block, offset, length, and where the key's bytes lie), not as one object and buffer
+ * view each, which keeps the garbage collector out of the hot path. Blocks grow from 4 KiB to 1 MiB.
+ *
+ * While every key is a string the keys are not kept as strings at all: each keeps its first twelve
+ * code units as four numbers in contiguous arrays, which the sort compares first, and on a tie the
+ * sort compares the key's UTF-8 bytes in the entry. Held until the flush, a string per entry outlived
+ * young collections and was promoted (normalize: a quarter of what survived them). Keys of other
+ * types are kept as values (the strings before the first of them are decoded from their bytes then).
  */
 export class PartitionArena {
-  readonly keys: ShuffleKey[] = [];
+  /** Keys as values, once a key that is not a string came (empty while every key is a string). */
+  private readonly keys: ShuffleKey[] = [];
   readonly sorts: (ShuffleKey | undefined)[] = [];
-  /** Per entry: block index, offset in the block, length. */
-  readonly locations: number[] = [];
+  /** Per entry, STRIDE numbers: see STRIDE. */
+  private readonly locations: number[] = [];
   readonly blocks: Buffer[] = [];
-  /** Per string key: `unitsPrefix` of units 0–2 and of units 3–5 (while every key is a string). */
-  private readonly prefixHigh: number[] = [];
-  private readonly prefixLow: number[] = [];
+  /** Per string key: `unitsPrefix` of units 0–2, 3–5, 6–8 and 9–11 (while every key is a string). */
+  private readonly prefixes: [number[], number[], number[], number[]] = [[], [], [], []];
+  /** Per string key: 0 unknown, 1 when its UTF-8 holds no byte of 0xEE or more, 2 when it does (see utf16Order). */
+  private readonly highBytes: number[] = [];
   private stringKeys = true;
+  private count = 0;
   private used = 0;
 
   /** Blocks taken from the pool rather than newly allocated. */
@@ -117,67 +166,132 @@ export class PartitionArena {
   constructor(private readonly pool: BlockPool) {}
 
   get size(): number {
-    return this.keys.length;
+    return this.count;
   }
 
-  /** Copies `bytes` in; returns how many new bytes were allocated for it. */
+  /**
+   * Copies `bytes` (the entry encoded with `key` first) in; returns the bytes of memory it took: new
+   * block bytes and a key kept as a value.
+   */
   append(key: ShuffleKey, sort: ShuffleKey | undefined, bytes: Buffer): number {
-    let grown = 0;
+    let taken = 0;
     let block = this.blocks[this.blocks.length - 1];
     if (!block || this.used + bytes.length > block.length) {
       const size = Math.max(bytes.length, Math.min(MAX_ARENA_BLOCK, block ? block.length * 2 : MIN_ARENA_BLOCK));
-      const taken = this.pool.take(size);
-      block = taken.block;
-      if (taken.reused) this.reusedBlocks++;
+      const got = this.pool.take(size);
+      block = got.block;
+      if (got.reused) this.reusedBlocks++;
       this.blocks.push(block);
       this.used = 0;
-      grown = size;
+      taken = size;
     }
     bytes.copy(block, this.used);
-    if (typeof key !== "string") this.stringKeys = false;
-    else if (this.stringKeys) {
-      this.prefixHigh.push(unitsPrefix(key, 0));
-      this.prefixLow.push(unitsPrefix(key, 3));
+    const offset = typeof key === "string" ? keyOffset(bytes) : -1;
+    if (this.stringKeys && offset < 0) this.keepKeysAsValues();
+    if (this.stringKeys && typeof key === "string") {
+      const p = this.prefixes;
+      p[0].push(unitsPrefix(key, 0));
+      p[1].push(unitsPrefix(key, 3));
+      p[2].push(unitsPrefix(key, 6));
+      p[3].push(unitsPrefix(key, 9));
+      this.highBytes.push(0);
+      this.locations.push(this.blocks.length - 1, this.used, bytes.length, this.used + offset, keyLength(bytes, offset));
+    } else {
+      this.keys.push(ownCopy(key));
+      taken += retainedBytes(key);
+      this.locations.push(this.blocks.length - 1, this.used, bytes.length, 0, 0);
     }
-    this.keys.push(ownCopy(key));
     this.sorts.push(sort === undefined ? undefined : ownCopy(sort));
-    this.locations.push(this.blocks.length - 1, this.used, bytes.length);
+    this.count++;
     this.used += bytes.length;
-    return grown;
+    return taken;
+  }
+
+  /** A key that is not a string came: every key from now on is kept as a value, the earlier ones decoded from their bytes. */
+  private keepKeysAsValues(): void {
+    this.stringKeys = false;
+    for (let i = 0; i < this.count; i++) this.keys.push(this.stringKeyOf(i));
+  }
+
+  private stringKeyOf(i: number): string {
+    const l = this.locations;
+    const at = l[STRIDE * i + 3];
+    return this.blocks[l[STRIDE * i]].toString("utf8", at, at + l[STRIDE * i + 4]);
+  }
+
+  /** Entry `i`'s key. */
+  keyOf(i: number): ShuffleKey {
+    return this.stringKeys ? this.stringKeyOf(i) : this.keys[i];
+  }
+
+  /** Whether entries `i` and `j` have equal keys. */
+  sameKey(i: number, j: number): boolean {
+    return this.stringKeys ? this.compareKeyBytes(i, j) === 0 : compareKeys(this.keys[i], this.keys[j]) === 0;
+  }
+
+  /** compareKeys of two string keys, from their bytes. */
+  private compareKeyBytes(i: number, j: number): number {
+    const l = this.locations;
+    const a = this.blocks[l[STRIDE * i]];
+    const b = this.blocks[l[STRIDE * j]];
+    const aFrom = l[STRIDE * i + 3];
+    const aLength = l[STRIDE * i + 4];
+    const bFrom = l[STRIDE * j + 3];
+    const bLength = l[STRIDE * j + 4];
+    const order = a.compare(b, bFrom, bFrom + bLength, aFrom, aFrom + aLength);
+    if (order === 0 || (this.highBytesOf(i) === 1 && this.highBytesOf(j) === 1)) return order;
+    return utf16Order(a, aFrom, aLength, b, bFrom, bLength);
+  }
+
+  private highBytesOf(i: number): number {
+    let known = this.highBytes[i];
+    if (known === 0) {
+      const l = this.locations;
+      const block = this.blocks[l[STRIDE * i]];
+      const from = l[STRIDE * i + 3];
+      const to = from + l[STRIDE * i + 4];
+      known = 1;
+      for (let k = from; k < to; k++) if (block[k] >= 0xee) known = 2;
+      this.highBytes[i] = known;
+    }
+    return known;
   }
 
   bytesOf(i: number): Buffer {
     const l = this.locations;
-    const start = l[3 * i + 1];
-    return this.blocks[l[3 * i]].subarray(start, start + l[3 * i + 2]);
+    const start = l[STRIDE * i + 1];
+    return this.blocks[l[STRIDE * i]].subarray(start, start + l[STRIDE * i + 2]);
   }
 
   lengthOf(i: number): number {
-    return this.locations[3 * i + 2];
+    return this.locations[STRIDE * i + 2];
   }
 
   /** Copies entry `i`'s bytes to `target` at `at` (no view object per entry). */
   copyInto(i: number, target: Buffer, at: number): void {
     const l = this.locations;
-    const start = l[3 * i + 1];
-    this.blocks[l[3 * i]].copy(target, at, start, start + l[3 * i + 2]);
+    const start = l[STRIDE * i + 1];
+    this.blocks[l[STRIDE * i]].copy(target, at, start, start + l[STRIDE * i + 2]);
   }
 
   /** Entry indexes in (key, sort key) order; stable, so equal entries keep their arrival order. */
   sortedOrder(hasSort: boolean): number[] {
     const { keys, sorts } = this;
-    const order = Array.from({ length: keys.length }, (_, i) => i);
+    const order = Array.from({ length: this.count }, (_, i) => i);
+    const bySort = (a: number, b: number) => (hasSort ? compareKeys(sorts[a] as ShuffleKey, sorts[b] as ShuffleKey) : 0);
     if (this.stringKeys) {
-      const ks = keys as string[];
-      const { prefixHigh: high, prefixLow: low } = this;
+      const [p0, p1, p2, p3] = this.prefixes;
       order.sort(
         (a, b) =>
-          compareNumbers(high[a], high[b]) ||
-          compareNumbers(low[a], low[b]) ||
-          (ks[a] < ks[b] ? -1 : ks[a] > ks[b] ? 1 : hasSort ? compareKeys(sorts[a] as ShuffleKey, sorts[b] as ShuffleKey) : 0),
+          compareNumbers(p0[a], p0[b]) ||
+          compareNumbers(p1[a], p1[b]) ||
+          compareNumbers(p2[a], p2[b]) ||
+          compareNumbers(p3[a], p3[b]) ||
+          this.compareKeyBytes(a, b) ||
+          bySort(a, b),
       );
     } else {
-      order.sort((a, b) => compareKeys(keys[a], keys[b]) || (hasSort ? compareKeys(sorts[a] as ShuffleKey, sorts[b] as ShuffleKey) : 0));
+      order.sort((a, b) => compareKeys(keys[a], keys[b]) || bySort(a, b));
     }
     return order;
   }

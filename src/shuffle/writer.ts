@@ -15,20 +15,15 @@ import * as path from "node:path";
 import { randomBytes } from "node:crypto";
 import { fileSystemFor, joinPath, localFileSystem, schemeOf } from "../io/index.ts";
 import { ShuffleConfigError } from "./errors.ts";
-import { compareKeys, partitionOf, assertShuffleKey, wellFormedKey, type ShuffleKey } from "./key.ts";
+import { partitionOf, assertShuffleKey, wellFormedKey, type ShuffleKey } from "./key.ts";
 import { codecFor, compressFrame, checksumOf, decodeEntryRecord, encodeEntry, encodeEntryView, frameLevel, type FrameLevel } from "./frame.ts";
 import { keepFirst } from "./merge.ts";
-import { PartitionArena, arenaBlocks } from "./arena.ts";
+import { PartitionArena, arenaBlocks, retainedBytes } from "./arena.ts";
 import { SIDECAR_FORMAT, serializeSidecar, sidecarPathFor, toFrameTuple, type MapOutput, type SidecarBody } from "./sidecar.ts";
 
 export const DEFAULT_MEMORY_BUDGET = 256 * 1024 * 1024;
-/** Bytes charged per buffered entry beyond its encoding (key and sort slots, three location numbers, two key-prefix numbers). */
-const ENTRY_OVERHEAD = 64;
-/** Heap bytes a buffered key or sort key keeps alive (strings: header and up to two bytes a unit). */
-function retainedBytes(value: unknown): number {
-  if (typeof value === "string") return 16 + 2 * value.length;
-  return typeof value === "object" && value !== null ? 64 : 0;
-}
+/** Bytes charged per buffered entry beyond its encoding and its key (the arena's numbers for it: five places, four key prefixes, a flag, the sort slot). */
+const ENTRY_OVERHEAD = 96;
 
 /** Default largest uncompressed frame for a budget: small enough that a reader can hold one per run. */
 export function defaultMaxFrameBytes(budget: number): number {
@@ -160,7 +155,7 @@ export class ScatterWriter<T> {
       sort = s;
     }
     const bytes = encodeEntryView(key as ShuffleKey, sort, record, this.hasSort);
-    const cost = this.buffers[partition].append(key as ShuffleKey, sort, bytes) + ENTRY_OVERHEAD + retainedBytes(key) + retainedBytes(sort);
+    const cost = this.buffers[partition].append(key as ShuffleKey, sort, bytes) + ENTRY_OVERHEAD + retainedBytes(sort);
     this.bufferedBytes[partition] += cost;
     this.totalBuffered += cost;
     this.stats.recordsIn++;
@@ -240,7 +235,7 @@ export class ScatterWriter<T> {
     const combine = this.opts.combine;
     for (let i = 0; i < order.length; ) {
       let j = i + 1;
-      if (combine) while (j < order.length && compareKeys(arena.keys[order[i]], arena.keys[order[j]]) === 0) j++;
+      if (combine) while (j < order.length && arena.sameKey(order[i], order[j])) j++;
       if (j === i + 1 || combine === keepFirst) {
         const full = appendEntry(order[i]);
         if (full) await full;
@@ -248,7 +243,7 @@ export class ScatterWriter<T> {
         let acc = decodeEntryRecord<T>(arena.bytesOf(order[i]));
         for (let k = i + 1; k < j; k++) acc = combine!(acc, decodeEntryRecord<T>(arena.bytesOf(order[k])));
         const sort = this.opts.sortBy ? (this.opts.sortBy(acc) as ShuffleKey) : undefined;
-        await append(encodeEntry(arena.keys[order[i]], sort, acc, this.hasSort));
+        await append(encodeEntry(arena.keyOf(order[i]), sort, acc, this.hasSort));
       }
       i = j;
     }
