@@ -13,7 +13,8 @@
 import type { SchemaElement } from "hyparquet";
 import type { ColumnSource, Writer } from "hyparquet-writer";
 import { StorageError } from "./filesystem.ts";
-import { UnwritableRowError, type ParquetSchema, type ParquetType } from "./format-types.ts";
+import type { ParquetSchema, ParquetType } from "./format-types.ts";
+import { GatheredColumns, needsConversion, type GatheredColumn } from "./parquet-columns.ts";
 import { JSON_COLUMNS_KEY, SCHEMA_KEY } from "./parquet-schema.ts";
 
 /** zstd level of every page: level 1 compresses documents about as well as parquet writers' default, at several times the speed of higher levels. */
@@ -52,40 +53,6 @@ function fileSchema(schema: ParquetSchema): SchemaElement[] {
   return [{ name: "root", num_children: names.length }, ...names.flatMap((name) => schemaElements(name, schema[name]))];
 }
 
-/** Whether values of `type` need converting before the encoder takes them ("json" to text, int64 to bigint). */
-function needsConversion(type: ParquetType): boolean {
-  if (typeof type === "string") return type === "json" || type === "int64";
-  return "list" in type ? needsConversion(type.list) : Object.values(type.struct).some(needsConversion);
-}
-
-/** Where a value comes from, for error messages. */
-interface ValueSite {
-  path: string;
-  column: string;
-  row: number;
-}
-
-function jsonText(value: unknown, site: ValueSite): string {
-  try {
-    return JSON.stringify(value);
-  } catch (err) {
-    throw new UnwritableRowError(site.path, `row ${site.row}, field '${site.column}': no JSON form (${err instanceof Error ? err.message : String(err)})`);
-  }
-}
-
-/** `value` (already checked against `type`) as the encoder takes it: "json" fields as JSON text, int64 as bigint. */
-function converted(type: ParquetType, value: unknown, site: ValueSite): unknown {
-  if (value === null || value === undefined) return null;
-  if (type === "json") return jsonText(value, site);
-  if (type === "int64") return typeof value === "number" ? BigInt(value) : value;
-  if (typeof type === "string") return value;
-  if ("list" in type) return Array.isArray(value) ? value.map((item) => converted(type.list, item, site)) : null;
-  if (typeof value !== "object") return null;
-  const out: Record<string, unknown> = {};
-  for (const [field, t] of Object.entries(type.struct)) out[field] = converted(t, Reflect.get(value, field), { ...site, column: `${site.column}.${field}` });
-  return out;
-}
-
 /** Whether a string column's first values are mostly distinct, and whether they are long. */
 function stringColumnShape(rows: readonly Record<string, unknown>[], name: string): { mostlyDistinct: boolean; long: boolean } {
   const seen = new Set<string>();
@@ -117,29 +84,6 @@ function columnLayouts(schema: ParquetSchema, sample: readonly Record<string, un
   });
 }
 
-/**
- * A plain string column's values as UTF-8: views into one buffer per batch. hyparquet-writer would
- * otherwise encode each value into an array of its own (a separate allocation outside the heap per
- * document), only to copy it into the page; views it takes as they are. Statistics compare the bytes,
- * which is the order parquet defines for strings. Lone surrogates become U+FFFD, as TextEncoder writes them.
- */
-function utf8Views(rows: readonly Record<string, unknown>[], name: string): (Uint8Array | null)[] {
-  let total = 0;
-  for (const r of rows) {
-    const v = r[name];
-    if (typeof v === "string") total += Buffer.byteLength(v, "utf8");
-  }
-  const bytes = Buffer.allocUnsafeSlow(total);
-  let at = 0;
-  return rows.map((r) => {
-    const v = r[name];
-    if (typeof v !== "string") return null;
-    const from = at;
-    at += bytes.write(v, at, "utf8");
-    return bytes.subarray(from, at);
-  });
-}
-
 type WriterModule = typeof import("hyparquet-writer");
 
 /** A hyparquet-writer byte sink whose bytes are taken out after each row group, so it holds one row group at most. */
@@ -157,15 +101,16 @@ function chunkedWriter(module: WriterModule, chunks: Uint8Array[]): Writer {
 }
 
 /**
- * One parquet file being encoded: each batch given to `add` is written at once as row groups of at
- * most `rowGroupRows` rows, and the compressed bytes are kept; `finish` adds the footer and returns
- * them all. The layout of string columns (dictionary, statistics) is judged on the first rows.
+ * One parquet file being encoded: rows are gathered into columns (`gather`, parquet-columns.ts) and
+ * written as row groups of at most `rowGroupRows` rows when `flush` is called (`add` does both), and
+ * the compressed bytes are kept; `finish` adds the footer and returns them all. The layout of string
+ * columns (dictionary, statistics) is judged on the first rows.
  */
 export class ParquetEncoder {
   private readonly chunks: Uint8Array[] = [];
   private readonly writer: InstanceType<WriterModule["ParquetWriter"]>;
   private readonly layouts: ColumnLayout[];
-  private readonly convert: boolean[];
+  private readonly gathered: GatheredColumns;
   private rows = 0;
   private aborted = false;
 
@@ -178,7 +123,8 @@ export class ParquetEncoder {
     private readonly rowGroupRows: number,
   ) {
     this.layouts = columnLayouts(schema, sample);
-    this.convert = this.layouts.map((c) => needsConversion(c.type));
+    const columns: GatheredColumn[] = this.layouts.map(({ name, type, encoding }) => ({ name, type, kind: needsConversion(type) ? "convert" : encoding === "PLAIN" ? "utf8" : "value" }));
+    this.gathered = new GatheredColumns(columns, path);
     const jsonColumns = Object.keys(schema).filter((n) => schema[n] === "json");
     this.writer = new module.ParquetWriter({
       writer: chunkedWriter(module, this.chunks),
@@ -202,30 +148,49 @@ export class ParquetEncoder {
     return new ParquetEncoder(module, (bytes) => compressor.compress(bytes), schema, path, sample, rowGroupRows);
   }
 
-  /** Encodes `rows` (already checked against the schema) as row groups of the file. */
-  async add(rows: readonly Record<string, unknown>[]): Promise<void> {
+  /** Rows gathered and not yet flushed. */
+  get gatheredRows(): number {
+    return this.gathered.rows;
+  }
+
+  /** Gathers one row (already checked against the schema) for the next flush. */
+  gather(row: Record<string, unknown>): void {
+    this.gathered.push(row, this.rows + this.gathered.rows);
+  }
+
+  /** Encodes the gathered rows as row groups of the file. */
+  async flush(): Promise<void> {
     if (this.aborted) throw new StorageError(`${this.path}: write aborted`, "open a new writer");
-    if (rows.length === 0) return;
+    const count = this.gathered.rows;
+    if (count === 0) return;
+    const data = this.gathered.data();
+    const columnData: ColumnSource[] = this.layouts.map(({ name, encoding, statistics }, c) => ({
+      name,
+      data: data[c],
+      ...(encoding ? { encoding } : {}),
+      ...(statistics === false ? { statistics } : {}),
+    }));
     const firstRow = this.rows;
-    const columnData: ColumnSource[] = this.layouts.map(({ name, type, encoding, statistics }, c) => {
-      const data = this.convert[c]
-        ? rows.map((r, i) => converted(type, r[name], { path: this.path, column: name, row: firstRow + i }))
-        : encoding === "PLAIN"
-          ? utf8Views(rows, name)
-          : rows.map((r) => r[name] ?? null);
-      return { name, data, ...(encoding ? { encoding } : {}), ...(statistics === false ? { statistics } : {}) };
-    });
-    this.rows += rows.length;
+    this.rows += count;
     try {
       await this.writer.write({ columnData, rowGroupSize: this.rowGroupRows });
     } catch (err) {
       throw new StorageError(`${this.path}: the parquet encoder failed on rows ${firstRow}–${this.rows - 1}: ${err instanceof Error ? err.message : String(err)}`, "check the rows written to this file; the target is left untouched");
+    } finally {
+      this.gathered.reset();
     }
+  }
+
+  /** Encodes `rows` (already checked against the schema) as row groups of the file. */
+  async add(rows: readonly Record<string, unknown>[]): Promise<void> {
+    for (const row of rows) this.gather(row);
+    await this.flush();
   }
 
   /** Ends the file: the whole file's bytes (row groups and footer). */
   async finish(): Promise<Uint8Array[]> {
     if (this.aborted) throw new StorageError(`${this.path}: write aborted`, "open a new writer");
+    await this.flush();
     await this.writer.finish();
     return this.chunks;
   }
@@ -234,5 +199,6 @@ export class ParquetEncoder {
   abort(): void {
     this.aborted = true;
     this.chunks.length = 0;
+    this.gathered.reset();
   }
 }

@@ -3,14 +3,17 @@
  * against the schema given or, without one, against the schema inferred from the rows so far
  * (inferParquetSchema's rules), so a bad row fails at once naming the file, the row and the field;
  * the rows before it in that call are kept (abort drops everything).
- * Rows are held until a row group's worth has gathered, then encoded (parquet-encode.ts) as whole
- * row groups and dropped: a file of any size is written in bounded memory, and its bytes reach the FileSystem
+ * The first row group's rows are held until it is complete and the file's columns are laid out on
+ * them; from then on each row is gathered into the encoder's columns as it comes (parquet-columns.ts:
+ * a plain string column's values as UTF-8 bytes) and dropped, and each complete row group is
+ * encoded: a file of any size is written in bounded memory, and its bytes reach the FileSystem
  * atomically on close. A row group holds rowGroupRows rows, or fewer when the first rows show that
  * so many would pass ROW_GROUP_UNITS (2 Mi characters of values).
  * Without a schema the file's columns are fixed when the first batch is encoded. A later row that
  * adds a column or changes one's type (a field null until then, int64 widened to float64) makes the
- * writer read back what it encoded and hold every row until close, when the file is encoded again
- * with the schema of all the rows: the result is the file a writer holding every row would write.
+ * writer encode what it gathered, read back everything it encoded and hold every row until close,
+ * when the file is encoded again with the schema of all the rows: the result is the file a writer
+ * holding every row would write.
  */
 import { StorageError, type FileSystem } from "./filesystem.ts";
 import { UnwritableRowError, type ParquetSchema, type RecordWriter, type WriteResult } from "./format-types.ts";
@@ -39,8 +42,11 @@ function rowUnits(row: Record<string, unknown>): number {
 }
 
 export class ParquetWriter implements RecordWriter {
+  /** Rows held as rows: the first row group's, before the encoder opens, or every row once the schema changed. */
   private pending: Record<string, unknown>[] = [];
   private pendingUnits = 0;
+  /** Units of the rows gathered into the open encoder's columns. */
+  private gatheredUnits = 0;
   private accepted = 0;
   private encoder: ParquetEncoder | undefined;
   /** The schema rows are encoded with: the one given, or the inferred one once the first batch is encoded. */
@@ -69,12 +75,25 @@ export class ParquetWriter implements RecordWriter {
     for (let i = 0; i < rows.length; i++) {
       const row = this.record(rows[i], this.accepted);
       const changed = this.check(row, this.accepted);
-      this.accepted++;
-      this.pending.push(row);
-      this.pendingUnits += rowUnits(row);
       if (changed && this.encoder) await this.holdEveryRow();
+      const encoder = this.encoder;
+      if (encoder && !this.holdAll) {
+        encoder.gather(row);
+        this.gatheredUnits += rowUnits(row);
+        if (encoder.gatheredRows >= this.groupRows || this.gatheredUnits >= ROW_GROUP_UNITS) await this.flushGathered(encoder);
+      } else {
+        this.pending.push(row);
+        this.pendingUnits += rowUnits(row);
+      }
+      this.accepted++;
     }
-    if (!this.holdAll && (this.pending.length >= this.groupRows || this.pendingUnits >= ROW_GROUP_UNITS)) await this.encodePending(false);
+    if (!this.encoder && !this.holdAll && (this.pending.length >= this.groupRows || this.pendingUnits >= ROW_GROUP_UNITS)) await this.encodePending(false);
+  }
+
+  /** Encodes the rows gathered into the open encoder's columns as a row group. */
+  private async flushGathered(encoder: ParquetEncoder): Promise<void> {
+    this.gatheredUnits = 0;
+    await encoder.flush();
   }
 
   private record(row: unknown, index: number): Record<string, unknown> {
@@ -106,20 +125,23 @@ export class ParquetWriter implements RecordWriter {
   }
 
   /**
-   * Encodes the pending rows in whole row groups of groupRows, keeping the rest pending; all of them
-   * when they pass ROW_GROUP_UNITS or the file is closing (`last`).
+   * Opens the encoder on the pending rows (the first ones) and encodes them in whole row groups of
+   * groupRows; all of them when they pass ROW_GROUP_UNITS or the file is closing (`last`), else the
+   * rest is gathered into the encoder's columns for the next row group.
    */
   private async encodePending(last: boolean): Promise<void> {
     this.fixed = this.schemaNow();
-    this.encoder ??= await this.open(this.fixed, this.pending, this.pendingUnits);
+    const encoder = (this.encoder ??= await this.open(this.fixed, this.pending, this.pendingUnits));
     const all = last || this.pendingUnits >= ROW_GROUP_UNITS;
     const take = all ? this.pending.length : this.pending.length - (this.pending.length % this.groupRows);
-    if (take === 0) return;
-    const rows = this.pending.slice(0, take);
-    this.pending = this.pending.slice(take);
+    const rows = this.pending;
+    this.pending = [];
     this.pendingUnits = 0;
-    for (const row of this.pending) this.pendingUnits += rowUnits(row);
-    await this.encoder.add(rows);
+    await encoder.add(rows.slice(0, take));
+    for (let i = take; i < rows.length; i++) {
+      encoder.gather(rows[i]);
+      this.gatheredUnits += rowUnits(rows[i]);
+    }
   }
 
   /** Opens the encoder; `rows` (of `units` in all) are the first rows and set the row group size. */
@@ -129,13 +151,15 @@ export class ParquetWriter implements RecordWriter {
     return ParquetEncoder.open(schema, this.path, rows.slice(0, SAMPLE_ROWS), this.groupRows);
   }
 
-  /** A row changed the inferred schema: read back the rows already encoded and hold them all until close. */
+  /** A row changed the inferred schema: read back every row encoded or gathered so far and hold them all until close. */
   private async holdEveryRow(): Promise<void> {
     const encoder = this.encoder;
     if (!encoder) return;
     this.encoder = undefined;
     this.fixed = undefined;
     this.holdAll = true;
+    this.gatheredUnits = 0;
+    // finish() encodes the gathered rows first.
     const earlier = await readParquetBytes(Buffer.concat(await encoder.finish()), this.path);
     this.pending = earlier.concat(this.pending);
   }
@@ -151,7 +175,7 @@ export class ParquetWriter implements RecordWriter {
       this.fixed = this.schemaNow();
       this.encoder = await this.open(this.fixed, rows, units);
       for (let start = 0; start < rows.length; start += this.groupRows) await this.encoder.add(rows.slice(start, start + this.groupRows));
-    } else if (this.pending.length > 0 || !this.encoder) {
+    } else if (!this.encoder) {
       await this.encodePending(true);
     }
     const encoder = this.encoder;
@@ -167,6 +191,7 @@ export class ParquetWriter implements RecordWriter {
   async abort(): Promise<void> {
     this.done = true;
     this.pending = [];
+    this.gatheredUnits = 0;
     this.encoder?.abort();
     this.encoder = undefined;
   }

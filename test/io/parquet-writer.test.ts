@@ -1,10 +1,13 @@
-// The parquet writer encodes a row group at a time: files larger than a row group come out whole and
-// in order, row groups are capped by size as well as by rows, and a late row that changes the inferred
-// schema gives the file a writer holding every row would have written. Read back by kiln and DuckDB.
+// The parquet writer encodes a row group at a time, gathering rows into columns after the first: files
+// larger than a row group come out whole and in order (multi-byte text across the column's byte
+// chunks too), row groups are capped by size as well as by rows, a late row that changes the inferred
+// schema (also in the middle of a row group being gathered) gives the file a writer holding every row
+// would have written, and a row that cannot be encoded fails alone. Read back by kiln and DuckDB.
 import { describe, expect, it } from "vitest";
 import * as fsp from "node:fs/promises";
 import * as path from "node:path";
 import { expandInputs, inferParquetSchema, openWriter, readParquetSchema, UnwritableRowError } from "../../src/io/formats.ts";
+import { UTF8_CHUNK_BYTES } from "../../src/io/parquet-columns.ts";
 import { readAll, suiteDir, suiteDuckDB } from "./helpers.ts";
 
 const tmp = suiteDir("parquet-writer");
@@ -69,6 +72,37 @@ describe("ParquetWriter", () => {
       { id: "late-1", n: 2.5, note: "a note", extra: null },
       { id: "late-2", n: 7, note: null, extra: { deep: [1, 2] } },
     ]);
+  });
+
+  it("re-encodes everything when the schema changes in the middle of a row group being gathered", async () => {
+    const rows: Record<string, unknown>[] = Array.from({ length: 3000 }, (_, i) => ({ id: `doc-${i}`, n: i === 2500 ? 2.5 : i, text: `text ${i} é€😀 `.repeat(1 + (i % 7)) }));
+    const file = await write("widened-mid-group.parquet", rows, 300, 1000);
+    expect(await readParquetSchema(file)).toEqual({ id: "string", n: "float64", text: "string" });
+    expect(await rowGroupSizes(file)).toEqual([1000, 1000, 1000]);
+    expect(await readBack(file)).toEqual(rows);
+  });
+
+  it("gathers multi-byte text into byte chunks row group after row group, nulls and empty strings kept", async () => {
+    const piece = (i: number) => ["é", "€", "😀", "a", "\u{1F9F1}", "中文"][i % 6];
+    const rows = Array.from({ length: 4000 }, (_, i) => ({ id: `doc-${i}`, text: i % 97 === 0 ? null : i % 89 === 0 ? "" : `${i}:` + Array.from({ length: 50 + ((i * 37) % 500) }, (_, k) => piece(i + k)).join("") }));
+    const file = await write("chunks.parquet", rows, 250, 1500);
+    expect(await rowGroupSizes(file)).toEqual([1500, 1500, 1000]);
+    expect(await readBack(file)).toEqual(rows);
+    // A chunk left with 100 bytes, then a value of 60 characters in 180 bytes: it goes to the next chunk whole.
+    const edge = [{ text: "a".repeat(UTF8_CHUNK_BYTES - 100) }, { text: "€".repeat(60) }, ...Array.from({ length: 20 }, (_, i) => ({ text: `short ${i}` }))];
+    expect(await readBack(await write("chunk-edge.parquet", edge, 5))).toEqual(edge);
+  });
+
+  it("a row with a value that has no JSON form fails naming it; the rows before it are written whole", async () => {
+    const file = path.join(tmp.path, "no-json-form.parquet");
+    const w = openWriter(file, "parquet", { rowGroupRows: 100 });
+    const before = Array.from({ length: 250 }, (_, i) => ({ id: `doc-${i}`, meta: { a: i } }));
+    await w.write(before);
+    const circular: Record<string, unknown> = { a: 1 };
+    circular.self = circular;
+    await expect(w.write([{ id: "ok", meta: { a: 1 } }, { id: "bad", meta: circular }])).rejects.toThrow(/no-json-form\.parquet: row 251, field 'meta': no JSON form/);
+    expect((await w.close()).rows).toBe(251);
+    expect(await readBack(file)).toEqual([...before, { id: "ok", meta: { a: 1 } }]);
   });
 
   it("names the row and field of a late row that conflicts with the earlier ones, and leaves no file on abort", async () => {
