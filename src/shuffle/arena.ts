@@ -99,6 +99,8 @@ export const arenaBlocks = new BlockPool();
 
 /** Entry fields in `locations`: block index, offset in the block, length, key bytes' offset in the block, their length. */
 const STRIDE = 5;
+/** Entries an arena has room for before its per-entry arrays first grow. */
+const INITIAL_ENTRIES = 64;
 
 /**
  * Where a string key's UTF-8 bytes start in an encoded entry (a msgpack array whose first element is
@@ -149,13 +151,17 @@ export class PartitionArena {
   /** Keys as values, once a key that is not a string came (empty while every key is a string). */
   private readonly keys: ShuffleKey[] = [];
   readonly sorts: (ShuffleKey | undefined)[] = [];
-  /** Per entry, STRIDE numbers: see STRIDE. */
-  private readonly locations: number[] = [];
+  /**
+   * Per entry, STRIDE numbers (see STRIDE). Typed arrays, grown by doubling: a push of five numbers
+   * onto a JavaScript array cost more than the entry's copy, and the typed arrays' memory is outside
+   * the collected heap.
+   */
+  private locations = new Int32Array(INITIAL_ENTRIES * STRIDE);
   readonly blocks: Buffer[] = [];
-  /** Per string key: `unitsPrefix` of units 0–2, 3–5, 6–8 and 9–11 (while every key is a string). */
-  private readonly prefixes: [number[], number[], number[], number[]] = [[], [], [], []];
+  /** Per string key: `unitsPrefix` of units 0–2, 3–5, 6–8 and 9–11, side by side (while every key is a string). */
+  private prefixes = new Float64Array(INITIAL_ENTRIES * 4);
   /** Per string key: 0 unknown, 1 when its UTF-8 holds no byte of 0xEE or more, 2 when it does (see utf16Order). */
-  private readonly highBytes: number[] = [];
+  private highBytes = new Uint8Array(INITIAL_ENTRIES);
   private stringKeys = true;
   private count = 0;
   private used = 0;
@@ -188,23 +194,41 @@ export class PartitionArena {
     bytes.copy(block, this.used);
     const offset = typeof key === "string" ? keyOffset(bytes) : -1;
     if (this.stringKeys && offset < 0) this.keepKeysAsValues();
+    if (this.count === this.highBytes.length) this.grow();
+    const l = this.locations;
+    const at = STRIDE * this.count;
+    l[at] = this.blocks.length - 1;
+    l[at + 1] = this.used;
+    l[at + 2] = bytes.length;
     if (this.stringKeys && typeof key === "string") {
       const p = this.prefixes;
-      p[0].push(unitsPrefix(key, 0));
-      p[1].push(unitsPrefix(key, 3));
-      p[2].push(unitsPrefix(key, 6));
-      p[3].push(unitsPrefix(key, 9));
-      this.highBytes.push(0);
-      this.locations.push(this.blocks.length - 1, this.used, bytes.length, this.used + offset, keyLength(bytes, offset));
+      const i = 4 * this.count;
+      p[i] = unitsPrefix(key, 0);
+      p[i + 1] = unitsPrefix(key, 3);
+      p[i + 2] = unitsPrefix(key, 6);
+      p[i + 3] = unitsPrefix(key, 9);
+      l[at + 3] = this.used + offset;
+      l[at + 4] = keyLength(bytes, offset);
     } else {
       this.keys.push(ownCopy(key));
       taken += retainedBytes(key);
-      this.locations.push(this.blocks.length - 1, this.used, bytes.length, 0, 0);
     }
     this.sorts.push(sort === undefined ? undefined : ownCopy(sort));
     this.count++;
     this.used += bytes.length;
     return taken;
+  }
+
+  /** Doubles the room of the per-entry arrays. */
+  private grow(): void {
+    const twice = <A extends Int32Array | Float64Array | Uint8Array>(from: A, make: (n: number) => A): A => {
+      const to = make(2 * from.length);
+      to.set(from);
+      return to;
+    };
+    this.locations = twice(this.locations, (n) => new Int32Array(n));
+    this.prefixes = twice(this.prefixes, (n) => new Float64Array(n));
+    this.highBytes = twice(this.highBytes, (n) => new Uint8Array(n));
   }
 
   /** A key that is not a string came: every key from now on is kept as a value, the earlier ones decoded from their bytes. */
@@ -280,13 +304,13 @@ export class PartitionArena {
     const order = Array.from({ length: this.count }, (_, i) => i);
     const bySort = (a: number, b: number) => (hasSort ? compareKeys(sorts[a] as ShuffleKey, sorts[b] as ShuffleKey) : 0);
     if (this.stringKeys) {
-      const [p0, p1, p2, p3] = this.prefixes;
+      const p = this.prefixes;
       order.sort(
         (a, b) =>
-          compareNumbers(p0[a], p0[b]) ||
-          compareNumbers(p1[a], p1[b]) ||
-          compareNumbers(p2[a], p2[b]) ||
-          compareNumbers(p3[a], p3[b]) ||
+          compareNumbers(p[4 * a], p[4 * b]) ||
+          compareNumbers(p[4 * a + 1], p[4 * b + 1]) ||
+          compareNumbers(p[4 * a + 2], p[4 * b + 2]) ||
+          compareNumbers(p[4 * a + 3], p[4 * b + 3]) ||
           this.compareKeyBytes(a, b) ||
           bySort(a, b),
       );
