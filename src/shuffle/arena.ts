@@ -39,16 +39,26 @@ function unitsPrefix(s: string, from: number): number {
 /** How long blocks given back wait for the thread's next writer once its last one has finished. */
 const POOL_GRACE_MS = 1000;
 
+/** Whether `size` is a block size the pool keeps: a power of two from MIN_ARENA_BLOCK to MAX_ARENA_BLOCK. */
+function pooledSize(size: number): boolean {
+  return size >= MIN_ARENA_BLOCK && size <= MAX_ARENA_BLOCK && (size & (size - 1)) === 0;
+}
+
 /**
- * Full-size (MAX_ARENA_BLOCK) arena blocks that flushed partitions gave back, taken again before new
- * memory is asked for, by the same writer or the thread's next one (a worker runs map tasks one
- * after another). A let-go block waits for a full collection to be freed (its Buffer object has long
- * been promoted), so without the pool every block is new memory, and on this machine each fresh
- * 4 KiB page costs about 8 µs, more than the copy into it. The free blocks never exceed what the
- * flushes gave back; POOL_GRACE_MS after the thread's last writer finished they are let go.
+ * Arena blocks that flushed partitions gave back, by size, taken again before new memory is asked
+ * for, by the same writer or the thread's next one (a worker runs map tasks one after another).
+ * A let-go block waits for a full collection to be freed (its Buffer object has long been promoted),
+ * so without the pool every block is new memory, and on this machine each fresh 4 KiB page costs
+ * about 8 µs, more than the copy into it. Every arena block is a power of two from 4 KiB to 1 MiB
+ * (a larger entry gets a block of its own size, never pooled), so a partition that never reaches
+ * 1 MiB blocks (normalize: a map task's share of each of its partitions is about 1 MB) reuses its
+ * blocks too. The free blocks never exceed what the flushes gave back; POOL_GRACE_MS after the
+ * thread's last writer finished they are let go.
  */
 class BlockPool {
-  private free: Buffer[] = [];
+  /** Free blocks by log2 of their size. */
+  private free: Buffer[][] = [];
+  private count = 0;
   private writers = 0;
   private drain: NodeJS.Timeout | undefined;
 
@@ -62,7 +72,7 @@ class BlockPool {
   /** A writer finished: after the last, the free blocks go unless a writer opens within POOL_GRACE_MS. */
   close(): void {
     this.writers--;
-    if (this.writers > 0 || this.free.length === 0) return;
+    if (this.writers > 0 || this.count === 0) return;
     this.drain = setTimeout(() => this.letGo(), POOL_GRACE_MS);
     this.drain.unref();
   }
@@ -72,21 +82,28 @@ class BlockPool {
     clearTimeout(this.drain);
     this.drain = undefined;
     this.free = [];
+    this.count = 0;
   }
 
   /** A block of `size` bytes, and whether it was given back earlier. */
   take(size: number): { block: Buffer; reused: boolean } {
-    const block = size === MAX_ARENA_BLOCK ? this.free.pop() : undefined;
-    return block ? { block, reused: true } : { block: Buffer.allocUnsafeSlow(size), reused: false };
+    const block = pooledSize(size) ? this.free[Math.log2(size)]?.pop() : undefined;
+    if (!block) return { block: Buffer.allocUnsafeSlow(size), reused: false };
+    this.count--;
+    return { block, reused: true };
   }
 
   giveBack(blocks: readonly Buffer[]): void {
-    for (const block of blocks) if (block.length === MAX_ARENA_BLOCK) this.free.push(block);
+    for (const block of blocks) {
+      if (!pooledSize(block.length)) continue;
+      (this.free[Math.log2(block.length)] ??= []).push(block);
+      this.count++;
+    }
   }
 
   /** Blocks waiting to be taken again. */
   get freeBlocks(): number {
-    return this.free.length;
+    return this.count;
   }
 }
 
@@ -96,6 +113,13 @@ class BlockPool {
  * memory the idle blocks would add to.
  */
 export const arenaBlocks = new BlockPool();
+
+/** The next block's size: `wanted` (a power of two) up to MAX_ARENA_BLOCK, or the power of two that holds an entry of `bytes`, or past 1 MiB the entry's own size. */
+function blockSizeFor(bytes: number, wanted: number): number {
+  const size = Math.min(MAX_ARENA_BLOCK, wanted);
+  if (bytes <= size) return size;
+  return bytes > MAX_ARENA_BLOCK ? bytes : 2 ** Math.ceil(Math.log2(bytes));
+}
 
 /** Entry fields in `locations`: block index, offset in the block, length, key bytes' offset in the block, their length. */
 const STRIDE = 5;
@@ -183,7 +207,7 @@ export class PartitionArena {
     let taken = 0;
     let block = this.blocks[this.blocks.length - 1];
     if (!block || this.used + bytes.length > block.length) {
-      const size = Math.max(bytes.length, Math.min(MAX_ARENA_BLOCK, block ? block.length * 2 : MIN_ARENA_BLOCK));
+      const size = blockSizeFor(bytes.length, block ? block.length * 2 : MIN_ARENA_BLOCK);
       const got = this.pool.take(size);
       block = got.block;
       if (got.reused) this.reusedBlocks++;

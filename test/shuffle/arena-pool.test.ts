@@ -61,6 +61,24 @@ describe("the arena blocks a writer's flushed partitions give back", () => {
     expect(arenaBlocks.freeBlocks).toBe(0);
   });
 
+  it("of every size are taken again: a next writer whose partitions never reach 1 MiB blocks reuses its predecessor's", async () => {
+    const root = await tempDir("arena-pool-small");
+    dirs.push(root);
+    const outputDir = `${root}/out`;
+    // About 300 KB per partition: blocks of 4 KiB up to 128 KiB, none of 1 MiB.
+    const shards = [rowsOf(400, 4, 0), rowsOf(400, 5, 400)];
+    const reused: number[] = [];
+    for (let m = 0; m < shards.length; m++) {
+      const writer = await ScatterWriter.open<Row>({ outputDir, mapTask: m, numPartitions: 2, key: (r) => r.key });
+      await writer.writeAll(shards[m]);
+      await writer.commit();
+      reused.push(writer.stats.reusedBlocks);
+    }
+    expect(reused[0]).toBe(0);
+    expect(reused[1]).toBeGreaterThanOrEqual(10);
+    expect(await readBack(await listMapOutputs(outputDir), 2)).toEqual([...shards[0], ...shards[1]]);
+  });
+
   it("are let go a second after the thread's last writer finished, when no writer opens", async () => {
     const root = await tempDir("arena-pool-grace");
     dirs.push(root);
