@@ -32,29 +32,31 @@ async function readBack(outputs: string[], partitions: number): Promise<Row[]> {
   return rows.sort((a, b) => a.id - b.id);
 }
 
+/** One writer per shard, one after another in this thread, on two partitions; each writer's stats and the pool's free blocks after it. */
+async function writeShards(outputDir: string, shards: Row[][], memoryBudgetBytes?: number): Promise<{ reused: number; flushes: number; pooledAfter: number }[]> {
+  const out = [];
+  for (let m = 0; m < shards.length; m++) {
+    const writer = await ScatterWriter.open<Row>({ outputDir, mapTask: m, numPartitions: 2, key: (r) => r.key, memoryBudgetBytes });
+    await writer.writeAll(shards[m]);
+    await writer.commit();
+    out.push({ reused: writer.stats.reusedBlocks, flushes: writer.stats.flushes, pooledAfter: arenaBlocks.freeBlocks });
+  }
+  return out;
+}
+
 describe("the arena blocks a writer's flushed partitions give back", () => {
   it("are filled again by the same writer after a flush and by the thread's next writer, every record read back intact", async () => {
     const root = await tempDir("arena-pool");
     dirs.push(root);
     const outputDir = `${root}/out`;
     const shards = [rowsOf(4000, 1, 0), rowsOf(4000, 2, 4000)];
-    const reused: number[] = [];
-    const flushes: number[] = [];
-    const pooledAfter: number[] = [];
-    for (let m = 0; m < shards.length; m++) {
-      // 8 MiB: the writer flushes its largest partitions every 4 MiB of buffered entries.
-      const writer = await ScatterWriter.open<Row>({ outputDir, mapTask: m, numPartitions: 2, key: (r) => r.key, memoryBudgetBytes: 8 << 20 });
-      await writer.writeAll(shards[m]);
-      await writer.commit();
-      reused.push(writer.stats.reusedBlocks);
-      flushes.push(writer.stats.flushes);
-      pooledAfter.push(arenaBlocks.freeBlocks);
-    }
-    expect(flushes[0]).toBeGreaterThan(0);
+    // 8 MiB: the writer flushes its largest partitions every 4 MiB of buffered entries.
+    const [first, second] = await writeShards(outputDir, shards, 8 << 20);
+    expect(first.flushes).toBeGreaterThan(0);
     // The first writer refills blocks its own flushes gave back; the second also starts on the first's.
-    expect(reused[0]).toBeGreaterThan(0);
-    expect(reused[1]).toBeGreaterThan(reused[0]);
-    expect(pooledAfter[0]).toBeGreaterThan(0);
+    expect(first.reused).toBeGreaterThan(0);
+    expect(second.reused).toBeGreaterThan(first.reused);
+    expect(first.pooledAfter).toBeGreaterThan(0);
     expect(arenaBlocks.freeBlocks).toBeGreaterThan(0);
     expect(await readBack(await listMapOutputs(outputDir), 2)).toEqual([...shards[0], ...shards[1]]);
     // Opening a reader let the idle blocks go.
@@ -67,15 +69,9 @@ describe("the arena blocks a writer's flushed partitions give back", () => {
     const outputDir = `${root}/out`;
     // About 300 KB per partition: blocks of 4 KiB up to 128 KiB, none of 1 MiB.
     const shards = [rowsOf(400, 4, 0), rowsOf(400, 5, 400)];
-    const reused: number[] = [];
-    for (let m = 0; m < shards.length; m++) {
-      const writer = await ScatterWriter.open<Row>({ outputDir, mapTask: m, numPartitions: 2, key: (r) => r.key });
-      await writer.writeAll(shards[m]);
-      await writer.commit();
-      reused.push(writer.stats.reusedBlocks);
-    }
-    expect(reused[0]).toBe(0);
-    expect(reused[1]).toBeGreaterThanOrEqual(10);
+    const [first, second] = await writeShards(outputDir, shards);
+    expect(first.reused).toBe(0);
+    expect(second.reused).toBeGreaterThanOrEqual(10);
     expect(await readBack(await listMapOutputs(outputDir), 2)).toEqual([...shards[0], ...shards[1]]);
   });
 
