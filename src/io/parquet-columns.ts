@@ -57,12 +57,19 @@ class Utf8Column {
   private readonly chunks: Buffer[] = [];
   private current = -1;
   private used = 0;
-  /** Per value: chunk index (-1 for null), start, length. */
-  private readonly places: number[] = [];
+  /** Per value: chunk index (-1 for null), start, length; a typed array kept from group to group, grown by doubling. */
+  private places = new Int32Array(3 * 1024);
+  private count = 0;
 
   push(value: unknown, _row?: number): void {
+    if (3 * this.count === this.places.length) {
+      const grown = new Int32Array(2 * this.places.length);
+      grown.set(this.places);
+      this.places = grown;
+    }
+    const at = 3 * this.count++;
     if (typeof value !== "string") {
-      this.places.push(-1, 0, 0);
+      this.places[at] = -1;
       return;
     }
     const room = this.current < 0 ? 0 : this.chunks[this.current].length - this.used;
@@ -72,7 +79,9 @@ class Utf8Column {
       if (this.current < 0 || bytes > room) this.nextChunk(bytes);
     }
     const written = this.chunks[this.current].write(value, this.used, "utf8");
-    this.places.push(this.current, this.used, written);
+    this.places[at] = this.current;
+    this.places[at + 1] = this.used;
+    this.places[at + 2] = written;
     this.used += written;
   }
 
@@ -87,7 +96,7 @@ class Utf8Column {
   /** The values as views into the chunks (null where a value was not a string). */
   views(): (Uint8Array | null)[] {
     const p = this.places;
-    const out: (Uint8Array | null)[] = new Array(p.length / 3);
+    const out: (Uint8Array | null)[] = new Array(this.count);
     for (let i = 0; i < out.length; i++) {
       const chunk = p[3 * i];
       const start = p[3 * i + 1];
@@ -100,12 +109,12 @@ class Utf8Column {
   reset(): void {
     this.current = -1;
     this.used = 0;
-    this.places.length = 0;
+    this.count = 0;
   }
 
   /** Keeps the first `rows` values (the bytes of later ones stay unused until the next reset). */
   truncate(rows: number): void {
-    this.places.length = 3 * rows;
+    this.count = rows;
   }
 }
 
