@@ -1,7 +1,7 @@
 /**
  * Where the map side's encoded entries wait for a flush: `PartitionArena`, one partition's entries
- * copied into blocks it owns, with their keys in parallel arrays and its sort order, and
- * `BlockPool`, the thread's full-size blocks that flushed partitions gave back for the next arenas.
+ * copied into blocks it owns, with their places and key prefixes in typed arrays and its sort order,
+ * and `BlockPool`, the thread's blocks that flushed partitions gave back for the next arenas.
  */
 import { compareKeys, type ShuffleKey } from "./key.ts";
 
@@ -161,12 +161,13 @@ function utf16Order(a: Buffer, aFrom: number, aLength: number, b: Buffer, bFrom:
 
 /**
  * Per-partition storage for encoded entries: the bytes are copied into blocks owned by one
- * partition, so flushing a partition frees exactly its memory. Entries are kept as parallel arrays
- * of numbers (block, offset, length, and where the key's bytes lie), not as one object and buffer
- * view each, which keeps the garbage collector out of the hot path. Blocks grow from 4 KiB to 1 MiB.
+ * partition, so flushing a partition frees exactly its memory. Entries are kept as numbers in typed
+ * arrays (block, offset, length, and where the key's bytes lie), not as one object and buffer view
+ * each, which keeps the garbage collector out of the hot path. Blocks are powers of two, growing
+ * from 4 KiB to 1 MiB.
  *
  * While every key is a string the keys are not kept as strings at all: each keeps its first twelve
- * code units as four numbers in contiguous arrays, which the sort compares first, and on a tie the
+ * code units as four numbers side by side, which the sort compares first, and on a tie the
  * sort compares the key's UTF-8 bytes in the entry. Held until the flush, a string per entry outlived
  * young collections and was promoted (normalize: a quarter of what survived them). Keys of other
  * types are kept as values (the strings before the first of them are decoded from their bytes then).
