@@ -94,7 +94,7 @@ class Utf8Column {
   }
 
   /** The values as views into the chunks (null where a value was not a string). */
-  views(): (Uint8Array | null)[] {
+  data(): (Uint8Array | null)[] {
     const p = this.places;
     const out: (Uint8Array | null)[] = new Array(this.count);
     for (let i = 0; i < out.length; i++) {
@@ -132,7 +132,7 @@ class ValueColumn {
     this.values.push(kind === "convert" ? converted(type, value, { path: this.path, column: name, row }) : (value ?? null));
   }
 
-  views(): unknown[] {
+  data(): unknown[] {
     return this.values;
   }
 
@@ -187,7 +187,7 @@ export class GatheredColumns {
 
   /** Each column's values as the encoder takes them. */
   data(): ColumnSource["data"][] {
-    return this.gatherers.map((g) => g.views());
+    return this.gatherers.map((g) => g.data());
   }
 
   /** Empties every column for the next row group (a plain string column keeps its chunks). */
