@@ -2,12 +2,11 @@
  * The normalize step's row functions, module-level so that any executor can run them by reference
  * (`fn(import.meta.url, ...)`). `normalizeRecords` turns an input record into its normalized form
  * (whitespace caps, blank documents dropped, `id = documentId(text)`, the user's id kept as
- * `source_id`), tagged with its place in the input so that copies sort in input order: the file's
- * index in the step's input list, the byte where its split starts, the line (or row) in the split;
- * `markDuplicates` walks a partition sorted by id, the copies of an id in input order (the shuffle
- * keeps equal keys in the order its map tasks and their records came: Dataset.partitionBy), and keeps
- * the FIRST occurrence of each id, turning the others into duplicates that name the kept copy; `routeRecord`
- * sends them to `main` or `dups`. Per-source documents and bytes at each stage are user counters
+ * `source_id`), with its text's UTF-8 length; `markDuplicates` walks a partition sorted by id, the
+ * copies of an id in input order (the shuffle keeps equal keys in the order its map tasks and their
+ * records came: Dataset.partitionBy; the map tasks are the input's splits in input order), and keeps
+ * the FIRST occurrence of each id, turning the others into duplicates that name the kept copy;
+ * `routeRecord` sends them to `main` or `dups`. Per-source documents and bytes at each stage are user counters
  * (`read.documents:<source>`, ...), which the step folds into its result.
  *
  * `source_id` is the record's own id: the field named by `idField` when given, else its
