@@ -197,7 +197,7 @@ export function recordId(entry: ShuffledRecord): string {
 }
 
 /**
- * Factory of the flatMap over a partition sorted by (id, copy order): with exact dedup the first
+ * Factory of the flatMap over a partition sorted by id, each id's copies in input order: with exact dedup the first
  * record of each id is kept and the others become duplicates naming it (`kept_source`,
  * `kept_source_id`, added to the record itself: each entry is decoded from the shuffle for this
  * function alone); with "none" every record is kept. It keeps the last kept record across rows
