@@ -4,6 +4,7 @@
  * and `BlockPool`, the thread's blocks that flushed partitions gave back for the next arenas.
  */
 import { compareKeys, type ShuffleKey } from "./key.ts";
+import { stringByteLength, stringHeaderBytes } from "./frame-entry.ts";
 
 const MIN_ARENA_BLOCK = 4 * 1024;
 const MAX_ARENA_BLOCK = 1024 * 1024;
@@ -127,20 +128,6 @@ const STRIDE = 5;
 const INITIAL_ENTRIES = 64;
 
 /**
- * Where a string key's UTF-8 bytes start in an encoded entry (a msgpack array whose first element is
- * the key: frame.ts), or -1 when the entry does not start with a string. Their length is `keyLength`.
- */
-function keyOffset(bytes: Buffer): number {
-  const t = bytes[1];
-  if (t >= 0xa0 && t < 0xc0) return 2;
-  return t === 0xd9 ? 3 : t === 0xda ? 4 : t === 0xdb ? 6 : -1;
-}
-
-function keyLength(bytes: Buffer, offset: number): number {
-  return offset === 2 ? bytes[1] & 0x1f : offset === 3 ? bytes[2] : offset === 4 ? bytes.readUInt16BE(2) : bytes.readUInt32BE(2);
-}
-
-/**
  * The order of two well-formed strings' UTF-16 code units (how compareKeys orders strings), from
  * their UTF-8 bytes, which differ at least once. UTF-8 orders by code point; the two orders differ
  * only where a character of U+E000–U+FFFF (lead byte 0xEE or 0xEF) meets one past U+FFFF (lead byte
@@ -217,8 +204,9 @@ export class PartitionArena {
       taken = size;
     }
     bytes.copy(block, this.used);
-    const offset = typeof key === "string" ? keyOffset(bytes) : -1;
-    if (this.stringKeys && offset < 0) this.keepKeysAsValues();
+    // The entry is a msgpack array whose first element is the key (frame.ts): a string key's bytes follow its header.
+    const header = typeof key === "string" ? stringHeaderBytes(bytes, 1) : 0;
+    if (this.stringKeys && header === 0) this.keepKeysAsValues();
     if (this.count === this.highBytes.length) this.grow();
     const l = this.locations;
     const at = STRIDE * this.count;
@@ -232,8 +220,8 @@ export class PartitionArena {
       p[i + 1] = unitsPrefix(key, 3);
       p[i + 2] = unitsPrefix(key, 6);
       p[i + 3] = unitsPrefix(key, 9);
-      l[at + 3] = this.used + offset;
-      l[at + 4] = keyLength(bytes, offset);
+      l[at + 3] = this.used + 1 + header;
+      l[at + 4] = stringByteLength(bytes, 1, header);
     } else {
       this.keys.push(ownCopy(key));
       taken += retainedBytes(key);
@@ -273,9 +261,13 @@ export class PartitionArena {
     return this.stringKeys ? this.stringKeyOf(i) : this.keys[i];
   }
 
-  /** Whether entries `i` and `j` have equal keys. */
+  /** Whether entries `i` and `j` have equal keys (string keys: equal bytes, so no UTF-16 order is needed). */
   sameKey(i: number, j: number): boolean {
-    return this.stringKeys ? this.compareKeyBytes(i, j) === 0 : compareKeys(this.keys[i], this.keys[j]) === 0;
+    if (!this.stringKeys) return compareKeys(this.keys[i], this.keys[j]) === 0;
+    const l = this.locations;
+    const bFrom = l[STRIDE * j + 3];
+    const aFrom = l[STRIDE * i + 3];
+    return this.blocks[l[STRIDE * i]].compare(this.blocks[l[STRIDE * j]], bFrom, bFrom + l[STRIDE * j + 4], aFrom, aFrom + l[STRIDE * i + 4]) === 0;
   }
 
   /** compareKeys of two string keys, from their bytes. */

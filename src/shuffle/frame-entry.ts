@@ -100,27 +100,30 @@ export interface ScanCursor {
   pos: number;
 }
 
+/** Bytes of the msgpack str header at `at` (its type byte included), or 0 when no string starts there. */
+export function stringHeaderBytes(b: Buffer, at: number): number {
+  const t = b[at];
+  if (t >= 0xa0 && t < 0xc0) return 1;
+  return t === 0xd9 ? 2 : t === 0xda ? 3 : t === 0xdb ? 5 : 0;
+}
+
+/** UTF-8 bytes of the msgpack string whose header, of `header` bytes (stringHeaderBytes), starts at `at`. */
+export function stringByteLength(b: Buffer, at: number, header: number): number {
+  return header === 1 ? b[at] & 0x1f : header === 2 ? b[at + 1] : header === 3 ? b.readUInt16BE(at + 1) : b.readUInt32BE(at + 1);
+}
+
 /** Decodes the key (or sort key) at `at.pos` and moves past it (to -1 when the bytes are not a value). */
 export function readKey(b: Buffer, at: ScanCursor, end: number): ShuffleKey | undefined {
   const pos = at.pos;
-  const t = b[pos];
-  let from = -1;
-  let length = 0;
-  if (t >= 0xa0 && t < 0xc0) {
-    from = pos + 1;
-    length = t & 0x1f;
-  } else if (t === 0xd9 && pos + 2 <= end) {
-    from = pos + 2;
-    length = b[pos + 1];
-  } else if (t === 0xda && pos + 3 <= end) {
-    from = pos + 3;
-    length = b.readUInt16BE(pos + 1);
-  }
-  if (from >= 0) {
+  const header = stringHeaderBytes(b, pos);
+  if (header > 0 && pos + header <= end) {
     // A string, the usual key: read where it lies.
-    at.pos = from + length <= end ? from + length : -1;
+    const from = pos + header;
+    const stop = from + stringByteLength(b, pos, header);
+    at.pos = stop <= end ? stop : -1;
     return at.pos < 0 ? undefined : b.toString("utf8", from, at.pos);
   }
+  const t = b[pos];
   if (t < 0x80) {
     at.pos = pos + 1;
     return t;
