@@ -1,7 +1,7 @@
 /**
  * Parquet reading: hyparquet over ranged reads of the FileSystem (local or
  * gs://), one row group at a time, decoding only the requested columns, with zstd pages decompressed
- * by zstd-napi; INT64 values come back as numbers when they fit a double exactly (inside structs and
+ * by zstd-napi (where, parquet-pages.ts); INT64 values come back as numbers when they fit a double exactly (inside structs and
  * lists too), structs as plain objects (absent fields as null), lists as arrays, and "json" columns
  * parsed. String values are decoded with a count of invalid UTF-8 repaired (RecordBatch.invalidUtf8).
  * `readParquetBytes` reads a whole file held in memory. Writing is parquet-writer.ts.
@@ -9,7 +9,6 @@
  * and `checkSchemasAgree` guards folder globs.
  */
 import { parquetMetadataAsync, parquetReadObjects, type AsyncBuffer, type FileMetaData } from "hyparquet";
-import { decompress as zstdDecompress } from "zstd-napi";
 import { KilnError } from "../errors.ts";
 import { fileSystemFor, StorageError, type FileSystem } from "./filesystem.ts";
 import {
@@ -25,20 +24,10 @@ import {
 import { checkNoReservedNames, columnSignature, columnsOf, isRecord } from "./parquet-schema.ts";
 import { mayHoldReservedKey, reservedKeyPath } from "./reserved-keys.ts";
 import { decodeReplacing, replacementsIn } from "./utf8.ts";
+import { pageDecompressors } from "./parquet-pages.ts";
 import { groupByteRange, PrefetchingBuffer } from "./parquet-prefetch.ts";
 
 export { inferParquetSchema } from "./parquet-schema.ts";
-
-/**
- * Pages are decompressed by zstd-napi into a Buffer and handed to hyparquet as a plain Uint8Array
- * view of the same memory (no copy): hyparquet reads a page through its byteOffset and byteLength.
- */
-const compressors = {
-  ZSTD: (input: Uint8Array) => {
-    const page = zstdDecompress(input);
-    return new Uint8Array(page.buffer, page.byteOffset, page.length);
-  },
-};
 
 function fileBuffer(fs: FileSystem, path: string, size: number): AsyncBuffer {
   return {
@@ -217,6 +206,8 @@ async function* readRowGroups(parquet: ParquetFile, path: string, opts: ReadOpti
     return convert ? [[name, convert]] : [];
   });
   const utf8 = countingParsers();
+  // A row filter may read columns beyond the wanted ones.
+  const compressors = pageDecompressors(parquet.metadata, opts.filter ? undefined : wanted);
   const file = new PrefetchingBuffer(parquet.file);
   const groups = parquet.metadata.row_groups;
   let rowStart = 0;
