@@ -216,6 +216,50 @@ describe("malformed input", () => {
   });
 });
 
+describe("zstd contexts and blocks taken again", () => {
+  // Each file decompresses to about 2.5 MB: several 1 MiB blocks, several calls into its context.
+  const rowsOf = (tag: string) => Array.from({ length: 20_000 }, (_, i) => ({ tag, i, text: `${tag} ${i} `.repeat(1 + (i % 11)) }));
+  async function zstFile(name: string, rows: unknown[]): Promise<InputSplit> {
+    const file = path.join(dir, name);
+    await fsp.writeFile(file, zstdCompress(Buffer.from(rows.map((r) => JSON.stringify(r)).join("\n"))));
+    return (await expandInputs(file))[0];
+  }
+
+  it("two files read turn about on one thread each come back whole", async () => {
+    const a = rowsOf("a");
+    const b = rowsOf("b");
+    const readers = [readSplit(await zstFile("turn-a.jsonl.zst", a))[Symbol.asyncIterator](), readSplit(await zstFile("turn-b.jsonl.zst", b))[Symbol.asyncIterator]()];
+    const got: unknown[][] = [[], []];
+    for (let live = 2; live > 0; ) {
+      live = 0;
+      for (const [k, reader] of readers.entries()) {
+        const next = await reader.next();
+        if (next.done) continue;
+        live++;
+        got[k].push(...next.value.rows);
+      }
+    }
+    expect(got[0]).toEqual(a);
+    expect(got[1]).toEqual(b);
+  });
+
+  it("a file read after a damaged one, and after one left unfinished, comes back whole", async () => {
+    const rows = rowsOf("c");
+    const full = Buffer.from(zstdCompress(Buffer.from(rows.map((r) => JSON.stringify(r)).join("\n"))));
+    const damaged = path.join(dir, "taken-damaged.jsonl.zst");
+    await fsp.writeFile(damaged, Buffer.concat([full.subarray(0, 4000), Buffer.alloc(200, 0x55), full.subarray(4200)]));
+    await expect(readAll((await expandInputs(damaged))[0])).rejects.toThrow(damaged);
+    const cut = path.join(dir, "taken-cut.jsonl.zst");
+    await fsp.writeFile(cut, full.subarray(0, full.length >> 1));
+    await expect(readAll((await expandInputs(cut))[0])).rejects.toThrow(CorruptFileError);
+    for await (const batch of readSplit(await zstFile("taken-left.jsonl.zst", rowsOf("d")))) {
+      expect(batch.rows.length).toBeGreaterThan(0);
+      break;
+    }
+    expect(await readAll(await zstFile("taken-whole.jsonl.zst", rows))).toEqual(rows);
+  });
+});
+
 describe("corrupt compressed files", () => {
   const body = Buffer.from(Array.from({ length: 2000 }, (_, i) => JSON.stringify({ i, t: "x".repeat(i % 50) })).join("\n"));
 
