@@ -7,13 +7,12 @@
  * decompressed, into one block that is handed on and then read over (see READ_BLOCK); a split that
  * ends leaves its blocks and zstd context to the thread's next splits.
  */
-import { createRequire } from "node:module";
 import { Readable } from "node:stream";
 import { createGunzip } from "node:zlib";
-import type * as ZstdBinding from "zstd-napi/binding.js";
 import { KilnError } from "../errors.ts";
 import { StorageError, type FileReader, type FileSystem } from "./filesystem.ts";
 import { CorruptFileError, type InputSplit } from "./format-types.ts";
+import { zstdBinding, type DecompressionContext } from "./zstd-binding.ts";
 
 const READ_CHUNK = 8 << 20;
 /**
@@ -32,8 +31,6 @@ const READ_BLOCK = 1 << 20;
 const ZSTD_BLOCK = READ_BLOCK;
 const GZIP_BLOCK = 1 << 20;
 
-// zstd-napi's native binding, loaded with `require` as util/xxhash.ts loads its package (no export scan).
-const zstdBinding: typeof ZstdBinding = createRequire(import.meta.url)("zstd-napi/binding");
 const { DCtx, ResetDirective } = zstdBinding;
 
 /**
@@ -45,7 +42,7 @@ const { DCtx, ResetDirective } = zstdBinding;
  */
 const SPARES_KEPT = 4;
 const spareBlocks: Buffer[] = [];
-const spareContexts: ZstdBinding.DCtx[] = [];
+const spareContexts: DecompressionContext[] = [];
 
 function takeBlock(): Buffer {
   return spareBlocks.pop() ?? Buffer.allocUnsafeSlow(READ_BLOCK);
@@ -56,12 +53,12 @@ function leaveBlock(block: Buffer): void {
   if (spareBlocks.length < SPARES_KEPT) spareBlocks.push(block);
 }
 
-function takeContext(): ZstdBinding.DCtx {
+function takeContext(): DecompressionContext {
   return spareContexts.pop() ?? new DCtx();
 }
 
 /** A context whose split has ended, however it ended: its frame state is dropped, its window kept. */
-function leaveContext(context: ZstdBinding.DCtx): void {
+function leaveContext(context: DecompressionContext): void {
   if (spareContexts.length >= SPARES_KEPT) return;
   context.reset(ResetDirective.sessionOnly);
   spareContexts.push(context);
@@ -159,7 +156,7 @@ async function* zstdChunks(fs: FileSystem, split: InputSplit): AsyncGenerator<Bu
   }
 }
 
-async function* decompressInto(dctx: ZstdBinding.DCtx, block: Buffer, fs: FileSystem, split: InputSplit): AsyncGenerator<Buffer> {
+async function* decompressInto(dctx: DecompressionContext, block: Buffer, fs: FileSystem, split: InputSplit): AsyncGenerator<Buffer> {
   let filled = 0;
   // True while a frame is incomplete: input that ends there is truncated.
   let inFrame = false;

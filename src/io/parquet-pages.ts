@@ -7,12 +7,9 @@
  * Other columns (numbers, binary values, anything hyparquet may hand on as a view of the page) get
  * a buffer per page, as the values may still point into it when the next page is read.
  */
-import { createRequire } from "node:module";
 import { parquetSchema, type FileMetaData, type SchemaTree } from "hyparquet";
-import type * as ZstdBinding from "zstd-napi/binding.js";
 import { decompress as zstdDecompress } from "zstd-napi";
-
-const zstdBinding: typeof ZstdBinding = createRequire(import.meta.url)("zstd-napi/binding");
+import { zstdBinding, type DecompressionContext } from "./zstd-binding.ts";
 
 /** Pages larger than this are decompressed into a buffer of their own: the reused one is not grown past it. */
 export const REUSED_PAGE_MAX_BYTES = 64 * 1024 * 1024;
@@ -28,7 +25,7 @@ const pagePerBuffer: PageDecompressors = {
   },
 };
 
-let context: ZstdBinding.DCtx | undefined;
+let context: DecompressionContext | undefined;
 let reused: Buffer | undefined;
 
 /** Every page into this thread's one buffer, grown to the largest page up to REUSED_PAGE_MAX_BYTES. */
