@@ -12,7 +12,7 @@ import { decompress as zstdDecompress } from "zstd-napi";
 import { zstdBinding, type DecompressionContext } from "./zstd-binding.ts";
 
 /** Pages larger than this are decompressed into a buffer of their own: the reused one is not grown past it. */
-export const REUSED_PAGE_MAX_BYTES = 64 * 1024 * 1024;
+export const REUSED_PAGE_MAX_BYTES = 16 * 1024 * 1024;
 
 /** Decompressors by codec, as hyparquet's `compressors` option takes them. */
 export type PageDecompressors = { ZSTD: (input: Uint8Array, outputLength: number) => Uint8Array };

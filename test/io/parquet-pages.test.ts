@@ -1,6 +1,7 @@
 // Parquet pages decompressed into one reused buffer only where every value read is copied out of its
 // page (strings, JSON, booleans): numbers, which hyparquet hands on as views of the page, keep a
-// buffer per page, so a column of several pages reads back whole beside strings that reuse theirs.
+// buffer per page, so a column of several pages reads back whole beside strings that reuse theirs;
+// a page past the reused buffer's cap gets a buffer of its own.
 import { describe, expect, it } from "vitest";
 import * as fsp from "node:fs/promises";
 import * as path from "node:path";
@@ -8,7 +9,7 @@ import { parquetMetadata, type FileMetaData } from "hyparquet";
 import { parquetWriteBuffer } from "hyparquet-writer";
 import { compress } from "zstd-napi";
 import { expandInputs, openWriter, type ParquetSchema } from "../../src/io/formats.ts";
-import { pageDecompressors } from "../../src/io/parquet-pages.ts";
+import { pageDecompressors, REUSED_PAGE_MAX_BYTES } from "../../src/io/parquet-pages.ts";
 import { readAll, suiteDir } from "./helpers.ts";
 
 const tmp = suiteDir("parquet-pages");
@@ -26,11 +27,12 @@ async function readColumns(file: string, columns: string[]): Promise<unknown[]> 
   return readAll(split, { columns });
 }
 
-/** At least how many pages of `pageBytes` the column holds in the file's first row group (its uncompressed size over the page size). */
+/** At least how many pages of `pageBytes` the column holds in its largest row group (its uncompressed size over the page size). */
 async function pagesOf(file: string, column: string, pageBytes = 1024 * 1024): Promise<number> {
-  const bytes = await fsp.readFile(file);
-  const chunk = metadataOf(bytes).row_groups[0].columns.find((c) => c.meta_data?.path_in_schema[0] === column);
-  return Math.floor(Number(chunk?.meta_data?.total_uncompressed_size ?? 0) / pageBytes);
+  const sizes = metadataOf(await fsp.readFile(file)).row_groups.flatMap((group) =>
+    group.columns.filter((c) => c.meta_data?.path_in_schema[0] === column).map((c) => Number(c.meta_data?.total_uncompressed_size ?? 0)),
+  );
+  return Math.floor(Math.max(0, ...sizes) / pageBytes);
 }
 
 function metadataOf(bytes: Buffer): FileMetaData {
@@ -108,6 +110,16 @@ describe("parquet page decompression", () => {
     const file = await writeRows("strings.parquet", rows);
     expect(await pagesOf(file, "text")).toBeGreaterThan(1);
     const back = await readColumns(file, ["id", "tag", "text"]);
+    expect(back).toEqual(rows);
+  });
+
+  it("reads a page larger than the reused buffer may grow in a buffer of its own", async () => {
+    const big = "0123456789abcdef".repeat((REUSED_PAGE_MAX_BYTES >> 4) + 4096);
+    const rows = [{ id: "small", text: "x" }, { id: "big", text: big }, { id: "after", text: "y".repeat(1000) }];
+    const file = await writeRows("big-page.parquet", rows);
+    expect(await pagesOf(file, "text", REUSED_PAGE_MAX_BYTES)).toBeGreaterThan(0);
+    const back = await readColumns(file, ["id", "text"]);
+    expect(back.map((r) => (r as { id: string }).id)).toEqual(["small", "big", "after"]);
     expect(back).toEqual(rows);
   });
 });
