@@ -1,9 +1,9 @@
 /**
  * Parquet reading: hyparquet over ranged reads of the FileSystem (local or
  * gs://), one row group at a time, decoding only the requested columns, with zstd pages decompressed
- * by zstd-napi (where, parquet-pages.ts); INT64 values come back as numbers when they fit a double exactly (inside structs and
- * lists too), structs as plain objects (absent fields as null), lists as arrays, and "json" columns
- * parsed. String values are decoded with a count of invalid UTF-8 repaired (RecordBatch.invalidUtf8).
+ * by zstd-napi (into which buffers: parquet-pages.ts); INT64 values come back as numbers when they
+ * fit a double exactly (inside structs and lists too), structs as plain objects (absent fields as
+ * null), lists as arrays, and "json" columns parsed. String values are decoded with a count of invalid UTF-8 repaired (RecordBatch.invalidUtf8).
  * `readParquetBytes` reads a whole file held in memory. Writing is parquet-writer.ts.
  * `readParquetSchema` returns a file's schema so that a writer can reuse it (an empty sibling part),
  * and `checkSchemasAgree` guards folder globs.
