@@ -9,7 +9,7 @@ import { parquetMetadata, type FileMetaData } from "hyparquet";
 import { parquetWriteBuffer } from "hyparquet-writer";
 import { compress } from "zstd-napi";
 import { expandInputs, openWriter, type ParquetSchema } from "../../src/io/formats.ts";
-import { pageDecompressors, REUSED_PAGE_MAX_BYTES } from "../../src/io/parquet-pages.ts";
+import { pageDecompressors, REUSED_PAGE_MAX_BYTES, type PageDecompressors } from "../../src/io/parquet-pages.ts";
 import { readAll, suiteDir } from "./helpers.ts";
 
 const tmp = suiteDir("parquet-pages");
@@ -40,7 +40,7 @@ function metadataOf(bytes: Buffer): FileMetaData {
 }
 
 /** Whether two pages decompressed one after the other came back in the same memory. */
-function reusesOneBuffer(decompress: ReturnType<typeof pageDecompressors>): boolean {
+function reusesOneBuffer(decompress: PageDecompressors): boolean {
   const first = Buffer.alloc(4096, 1);
   const second = Buffer.alloc(4096, 2);
   const a = decompress.ZSTD(compress(first), first.length);
