@@ -9,6 +9,7 @@
  */
 import type { ColumnSource } from "hyparquet-writer";
 import { UnwritableRowError, type ParquetType } from "./format-types.ts";
+import { doubled } from "../util/typed-arrays.ts";
 
 /** Where a value comes from, for error messages. */
 export interface ValueSite {
@@ -62,11 +63,7 @@ class Utf8Column {
   private count = 0;
 
   push(value: unknown, _row?: number): void {
-    if (3 * this.count === this.places.length) {
-      const grown = new Int32Array(2 * this.places.length);
-      grown.set(this.places);
-      this.places = grown;
-    }
+    if (3 * this.count === this.places.length) this.places = doubled(this.places, (n) => new Int32Array(n));
     const at = 3 * this.count++;
     if (typeof value !== "string") {
       this.places[at] = -1;

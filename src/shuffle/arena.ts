@@ -5,6 +5,7 @@
  */
 import { compareKeys, type ShuffleKey } from "./key.ts";
 import { stringByteLength, stringHeaderBytes } from "./frame-entry.ts";
+import { doubled } from "../util/typed-arrays.ts";
 
 const MIN_ARENA_BLOCK = 4 * 1024;
 const MAX_ARENA_BLOCK = 1024 * 1024;
@@ -234,14 +235,9 @@ export class PartitionArena {
 
   /** Doubles the room of the per-entry arrays. */
   private grow(): void {
-    const twice = <A extends Int32Array | Float64Array | Uint8Array>(from: A, make: (n: number) => A): A => {
-      const to = make(2 * from.length);
-      to.set(from);
-      return to;
-    };
-    this.locations = twice(this.locations, (n) => new Int32Array(n));
-    this.prefixes = twice(this.prefixes, (n) => new Float64Array(n));
-    this.highBytes = twice(this.highBytes, (n) => new Uint8Array(n));
+    this.locations = doubled(this.locations, (n) => new Int32Array(n));
+    this.prefixes = doubled(this.prefixes, (n) => new Float64Array(n));
+    this.highBytes = doubled(this.highBytes, (n) => new Uint8Array(n));
   }
 
   /** A key that is not a string came: every key from now on is kept as a value, the earlier ones decoded from their bytes. */
@@ -263,25 +259,23 @@ export class PartitionArena {
 
   /** Whether entries `i` and `j` have equal keys (string keys: equal bytes, so no UTF-16 order is needed). */
   sameKey(i: number, j: number): boolean {
-    if (!this.stringKeys) return compareKeys(this.keys[i], this.keys[j]) === 0;
+    return this.stringKeys ? this.keyByteOrder(i, j) === 0 : compareKeys(this.keys[i], this.keys[j]) === 0;
+  }
+
+  /** The order of two string keys' UTF-8 bytes. */
+  private keyByteOrder(i: number, j: number): number {
     const l = this.locations;
-    const bFrom = l[STRIDE * j + 3];
     const aFrom = l[STRIDE * i + 3];
-    return this.blocks[l[STRIDE * i]].compare(this.blocks[l[STRIDE * j]], bFrom, bFrom + l[STRIDE * j + 4], aFrom, aFrom + l[STRIDE * i + 4]) === 0;
+    const bFrom = l[STRIDE * j + 3];
+    return this.blocks[l[STRIDE * i]].compare(this.blocks[l[STRIDE * j]], bFrom, bFrom + l[STRIDE * j + 4], aFrom, aFrom + l[STRIDE * i + 4]);
   }
 
   /** compareKeys of two string keys, from their bytes. */
   private compareKeyBytes(i: number, j: number): number {
-    const l = this.locations;
-    const a = this.blocks[l[STRIDE * i]];
-    const b = this.blocks[l[STRIDE * j]];
-    const aFrom = l[STRIDE * i + 3];
-    const aLength = l[STRIDE * i + 4];
-    const bFrom = l[STRIDE * j + 3];
-    const bLength = l[STRIDE * j + 4];
-    const order = a.compare(b, bFrom, bFrom + bLength, aFrom, aFrom + aLength);
+    const order = this.keyByteOrder(i, j);
     if (order === 0 || (this.highBytesOf(i) === 1 && this.highBytesOf(j) === 1)) return order;
-    return utf16Order(a, aFrom, aLength, b, bFrom, bLength);
+    const l = this.locations;
+    return utf16Order(this.blocks[l[STRIDE * i]], l[STRIDE * i + 3], l[STRIDE * i + 4], this.blocks[l[STRIDE * j]], l[STRIDE * j + 3], l[STRIDE * j + 4]);
   }
 
   private highBytesOf(i: number): number {
