@@ -3,7 +3,8 @@ import * as fsp from "node:fs/promises";
 import * as path from "node:path";
 import { parquetMetadataAsync, type AsyncBuffer } from "hyparquet";
 import { openWriter } from "../../src/io/formats.ts";
-import { groupByteRange, PrefetchingBuffer } from "../../src/io/parquet-prefetch.ts";
+import { LocalFileSystem } from "../../src/io/local.ts";
+import { columnByteRanges, PrefetchingBuffer } from "../../src/io/parquet-prefetch.ts";
 import { readAll, tempDir } from "./helpers.ts";
 
 let dir: string;
@@ -23,6 +24,12 @@ afterAll(async () => {
   await fsp.rm(dir, { recursive: true, force: true });
 });
 
+/** A whole file as an AsyncBuffer. */
+async function fileBuffer(p: string): Promise<AsyncBuffer> {
+  const b = await fsp.readFile(p);
+  return { byteLength: b.length, slice: (start: number, end = b.length) => Uint8Array.prototype.slice.call(b, start, end).buffer };
+}
+
 /** The file's bytes as an AsyncBuffer that records every read. */
 function countingBuffer(reads: [number, number][], fail = false): AsyncBuffer {
   return {
@@ -36,36 +43,66 @@ function countingBuffer(reads: [number, number][], fail = false): AsyncBuffer {
 }
 
 describe("reading the next parquet row group ahead", () => {
-  it("covers exactly the wanted column chunks of a group", async () => {
+  it("covers exactly the wanted column chunks of a group, one range per column in file order", async () => {
     const metadata = await parquetMetadataAsync(countingBuffer([]));
     expect(metadata.row_groups.length).toBe(3);
-    const all = groupByteRange(metadata.row_groups[1], new Set(["id", "text", "n"]))!;
-    const textOnly = groupByteRange(metadata.row_groups[1], new Set(["text"]))!;
     const chunks = metadata.row_groups[1].columns.map((c) => c.meta_data!);
-    const text = chunks.find((m) => m.path_in_schema[0] === "text")!;
-    expect(textOnly).toEqual([Number(text.dictionary_page_offset || text.data_page_offset), Number(text.dictionary_page_offset || text.data_page_offset) + Number(text.total_compressed_size)]);
-    expect(all[0]).toBeLessThanOrEqual(textOnly[0]);
-    expect(all[1]).toBeGreaterThanOrEqual(textOnly[1]);
-    expect(all[1]).toBeLessThanOrEqual(bytes.length);
-    expect(groupByteRange(metadata.row_groups[1], new Set(["missing"]))).toBeUndefined();
+    const rangeOf = (name: string) => {
+      const m = chunks.find((c) => c.path_in_schema[0] === name)!;
+      const start = Number(m.dictionary_page_offset || m.data_page_offset);
+      return { column: name, start, end: start + Number(m.total_compressed_size) };
+    };
+    const inFileOrder = chunks.map((c) => c.path_in_schema[0]);
+    expect(columnByteRanges(metadata.row_groups[1], new Set(["n", "text", "id"]))).toEqual(inFileOrder.map(rangeOf));
+    expect(columnByteRanges(metadata.row_groups[1], new Set(["text"]))).toEqual([rangeOf("text")]);
+    expect(columnByteRanges(metadata.row_groups[1], new Set(["missing"]))).toEqual([]);
   });
 
-  it("serves slices inside the prefetched range from one read, and others from the file", async () => {
+  it("spans every chunk of a struct column with one range", async () => {
+    const structFile = path.join(dir, "struct.parquet");
+    const w = openWriter(structFile, "parquet", { schema: { id: "string", meta: { struct: { a: "int64", b: "string" } } } });
+    await w.write(Array.from({ length: 50 }, (_, i) => ({ id: `d${i}`, meta: { a: i, b: `b${i}` } })));
+    await w.close();
+    const metadata = await parquetMetadataAsync(await fileBuffer(structFile));
+    const leaves = metadata.row_groups[0].columns.map((c) => c.meta_data!).filter((m) => m.path_in_schema[0] === "meta");
+    expect(leaves.length).toBe(2);
+    const starts = leaves.map((m) => Number(m.dictionary_page_offset || m.data_page_offset));
+    const ends = leaves.map((m, i) => starts[i] + Number(m.total_compressed_size));
+    expect(columnByteRanges(metadata.row_groups[0], new Set(["meta"]))).toEqual([{ column: "meta", start: Math.min(...starts), end: Math.max(...ends) }]);
+  });
+
+  it("hands a slice that is exactly one prefetched range that read's buffer, copies one inside a range, and reads others from the file", async () => {
     const reads: [number, number][] = [];
     const buffer = new PrefetchingBuffer(countingBuffer(reads));
-    buffer.prefetch(100, 900);
-    expect(reads).toEqual([[100, 900]]);
-    for (const [s, e] of [[100, 900], [200, 300], [899, 900]]) {
+    buffer.prefetch([
+      { start: 100, end: 900 },
+      { start: 1000, end: 1200 },
+    ]);
+    expect(reads).toEqual([
+      [100, 900],
+      [1000, 1200],
+    ]);
+    const whole = await buffer.slice(1000, 1200);
+    expect(await buffer.slice(1000, 1200)).toBe(whole);
+    for (const [s, e] of [[100, 900], [200, 300], [899, 900], [1000, 1200], [1100, 1150]]) {
       expect(Buffer.from(await buffer.slice(s, e))).toEqual(bytes.subarray(s, e));
     }
-    expect(reads).toEqual([[100, 900]]);
-    expect(Buffer.from(await buffer.slice(50, 150))).toEqual(bytes.subarray(50, 150));
-    expect(reads).toEqual([[100, 900], [50, 150]]);
+    expect(await buffer.slice(200, 300)).not.toBe(await buffer.slice(200, 300));
+    expect(reads.length).toBe(2);
+    expect(Buffer.from(await buffer.slice(850, 1050))).toEqual(bytes.subarray(850, 1050));
+    expect(reads).toEqual([
+      [100, 900],
+      [1000, 1200],
+      [850, 1050],
+    ]);
+    buffer.prefetch([{ start: 0, end: 10 }]);
+    await buffer.slice(100, 900);
+    expect(reads.at(-1)).toEqual([100, 900]);
   });
 
   it("reports a failed read ahead when its bytes are asked for, and never as an unhandled rejection", async () => {
     const buffer = new PrefetchingBuffer(countingBuffer([], true));
-    buffer.prefetch(0, 10);
+    buffer.prefetch([{ start: 0, end: 10 }]);
     await new Promise((resolve) => setTimeout(resolve, 10));
     await expect(buffer.slice(2, 8)).rejects.toThrow(/disk gone/);
   });
@@ -74,5 +111,24 @@ describe("reading the next parquet row group ahead", () => {
     const split = { path: file, format: "parquet" as const, start: 0, end: bytes.length, size: bytes.length };
     expect(await readAll(split)).toEqual(rows);
     expect(await readAll(split, { columns: ["text"] })).toEqual(rows.map((r) => ({ text: r.text })));
+  });
+
+  it("reads each column of a group as its own range, rows holding the columns in the file's order", async () => {
+    const reads: [number, number][] = [];
+    class RecordingFileSystem extends LocalFileSystem {
+      override readRange(p: string, offset: number, length: number): Promise<Buffer> {
+        reads.push([offset, offset + length]);
+        return super.readRange(p, offset, length);
+      }
+    }
+    const split = { path: file, format: "parquet" as const, start: 0, end: bytes.length, size: bytes.length };
+    const got = await readAll(split, { columns: ["text", "id"], fs: new RecordingFileSystem() });
+    expect(got).toEqual(rows.map((r) => ({ id: r.id, text: r.text })));
+    expect(got.every((r) => Object.keys(r as object).join() === "id,text")).toBe(true);
+    const metadata = await parquetMetadataAsync(countingBuffer([]));
+    const chunkRanges = metadata.row_groups.flatMap((g) => columnByteRanges(g, new Set(["id", "text"])).map((r) => [r.start, r.end]));
+    // The footer's reads run to the end of the file; every other read is of column chunks.
+    const dataReads = reads.filter(([, e]) => e < bytes.length);
+    expect(dataReads.sort((a, b) => a[0] - b[0])).toEqual(chunkRanges.sort((a, b) => a[0] - b[0]));
   });
 });
