@@ -8,7 +8,7 @@
  * `readParquetSchema` returns a file's schema so that a writer can reuse it (an empty sibling part),
  * and `checkSchemasAgree` guards folder globs.
  */
-import { parquetMetadataAsync, parquetReadObjects, type AsyncBuffer, type FileMetaData } from "hyparquet";
+import { parquetMetadataAsync, parquetReadObjects, type AsyncBuffer, type FileMetaData, type RowGroup } from "hyparquet";
 import { KilnError } from "../errors.ts";
 import { fileSystemFor, StorageError, type FileSystem } from "./filesystem.ts";
 import {
@@ -202,8 +202,8 @@ type GroupRead = Omit<Parameters<typeof parquetReadObjects>[0], "columns" | "fil
  * own, the reads at once. A read of several columns fetches their chunks as one range and copies each
  * chunk out of it into new memory (with its page faults, about a tenth of the CPU of reading the
  * tokenize benchmark's text); a read of one column is handed its range's buffer (PrefetchingBuffer) as it is.
- * The rows hold the columns in the file's order, as hyparquet's own rows do; `asked` is read as one
- * call when no column is found (a read of no columns, say).
+ * The rows hold the columns in the file's order, as hyparquet's own rows do; with no column (a read
+ * of `columns: []`), `asked` is read as one call.
  */
 async function readColumnwise(read: GroupRead, columns: readonly string[], asked: string[] | undefined): Promise<Record<string, unknown>[]> {
   const parts = await Promise.all(columns.map((name) => parquetReadObjects({ ...read, columns: [name] })));
@@ -215,6 +215,14 @@ async function readColumnwise(read: GroupRead, columns: readonly string[], asked
     for (let i = 0; i < rows.length; i++) rows[i][name] = part[i][name];
   }
   return rows;
+}
+
+/** The wanted columns in the file's order; a wanted column the group holds no chunk of (a file whose schema names a column it lacks) fails. */
+function groupColumns(group: RowGroup, wanted: ReadonlySet<string>): string[] {
+  const columns = columnByteRanges(group, wanted).map((r) => r.column);
+  const missing = [...wanted].find((name) => !columns.includes(name));
+  if (missing !== undefined) throw new Error(`the row group holds no column chunk of '${missing}'`);
+  return columns;
 }
 
 async function* readRowGroups(parquet: ParquetFile, path: string, opts: ReadOptions): AsyncGenerator<RecordBatch> {
@@ -242,7 +250,7 @@ async function* readRowGroups(parquet: ParquetFile, path: string, opts: ReadOpti
       const read: GroupRead = { file, metadata: parquet.metadata, rowStart, rowEnd: rowStart + groupRows, compressors, parsers: utf8.parsers };
       rows = opts.filter
         ? await parquetReadObjects({ ...read, columns: opts.columns, filter: opts.filter as never })
-        : await readColumnwise(read, columnByteRanges(group, wanted).map((r) => r.column), opts.columns);
+        : await readColumnwise(read, groupColumns(group, wanted), opts.columns);
       // The next group's bytes are read while this group's rows are converted and taken.
       if (g + 1 < groups.length) file.prefetch(columnByteRanges(groups[g + 1], wanted));
       for (const row of rows) for (const [name, convert] of converters) row[name] = convert(row[name]);

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as fsp from "node:fs/promises";
 import * as path from "node:path";
 import { parquetMetadataAsync, type AsyncBuffer } from "hyparquet";
+import { parquetWriteBuffer } from "hyparquet-writer";
 import { openWriter } from "../../src/io/formats.ts";
 import { LocalFileSystem } from "../../src/io/local.ts";
 import { columnByteRanges, PrefetchingBuffer } from "../../src/io/parquet-prefetch.ts";
@@ -130,5 +131,24 @@ describe("reading the next parquet row group ahead", () => {
     // The footer's reads run to the end of the file; every other read is of column chunks.
     const dataReads = reads.filter(([, e]) => e < bytes.length);
     expect(dataReads.sort((a, b) => a[0] - b[0])).toEqual(chunkRanges.sort((a, b) => a[0] - b[0]));
+  });
+
+  it("fails naming the file and column when the file's schema names a column it holds no chunk of", async () => {
+    const misdescribed = path.join(dir, "misdescribed.parquet");
+    const written = parquetWriteBuffer({
+      columnData: [
+        { name: "id", data: ["a", "b"], type: "STRING" },
+        { name: "text", data: ["x", "y"], type: "STRING" },
+      ],
+      kvMetadata: [{ key: "kiln.schema", value: JSON.stringify({ id: "string", ghost: "string", text: "string" }) }],
+    });
+    await fsp.writeFile(misdescribed, new Uint8Array(written));
+    const size = (await fsp.stat(misdescribed)).size;
+    const split = { path: misdescribed, format: "parquet" as const, start: 0, end: size, size };
+    await expect(readAll(split)).rejects.toThrow(/misdescribed\.parquet.*no column chunk of 'ghost'/);
+    expect(await readAll(split, { columns: ["text", "id"] })).toEqual([
+      { id: "a", text: "x" },
+      { id: "b", text: "y" },
+    ]);
   });
 });
