@@ -32,7 +32,7 @@ export function columnByteRanges(group: RowGroup, wanted: ReadonlySet<string>): 
       ranges.set(column, { column, start, end });
     }
   }
-  return [...ranges.values()].filter((r) => r.end > r.start);
+  return [...ranges.values()];
 }
 
 interface Ahead {
