@@ -8,7 +8,7 @@
  * `readParquetSchema` returns a file's schema so that a writer can reuse it (an empty sibling part),
  * and `checkSchemasAgree` guards folder globs.
  */
-import { parquetMetadataAsync, parquetReadObjects, type AsyncBuffer, type FileMetaData, type RowGroup } from "hyparquet";
+import { parquetMetadataAsync, parquetReadObjects, type AsyncBuffer, type FileMetaData } from "hyparquet";
 import { KilnError } from "../errors.ts";
 import { fileSystemFor, StorageError, type FileSystem } from "./filesystem.ts";
 import {
@@ -25,7 +25,7 @@ import { checkNoReservedNames, columnSignature, columnsOf, isRecord } from "./pa
 import { mayHoldReservedKey, reservedKeyPath } from "./reserved-keys.ts";
 import { decodeReplacing, replacementsIn } from "./utf8.ts";
 import { pageDecompressors } from "./parquet-pages.ts";
-import { columnByteRanges, PrefetchingBuffer } from "./parquet-prefetch.ts";
+import { groupReads, PrefetchingBuffer, type GroupReads } from "./parquet-prefetch.ts";
 
 export { inferParquetSchema } from "./parquet-schema.ts";
 
@@ -198,31 +198,33 @@ export async function readParquetBytes(bytes: Uint8Array, path: string): Promise
 type GroupRead = Omit<Parameters<typeof parquetReadObjects>[0], "columns" | "filter">;
 
 /**
- * One row group's rows, each of `columns` (in the file's order) decoded by a hyparquet read of its
- * own, the reads at once. A read of several columns fetches their chunks as one range and copies each
- * chunk out of it into new memory (with its page faults, about a tenth of the CPU of reading the
- * tokenize benchmark's text); a read of one column is handed its range's buffer (PrefetchingBuffer) as it is.
- * The rows hold the columns in the file's order, as hyparquet's own rows do; with no column (a read
- * of `columns: []`), `asked` is read as one call.
+ * One row group's rows, its columns decoded by the hyparquet reads `plan` makes (see
+ * parquet-prefetch.ts), the reads at once. With more than one read the rows are put together from
+ * them with the columns in the file's order, as hyparquet's own rows have them. A wanted column the
+ * group holds no chunk of (a file whose schema names a column it lacks) fails; with no column (a
+ * read of `columns: []`), `asked` is read as one call.
  */
-async function readColumnwise(read: GroupRead, columns: readonly string[], asked: string[] | undefined): Promise<Record<string, unknown>[]> {
-  const parts = await Promise.all(columns.map((name) => parquetReadObjects({ ...read, columns: [name] })));
-  const [rows, ...rest] = parts;
-  if (!rows) return parquetReadObjects({ ...read, columns: asked });
-  for (const [k, part] of rest.entries()) {
-    const name = columns[k + 1];
-    if (part.length !== rows.length) throw new Error(`column '${name}' holds ${part.length} rows of the group, column '${columns[0]}' ${rows.length}`);
-    for (let i = 0; i < rows.length; i++) rows[i][name] = part[i][name];
+async function readGroup(read: GroupRead, plan: GroupReads, wanted: ReadonlySet<string>, asked: string[] | undefined): Promise<Record<string, unknown>[]> {
+  if (plan.columns.length < wanted.size) {
+    const missing = [...wanted].find((name) => !plan.columns.includes(name));
+    throw new Error(`the row group holds no column chunk of '${missing}'`);
+  }
+  if (plan.reads.length === 0) return parquetReadObjects({ ...read, columns: asked });
+  const parts = await Promise.all(plan.reads.map((columns) => parquetReadObjects({ ...read, columns })));
+  if (parts.length === 1) return parts[0];
+  const partOf = new Map(plan.reads.flatMap((columns, k) => columns.map((name): [string, Record<string, unknown>[]] => [name, parts[k]])));
+  const sources = plan.columns.map((name) => partOf.get(name) ?? []);
+  const count = parts[0].length;
+  for (const [k, part] of parts.entries()) {
+    if (part.length !== count) throw new Error(`column '${plan.reads[k][0]}' holds ${part.length} rows of the group, column '${plan.reads[0][0]}' ${count}`);
+  }
+  const rows = new Array<Record<string, unknown>>(count);
+  for (let i = 0; i < count; i++) {
+    const row: Record<string, unknown> = {};
+    for (let c = 0; c < sources.length; c++) row[plan.columns[c]] = sources[c][i][plan.columns[c]];
+    rows[i] = row;
   }
   return rows;
-}
-
-/** The wanted columns in the file's order; a wanted column the group holds no chunk of (a file whose schema names a column it lacks) fails. */
-function groupColumns(group: RowGroup, wanted: ReadonlySet<string>): string[] {
-  const columns = columnByteRanges(group, wanted).map((r) => r.column);
-  const missing = [...wanted].find((name) => !columns.includes(name));
-  if (missing !== undefined) throw new Error(`the row group holds no column chunk of '${missing}'`);
-  return columns;
 }
 
 async function* readRowGroups(parquet: ParquetFile, path: string, opts: ReadOptions): AsyncGenerator<RecordBatch> {
@@ -250,9 +252,9 @@ async function* readRowGroups(parquet: ParquetFile, path: string, opts: ReadOpti
       const read: GroupRead = { file, metadata: parquet.metadata, rowStart, rowEnd: rowStart + groupRows, compressors, parsers: utf8.parsers };
       rows = opts.filter
         ? await parquetReadObjects({ ...read, columns: opts.columns, filter: opts.filter as never })
-        : await readColumnwise(read, groupColumns(group, wanted), opts.columns);
+        : await readGroup(read, groupReads(group, wanted), wanted, opts.columns);
       // The next group's bytes are read while this group's rows are converted and taken.
-      if (g + 1 < groups.length) file.prefetch(columnByteRanges(groups[g + 1], wanted));
+      if (g + 1 < groups.length) file.prefetch(groupReads(groups[g + 1], wanted).ranges);
       for (const row of rows) for (const [name, convert] of converters) row[name] = convert(row[name]);
     } catch (err) {
       throw decodeFailure(err, path, ` (row group starting at row ${rowStart})`);

@@ -5,7 +5,7 @@ import { parquetMetadataAsync, type AsyncBuffer } from "hyparquet";
 import { parquetWriteBuffer } from "hyparquet-writer";
 import { openWriter } from "../../src/io/formats.ts";
 import { LocalFileSystem } from "../../src/io/local.ts";
-import { columnByteRanges, PrefetchingBuffer } from "../../src/io/parquet-prefetch.ts";
+import { columnByteRanges, groupReads, OWN_READ_BYTES, PrefetchingBuffer } from "../../src/io/parquet-prefetch.ts";
 import { readAll, tempDir } from "./helpers.ts";
 
 let dir: string;
@@ -114,7 +114,29 @@ describe("reading the next parquet row group ahead", () => {
     expect(await readAll(split, { columns: ["text"] })).toEqual(rows.map((r) => ({ text: r.text })));
   });
 
-  it("reads each column of a group as its own range, rows holding the columns in the file's order", async () => {
+  it("reads small columns together as one range and a large one as its own, rows holding the columns in the file's order", async () => {
+    // Two small columns side by side, then a column of hard-to-compress text over OWN_READ_BYTES per group.
+    let seed = 7;
+    const hex = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 0).toString(16).padStart(8, "0");
+    const mixedRows = Array.from({ length: 1500 }, (_, i) => ({ a: `a${i}`, n: i, text: Array.from({ length: 50 }, hex).join("") }));
+    const mixed = path.join(dir, "mixed.parquet");
+    const w = openWriter(mixed, "parquet", { rowGroupRows: 500 });
+    await w.write(mixedRows);
+    await w.close();
+    const size = (await fsp.stat(mixed)).size;
+    const metadata = await parquetMetadataAsync(await fileBuffer(mixed));
+    const wanted = new Set(["text", "n", "a"]);
+    for (const g of metadata.row_groups) {
+      const plan = groupReads(g, wanted);
+      const [a, n, text] = columnByteRanges(g, wanted);
+      expect(text.end - text.start).toBeGreaterThanOrEqual(OWN_READ_BYTES);
+      expect(plan.columns).toEqual(["a", "n", "text"]);
+      expect(plan.reads).toEqual([["text"], ["a", "n"]]);
+      expect(plan.ranges).toEqual([
+        { start: text.start, end: text.end },
+        { start: a.start, end: n.end },
+      ]);
+    }
     const reads: [number, number][] = [];
     class RecordingFileSystem extends LocalFileSystem {
       override readRange(p: string, offset: number, length: number): Promise<Buffer> {
@@ -122,15 +144,22 @@ describe("reading the next parquet row group ahead", () => {
         return super.readRange(p, offset, length);
       }
     }
-    const split = { path: file, format: "parquet" as const, start: 0, end: bytes.length, size: bytes.length };
-    const got = await readAll(split, { columns: ["text", "id"], fs: new RecordingFileSystem() });
-    expect(got).toEqual(rows.map((r) => ({ id: r.id, text: r.text })));
-    expect(got.every((r) => Object.keys(r as object).join() === "id,text")).toBe(true);
-    const metadata = await parquetMetadataAsync(countingBuffer([]));
-    const chunkRanges = metadata.row_groups.flatMap((g) => columnByteRanges(g, new Set(["id", "text"])).map((r) => [r.start, r.end]));
+    const split = { path: mixed, format: "parquet" as const, start: 0, end: size, size };
+    const got = await readAll(split, { columns: ["text", "n", "a"], fs: new RecordingFileSystem() });
+    expect(got).toEqual(mixedRows);
+    expect(got.every((r) => Object.keys(r as object).join() === "a,n,text")).toBe(true);
+    const planned = metadata.row_groups.flatMap((g) => groupReads(g, wanted).ranges.map((r) => [r.start, r.end]));
     // The footer's reads run to the end of the file; every other read is of column chunks.
-    const dataReads = reads.filter(([, e]) => e < bytes.length);
-    expect(dataReads.sort((a, b) => a[0] - b[0])).toEqual(chunkRanges.sort((a, b) => a[0] - b[0]));
+    const dataReads = reads.filter(([, e]) => e < size);
+    expect(dataReads.sort((x, y) => x[0] - y[0])).toEqual(planned.sort((x, y) => x[0] - y[0]));
+  });
+
+  it("reads a group of small columns with one read", async () => {
+    const metadata = await parquetMetadataAsync(countingBuffer([]));
+    const plan = groupReads(metadata.row_groups[1], new Set(["n", "id", "text"]));
+    const ranges = columnByteRanges(metadata.row_groups[1], new Set(["n", "id", "text"]));
+    expect(plan.reads).toEqual([ranges.map((r) => r.column)]);
+    expect(plan.ranges).toEqual([{ start: ranges[0].start, end: ranges[ranges.length - 1].end }]);
   });
 
   it("fails naming the file and column when the file's schema names a column it holds no chunk of", async () => {
