@@ -56,14 +56,16 @@ export interface GroupReads {
   ranges: ByteRange[];
 }
 
-export function groupReads(group: RowGroup, wanted: ReadonlySet<string>): GroupReads {
+/** `oneRead`: every column in one read (a read with a row filter), read ahead as one range over them all. */
+export function groupReads(group: RowGroup, wanted: ReadonlySet<string>, oneRead = false): GroupReads {
   const all = columnByteRanges(group, wanted);
-  const own = all.filter((r) => r.end - r.start >= OWN_READ_BYTES);
-  const shared = all.filter((r) => r.end - r.start < OWN_READ_BYTES);
+  const ownRead = (r: ColumnRange) => !oneRead && r.end - r.start >= OWN_READ_BYTES;
+  const own = all.filter(ownRead);
+  const shared = all.filter((r) => !ownRead(r));
   const joined: ByteRange[] = [];
   for (const { start, end } of [...shared].sort((a, b) => a.start - b.start)) {
     const last = joined[joined.length - 1];
-    if (last && start <= last.end + JOINED_GAP_BYTES) last.end = Math.max(last.end, end);
+    if (last && (oneRead || start <= last.end + JOINED_GAP_BYTES)) last.end = Math.max(last.end, end);
     else joined.push({ start, end });
   }
   return {

@@ -254,7 +254,7 @@ async function* readRowGroups(parquet: ParquetFile, path: string, opts: ReadOpti
         ? await parquetReadObjects({ ...read, columns: opts.columns, filter: opts.filter as never })
         : await readGroup(read, groupReads(group, wanted), wanted, opts.columns);
       // The next group's bytes are read while this group's rows are converted and taken.
-      if (g + 1 < groups.length) file.prefetch(groupReads(groups[g + 1], wanted).ranges);
+      if (g + 1 < groups.length) file.prefetch(groupReads(groups[g + 1], wanted, opts.filter !== undefined).ranges);
       for (const row of rows) for (const [name, convert] of converters) row[name] = convert(row[name]);
     } catch (err) {
       throw decodeFailure(err, path, ` (row group starting at row ${rowStart})`);

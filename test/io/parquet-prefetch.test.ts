@@ -152,6 +152,14 @@ describe("reading the next parquet row group ahead", () => {
     // The footer's reads run to the end of the file; every other read is of column chunks.
     const dataReads = reads.filter(([, e]) => e < size);
     expect(dataReads.sort((x, y) => x[0] - y[0])).toEqual(planned.sort((x, y) => x[0] - y[0]));
+
+    // A read with a row filter decodes its columns in one hyparquet read, and reads each group's bytes once.
+    reads.length = 0;
+    const filtered = await readAll(split, { columns: ["text", "n", "a"], filter: { n: { $gte: 250 } }, fs: new RecordingFileSystem() });
+    expect(filtered).toEqual(mixedRows.filter((r) => r.n >= 250));
+    const spans = metadata.row_groups.flatMap((g) => groupReads(g, wanted, true).ranges.map((r) => [r.start, r.end]));
+    expect(spans).toHaveLength(metadata.row_groups.length);
+    expect(reads.filter(([, e]) => e < size).sort((x, y) => x[0] - y[0])).toEqual(spans.sort((x, y) => x[0] - y[0]));
   });
 
   it("reads a group of small columns with one read", async () => {
