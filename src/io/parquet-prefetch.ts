@@ -12,11 +12,14 @@
  */
 import type { AsyncBuffer, RowGroup } from "hyparquet";
 
-/** A top-level column's bytes in a row group: [start, end) over its column chunks (a struct has several). */
-export interface ColumnRange {
-  column: string;
+export interface ByteRange {
   start: number;
   end: number;
+}
+
+/** A top-level column's bytes in a row group: [start, end) over its column chunks (a struct has several). */
+export interface ColumnRange extends ByteRange {
+  column: string;
 }
 
 /** Where the wanted columns of `group` lie in the file, in the order of their first chunk. */
@@ -43,11 +46,6 @@ export function columnByteRanges(group: RowGroup, wanted: ReadonlySet<string>): 
 export const OWN_READ_BYTES = 64 * 1024;
 /** Ranges this close are read ahead as one, as hyparquet joins the chunks of one read across gaps of up to 8 KiB. */
 const JOINED_GAP_BYTES = 8 * 1024;
-
-export interface ByteRange {
-  start: number;
-  end: number;
-}
 
 /** A row group's reads: the wanted columns it holds (file order), the columns of each hyparquet read, and the ranges to read ahead. */
 export interface GroupReads {
