@@ -18,7 +18,7 @@ import {
   type RejectReason,
   type RejectSink,
 } from "./format-types.ts";
-import { mayHoldReservedKey, reservedKeyPath } from "./reserved-keys.ts";
+import { reservedKeyIn } from "./reserved-keys.ts";
 import { decodeReplacing, isValidUtf8, replacementsPerLine } from "./utf8.ts";
 
 const NEWLINE = 0x0a;
@@ -115,7 +115,6 @@ interface PieceCursor {
   /** Replacement characters per line when the piece was not valid UTF-8. */
   readonly replaced: number[] | undefined;
   readonly starts: LineStarts;
-  readonly mayHaveReservedKey: boolean;
   /** Character position of the next line, its index in the piece, and bytes already counted. */
   pos: number;
   k: number;
@@ -225,7 +224,6 @@ export class LineBatcher {
       lastPiece,
       replaced: valid ? undefined : replacementsPerLine(piece),
       starts: new LineStarts(piece),
-      mayHaveReservedKey: mayHoldReservedKey(text),
       pos: 0,
       k: 0,
       countedBytes: 0,
@@ -265,7 +263,7 @@ export class LineBatcher {
           span = lineSpan(starts, k, terminated, lineEnd < nl, bomBytes);
           if (span.bytes > this.maxLineBytes) problem = { reason: "line-too-long", message: this.tooLong(span.bytes) };
         }
-        problem ??= this.parse(body, at.lastPiece && !terminated, at.mayHaveReservedKey);
+        problem ??= this.parse(body, at.lastPiece && !terminated);
         if (problem) {
           span ??= lineSpan(starts, k, terminated, lineEnd < nl, bomBytes);
           this.reject(problem.reason, problem.message, body, span.bytes, at.offset + span.start);
@@ -285,7 +283,7 @@ export class LineBatcher {
   }
 
   /** Parses one line into the batch; a line that is not a record comes back as the problem. */
-  private parse(body: string, unterminatedAtEnd: boolean, mayHaveReservedKey: boolean): Problem | undefined {
+  private parse(body: string, unterminatedAtEnd: boolean): Problem | undefined {
     let value: unknown;
     try {
       value = JSON.parse(body);
@@ -298,7 +296,7 @@ export class LineBatcher {
     if (this.requireObjects && (value === null || typeof value !== "object" || Array.isArray(value))) {
       return { reason: "not-an-object", message: `a record must be a JSON object, got ${whatIs(value)}` };
     }
-    const reserved = mayHaveReservedKey ? reservedKeyPath(value) : undefined;
+    const reserved = reservedKeyIn(value, body);
     if (reserved !== undefined) {
       return {
         reason: "reserved-field",

@@ -22,7 +22,7 @@ import {
   type RecordBatch,
 } from "./format-types.ts";
 import { checkNoReservedNames, columnSignature, columnsOf, isRecord } from "./parquet-schema.ts";
-import { mayHoldReservedKey, reservedKeyPath } from "./reserved-keys.ts";
+import { reservedKeyIn } from "./reserved-keys.ts";
 import { decodeReplacing, replacementsIn } from "./utf8.ts";
 import { pageDecompressors } from "./parquet-pages.ts";
 import { groupReads, PrefetchingBuffer, type GroupReads } from "./parquet-prefetch.ts";
@@ -137,7 +137,7 @@ class ReservedKeyInJson extends Error {
 /** A JSON column's value, parsed; one holding a key named `__proto__` is refused (see reserved-keys.ts). */
 function parseJsonValue(text: string): unknown {
   const value: unknown = JSON.parse(text);
-  const at = mayHoldReservedKey(text) ? reservedKeyPath(value) : undefined;
+  const at = reservedKeyIn(value, text);
   if (at !== undefined) throw new ReservedKeyInJson(at);
   return value;
 }

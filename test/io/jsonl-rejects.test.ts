@@ -19,6 +19,7 @@ import {
   type RecordBatch,
   type RejectedLine,
 } from "../../src/io/formats.ts";
+import { WALK_FROM_CHARS } from "../../src/io/reserved-keys.ts";
 import { everyCompression, readAll, suiteDir } from "./helpers.ts";
 
 const tmp = suiteDir("jsonl-rejects");
@@ -117,6 +118,29 @@ describe("reason codes", () => {
     const e = await readAll((await expandInputs(f))[0]).catch((err: unknown) => err);
     expect(e).toBeInstanceOf(MalformedRecordError);
     expect((e as MalformedRecordError).message).toMatch(/reserved\.jsonl: line 2 .*field '__proto__'/);
+  });
+
+  it("reserved-field on long lines, whose parsed values are walked instead of their text scanned", async () => {
+    const long = "x".repeat(WALK_FROM_CHARS);
+    const wide = Object.fromEntries(Array.from({ length: 200 }, (_, i) => [`k${i}`, i]));
+    const lines = [
+      JSON.stringify({ i: 1, text: long }),
+      `{"i":2,"text":"${long}","__proto__":1}`,
+      `{"i":3,"text":"${long}","meta":[{"a":[1,{"\\u005f_proto__":{}}]}]}`,
+      JSON.stringify({ i: 4, text: `${long} "__proto__" \\u0070`, name: "__proto__", list: ["__proto__"] }),
+      // More values than the walk looks at for its length: the text is scanned, then walked to the key.
+      `{"i":5,"text":"${long}",${JSON.stringify(wide).slice(1, -1)},"deep":{"__proto__":null}}`,
+      JSON.stringify({ i: 6, text: long, ...wide }),
+    ];
+    const f = await file("reserved-long.jsonl", lines.join("\n"));
+    const { rows, rejected } = await readRejecting(await expandInputs(f));
+    expect(rows.map((r) => (r as { i: number }).i)).toEqual([1, 4, 6]);
+    expect(rows[1]).toMatchObject({ name: "__proto__", list: ["__proto__"] });
+    expect(rejected.map((r) => [r.reason, r.line, r.message?.slice(0, r.message.indexOf(":"))])).toEqual([
+      ["reserved-field", 2, "field '__proto__'"],
+      ["reserved-field", 3, "field 'meta[0].a[1].__proto__'"],
+      ["reserved-field", 5, "field 'deep.__proto__'"],
+    ]);
   });
 
   it("without a sink, the first bad line throws with its reason and a hint naming onBadRecord", async () => {
