@@ -19,7 +19,7 @@ import {
   type RejectSink,
 } from "./format-types.ts";
 import { reservedKeyIn } from "./reserved-keys.ts";
-import { decodeReplacing, isValidUtf8, replacementsPerLine } from "./utf8.ts";
+import { decodeReplacing, decodeValidUtf8, isValidUtf8, replacementsPerLine } from "./utf8.ts";
 
 const NEWLINE = 0x0a;
 /**
@@ -217,7 +217,7 @@ export class LineBatcher {
 
   private async *piece(piece: Buffer, offset: number, lastPiece: boolean): AsyncGenerator<RecordBatch> {
     const valid = isValidUtf8(piece);
-    const text = valid ? piece.toString("utf8") : decodeReplacing(piece);
+    const text = valid ? decodeValidUtf8(piece) : decodeReplacing(piece);
     const at: PieceCursor = {
       text,
       offset,

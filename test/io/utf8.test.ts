@@ -9,6 +9,7 @@ import * as fsp from "node:fs/promises";
 import * as path from "node:path";
 import { decodeUtf8Counting, expandInputs, readSplit, type InputSplit, type ReadOptions, type RecordBatch, type RejectedLine } from "../../src/io/formats.ts";
 import { decodeUtf8Counting as fromTextSteps } from "../../src/steps/text/index.ts";
+import { decodeValidUtf8 } from "../../src/io/utf8.ts";
 import { everyCompression, suiteDir, suiteDuckDB } from "./helpers.ts";
 
 const tmp = suiteDir("utf8");
@@ -51,6 +52,22 @@ describe("decodeUtf8Counting", () => {
     const counted: [string, number | undefined][] = [];
     decodeUtf8Counting(Buffer.from([0xff, 0xfe]), { increment: (name, by) => void counted.push([name, by]) });
     expect(counted).toEqual([["invalid_utf8_replaced", 2]]);
+  });
+});
+
+describe("decodeValidUtf8", () => {
+  it("decodes text in chunks cut between characters, whatever falls on a chunk's edge", () => {
+    // 1- to 4-byte characters (and a byte order mark) placed at every offset around the first chunk edges.
+    for (const ch of ["é", "€", "😀", "\ufeff", "a"]) {
+      for (let at = 4096 - 4; at <= 4096 + 4; at++) {
+        const text = `${"x".repeat(at)}${ch}${"y".repeat(5000)}${ch}${"z".repeat(3000)}`;
+        expect(decodeValidUtf8(Buffer.from(text)), `${ch} at ${at}`).toBe(text);
+      }
+    }
+    const mixed = Array.from({ length: 3000 }, (_, i) => (i % 97 === 0 ? "Grüße, 東京 😀 " : "plain ascii words ")).join("");
+    const bytes = new TextEncoder().encode(mixed); // a Uint8Array, not a Buffer
+    expect(decodeValidUtf8(bytes)).toBe(mixed);
+    expect(decodeValidUtf8(Buffer.from("ascii only ".repeat(1000)))).toBe("ascii only ".repeat(1000));
   });
 });
 
