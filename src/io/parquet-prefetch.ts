@@ -61,7 +61,7 @@ export function groupReads(group: RowGroup, wanted: ReadonlySet<string>, oneRead
   const own = all.filter(ownRead);
   const shared = all.filter((r) => !ownRead(r));
   const joined: ByteRange[] = [];
-  for (const { start, end } of [...shared].sort((a, b) => a.start - b.start)) {
+  for (const { start, end } of shared.sort((a, b) => a.start - b.start)) {
     const last = joined[joined.length - 1];
     if (last && (oneRead || start <= last.end + JOINED_GAP_BYTES)) last.end = Math.max(last.end, end);
     else joined.push({ start, end });

@@ -243,8 +243,11 @@ async function* readRowGroups(parquet: ParquetFile, path: string, opts: ReadOpti
   const compressors = pageDecompressors(parquet.metadata, opts.filter ? undefined : wanted);
   const file = new PrefetchingBuffer(parquet.file);
   const groups = parquet.metadata.row_groups;
+  // Each group's reads are planned once: for its read-ahead while the group before it is read, then for its own read.
+  const planOf = (g: number) => groupReads(groups[g], wanted, opts.filter !== undefined);
+  let plan = groups.length > 0 ? planOf(0) : undefined;
   let rowStart = 0;
-  for (let g = 0; g < groups.length; g++) {
+  for (let g = 0; g < groups.length && plan; g++) {
     const group = groups[g];
     const groupRows = Number(group.num_rows);
     let rows: Record<string, unknown>[];
@@ -252,9 +255,10 @@ async function* readRowGroups(parquet: ParquetFile, path: string, opts: ReadOpti
       const read: GroupRead = { file, metadata: parquet.metadata, rowStart, rowEnd: rowStart + groupRows, compressors, parsers: utf8.parsers };
       rows = opts.filter
         ? await parquetReadObjects({ ...read, columns: opts.columns, filter: opts.filter as never })
-        : await readGroup(read, groupReads(group, wanted), wanted, opts.columns);
+        : await readGroup(read, plan, wanted, opts.columns);
       // The next group's bytes are read while this group's rows are converted and taken.
-      if (g + 1 < groups.length) file.prefetch(groupReads(groups[g + 1], wanted, opts.filter !== undefined).ranges);
+      plan = g + 1 < groups.length ? planOf(g + 1) : undefined;
+      if (plan) file.prefetch(plan.ranges);
       for (const row of rows) for (const [name, convert] of converters) row[name] = convert(row[name]);
     } catch (err) {
       throw decodeFailure(err, path, ` (row group starting at row ${rowStart})`);
