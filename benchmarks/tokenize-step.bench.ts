@@ -5,7 +5,7 @@
  * and the bare encoder on 1 and 2 worker threads of a fresh process (what a second thread gains the encoder alone);
  * checks kiln tokens = tiktoken + 1 EOS/doc. A second, small input (KILN_BENCH_FIXED_BYTES, default 1 MB; 0 skips it) measures the step's fixed cost
  * with the default thread choice and with one worker thread.
- * Input: Brown words (tags stripped) + SpamAssassin bodies with seeded edits, ~60 MB UTF-8 in 8 parquet files (KILN_BENCH_BYTES); medians of KILN_BENCH_RUNS (3).
+ * Input: Brown words (tags stripped) + SpamAssassin bodies with seeded edits, ~60 MB UTF-8 in 8 parquet files (KILN_BENCH_BYTES, KILN_BENCH_FILES); medians of KILN_BENCH_RUNS (3).
  * Run: node --import tsx benchmarks/tokenize-step.bench.ts   -> benchmarks/results/tokenize-step.json  (quick: KILN_BENCH_BYTES=5000000 KILN_BENCH_RUNS=1)
  */
 import { execFileSync } from "node:child_process";
@@ -26,7 +26,8 @@ const THIS_FILE = fileURLToPath(import.meta.url);
 const ROOT = path.resolve(path.dirname(THIS_FILE), "..");
 const TARGET_BYTES = Number(process.env.KILN_BENCH_BYTES ?? 60e6);
 const FIXED_BYTES = Number(process.env.KILN_BENCH_FIXED_BYTES ?? 1e6);
-const FILES = 8;
+/** Parquet files the documents are split into (KILN_BENCH_FILES; 1 makes one large file, which the engine reads in byte-range splits). */
+const FILES = Number(process.env.KILN_BENCH_FILES ?? 8);
 const SEED = 20261122;
 const decoder = new TextDecoder("utf-8");
 

@@ -6,7 +6,7 @@ import type { Fn, UserContext } from "./fn.ts";
 import type { BadRecordPolicy, JoinHow, OutputFormat, OutputSchema } from "./logical.ts";
 
 export interface ReadOptions {
-  /** Split files larger than this into byte ranges, one shard each. */
+  /** Split plain JSONL and parquet files larger than this (default 64 MiB) into byte ranges, one shard each. */
   splitBytes?: number;
   /**
    * A record that cannot be decoded (malformed JSON, say): "fail" the task (the default, no

@@ -93,9 +93,10 @@ async function matchPattern(pattern: string, fs: FileSystem): Promise<{ path: st
 
 /**
  * Expands glob patterns once into input splits with sizes: the patterns in the order given, each
- * one's matches in path order, a file matched again left where it first came. Plain JSONL files
- * larger than `splitBytes` become several byte-range splits, in byte order; see `readSplit` for which
- * lines a range owns.
+ * one's matches in path order, a file matched again left where it first came. Plain JSONL and
+ * parquet files larger than `splitBytes` become several byte-range splits, in byte order: a JSONL
+ * range owns the lines that start in it (readJsonlSplit), a parquet range the row groups whose first
+ * page starts in it (readParquetSplit), so that a large file is read by several tasks at once.
  */
 export async function expandInputs(
   patterns: string | string[],
@@ -111,7 +112,7 @@ export async function expandInputs(
   const splits: InputSplit[] = [];
   for (const [path, size] of files) {
     const format = formatOf(path);
-    if (format !== "jsonl" || size <= splitBytes) {
+    if ((format !== "jsonl" && format !== "parquet") || size <= splitBytes) {
       splits.push({ path, format, size, start: 0, end: size });
       continue;
     }

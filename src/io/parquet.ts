@@ -8,7 +8,7 @@
  * `readParquetSchema` returns a file's schema so that a writer can reuse it (an empty sibling part),
  * and `checkSchemasAgree` guards folder globs.
  */
-import { parquetMetadataAsync, parquetReadObjects, type AsyncBuffer, type FileMetaData } from "hyparquet";
+import { parquetMetadataAsync, parquetReadObjects, type AsyncBuffer, type FileMetaData, type RowGroup } from "hyparquet";
 import { KilnError } from "../errors.ts";
 import { fileSystemFor, StorageError, type FileSystem } from "./filesystem.ts";
 import {
@@ -175,9 +175,26 @@ function checkColumnsExist(parquet: ParquetFile, path: string, wanted: readonly 
   }
 }
 
-/** Reads a parquet file as batches of row objects, one row group at a time. */
+/**
+ * Reads a parquet split as batches of row objects, one row group at a time. A split of the whole
+ * file reads every row group; a byte range [start, end) reads the row groups whose first page starts
+ * inside it, so the splits of a file (expandInputs) read each row group once, in file order.
+ */
 export async function* readParquetSplit(split: InputSplit, fs: FileSystem, opts: ReadOptions): AsyncGenerator<RecordBatch> {
-  yield* readRowGroups(await openParquet(fs, split.path, split.size), split.path, opts);
+  const parquet = await openParquet(fs, split.path, split.size);
+  const whole = split.start <= 0 && split.end >= split.size;
+  yield* readRowGroups(parquet, split.path, opts, whole ? undefined : (group) => split.start <= group && group < split.end);
+}
+
+/** Where a row group's first page (a dictionary page, else the first data page of any of its columns) starts in the file. */
+function groupStart(group: RowGroup): number {
+  let start = Number.POSITIVE_INFINITY;
+  for (const chunk of group.columns) {
+    const meta = chunk.meta_data;
+    if (meta) start = Math.min(start, Number(meta.dictionary_page_offset ?? meta.data_page_offset));
+  }
+  // A group with no column chunk (a file without columns) belongs to the split at the file's start.
+  return Number.isFinite(start) ? start : 0;
 }
 
 /** Every row of a parquet file held in memory (`path` names it in errors). */
@@ -227,7 +244,8 @@ async function readGroup(read: GroupRead, plan: GroupReads, wanted: ReadonlySet<
   return rows;
 }
 
-async function* readRowGroups(parquet: ParquetFile, path: string, opts: ReadOptions): AsyncGenerator<RecordBatch> {
+/** The file's row groups (those whose start `owns`, when given) as batches of rows, which count from the file's first row. */
+async function* readRowGroups(parquet: ParquetFile, path: string, opts: ReadOptions, owns?: (groupStart: number) => boolean): AsyncGenerator<RecordBatch> {
   const batchRows = Math.max(1, opts.batchRows ?? 4096);
   // Nothing to yield, whatever columns are asked for.
   if (isColumnlessEmpty(parquet)) return;
@@ -242,13 +260,18 @@ async function* readRowGroups(parquet: ParquetFile, path: string, opts: ReadOpti
   // A row filter may read columns beyond the wanted ones.
   const compressors = pageDecompressors(parquet.metadata, opts.filter ? undefined : wanted);
   const file = new PrefetchingBuffer(parquet.file);
-  const groups = parquet.metadata.row_groups;
-  // Each group's reads are planned once: for its read-ahead while the group before it is read, then for its own read.
-  const planOf = (g: number) => groupReads(groups[g], wanted, opts.filter !== undefined);
-  let plan = groups.length > 0 ? planOf(0) : undefined;
+  // The groups to read, each with the file row it starts at.
+  const groups: { group: RowGroup; rowStart: number }[] = [];
   let rowStart = 0;
+  for (const group of parquet.metadata.row_groups) {
+    if (!owns || owns(groupStart(group))) groups.push({ group, rowStart });
+    rowStart += Number(group.num_rows);
+  }
+  // Each group's reads are planned once: for its read-ahead while the group before it is read, then for its own read.
+  const planOf = (g: number) => groupReads(groups[g].group, wanted, opts.filter !== undefined);
+  let plan = groups.length > 0 ? planOf(0) : undefined;
   for (let g = 0; g < groups.length && plan; g++) {
-    const group = groups[g];
+    const { group, rowStart } = groups[g];
     const groupRows = Number(group.num_rows);
     let rows: Record<string, unknown>[];
     try {
@@ -275,7 +298,6 @@ async function* readRowGroups(parquet: ParquetFile, path: string, opts: ReadOpti
       const first = k === 0;
       yield { rows: rows.slice(k, k + batchRows), firstLine: rowStart + k, bytes: first ? groupBytes : 0, rejected: 0, invalidUtf8: first ? invalidUtf8 : 0 };
     }
-    rowStart += groupRows;
   }
 }
 
