@@ -16,6 +16,7 @@ import { compareKeys, type ShuffleKey } from "./key.ts";
 import { SLICE_ROWS, decodeFrameSlices, type FrameCodec, type FrameRef, type ShuffleEntry } from "./frame.ts";
 import { framesOf, readSidecar, type MapOutput } from "./sidecar.ts";
 import { mergeSorted, type EntryBatches } from "./merge.ts";
+import { groupsOf, type GroupValues } from "./groups.ts";
 import { createSpillDir, readRun, removeSpillDir, writeRun, type RunFile } from "./spill.ts";
 import { DEFAULT_MEMORY_BUDGET } from "./writer.ts";
 import { arenaBlocks } from "./arena.ts";
@@ -62,8 +63,8 @@ export interface ReadStats {
 
 export interface ShuffleGroup<T> {
   key: ShuffleKey;
-  /** The group's records in sortBy order; read them before asking for the next group. */
-  values: AsyncIterable<T>;
+  /** The group's records in sortBy order (and how many were read); read them before asking for the next group. */
+  values: GroupValues<T>;
 }
 
 /** One sorted run of one map task: consecutive frames of its partition with the same run number. */
@@ -231,25 +232,8 @@ export class ShuffleReader<T> {
   }
 
   /** The partition's groups in key order, each with its records streamed in sortBy order. */
-  async *groups(): AsyncGenerator<ShuffleGroup<T>> {
-    const it = this.entries();
-    let head = await it.next();
-    try {
-      while (!head.done) {
-        const key = head.value.key;
-        const values = async function* (): AsyncGenerator<T> {
-          while (!head.done && compareKeys(head.value.key, key) === 0) {
-            const record = head.value.record;
-            head = await it.next();
-            yield record;
-          }
-        };
-        yield { key, values: values() };
-        while (!head.done && compareKeys(head.value.key, key) === 0) head = await it.next();
-      }
-    } finally {
-      await it.return(undefined);
-    }
+  groups(): AsyncGenerator<ShuffleGroup<T>> {
+    return groupsOf(this.batches());
   }
 }
 

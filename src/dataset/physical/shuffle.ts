@@ -153,13 +153,15 @@ export const shuffleOperator = {
       }
       let out: unknown[] = [];
       for await (const group of reader.groups()) {
-        const values = countValues(group.values, env);
+        const values = group.values;
         moveCursor(cursor, { source: `${label} partition ${task.partition} of shard ${env.desc.shard}, group key ${JSON.stringify(group.key)}`, first: 1, unit: "row" });
         let row: unknown;
         try {
           row = await reducer(group.key, values, env.ctx);
         } catch (err) {
           throw userError(env, reducerLabel, err);
+        } finally {
+          counters.recordsIn += values.taken;
         }
         if (row === undefined) {
           throw userError(env, reducerLabel, new Error(`returned undefined for key ${JSON.stringify(group.key)}; return the output row (use null for an empty value)`));
@@ -258,9 +260,3 @@ function withRow(err: unknown, env: TaskEnv, rowNumber: number, row: unknown): u
   return err;
 }
 
-async function* countValues<T>(values: AsyncIterable<T>, env: TaskEnv): AsyncIterable<T> {
-  for await (const v of values) {
-    env.counters.recordsIn++;
-    yield v;
-  }
-}
