@@ -183,18 +183,25 @@ function checkColumnsExist(parquet: ParquetFile, path: string, wanted: readonly 
 export async function* readParquetSplit(split: InputSplit, fs: FileSystem, opts: ReadOptions): AsyncGenerator<RecordBatch> {
   const parquet = await openParquet(fs, split.path, split.size);
   const whole = split.start <= 0 && split.end >= split.size;
-  yield* readRowGroups(parquet, split.path, opts, whole ? undefined : (group) => split.start <= group && group < split.end);
+  const owns = (group: RowGroup) => {
+    const start = groupStart(group, split.size);
+    return split.start <= start && start < split.end;
+  };
+  yield* readRowGroups(parquet, split.path, opts, whole ? undefined : owns);
 }
 
-/** Where a row group's first page (a dictionary page, else the first data page of any of its columns) starts in the file. */
-function groupStart(group: RowGroup): number {
+/**
+ * Where a row group's first page (a dictionary page, else the first data page of any of its columns)
+ * starts in a file of `size` bytes. A group with no column chunk, or an offset outside the file (a
+ * writer's mistake), counts as starting at 0: the file's first split reads it, so no split skips it.
+ */
+function groupStart(group: RowGroup, size: number): number {
   let start = Number.POSITIVE_INFINITY;
   for (const chunk of group.columns) {
     const meta = chunk.meta_data;
     if (meta) start = Math.min(start, Number(meta.dictionary_page_offset ?? meta.data_page_offset));
   }
-  // A group with no column chunk (a file without columns) belongs to the split at the file's start.
-  return Number.isFinite(start) ? start : 0;
+  return start >= 0 && start < size ? start : 0;
 }
 
 /** Every row of a parquet file held in memory (`path` names it in errors). */
@@ -244,8 +251,8 @@ async function readGroup(read: GroupRead, plan: GroupReads, wanted: ReadonlySet<
   return rows;
 }
 
-/** The file's row groups (those whose start `owns`, when given) as batches of rows, which count from the file's first row. */
-async function* readRowGroups(parquet: ParquetFile, path: string, opts: ReadOptions, owns?: (groupStart: number) => boolean): AsyncGenerator<RecordBatch> {
+/** The file's row groups (those `owns` picks, when given) as batches of rows, which count from the file's first row. */
+async function* readRowGroups(parquet: ParquetFile, path: string, opts: ReadOptions, owns?: (group: RowGroup) => boolean): AsyncGenerator<RecordBatch> {
   const batchRows = Math.max(1, opts.batchRows ?? 4096);
   // Nothing to yield, whatever columns are asked for.
   if (isColumnlessEmpty(parquet)) return;
@@ -264,7 +271,7 @@ async function* readRowGroups(parquet: ParquetFile, path: string, opts: ReadOpti
   const groups: { group: RowGroup; rowStart: number }[] = [];
   let rowStart = 0;
   for (const group of parquet.metadata.row_groups) {
-    if (!owns || owns(groupStart(group))) groups.push({ group, rowStart });
+    if (!owns || owns(group)) groups.push({ group, rowStart });
     rowStart += Number(group.num_rows);
   }
   // Each group's reads are planned once: for its read-ahead while the group before it is read, then for its own read.
