@@ -12,7 +12,7 @@ import * as path from "node:path";
 import pLimit from "p-limit";
 import { openFileReader, type FileReader } from "../io/index.ts";
 import { ShuffleConfigError } from "./errors.ts";
-import { compareKeys, type ShuffleKey } from "./key.ts";
+import type { ShuffleKey } from "./key.ts";
 import { SLICE_ROWS, decodeFrameSlices, type FrameCodec, type FrameRef, type ShuffleEntry } from "./frame.ts";
 import { framesOf, readSidecar, type MapOutput } from "./sidecar.ts";
 import { mergeSorted, type EntryBatches } from "./merge.ts";
