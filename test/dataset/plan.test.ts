@@ -62,6 +62,13 @@ describe("plans as data", () => {
     expect(needs.input).toMatchObject({ columns: ["word", "score"] });
     expect(needs.ops.map((o) => o.kind)).toEqual(["filter", "select"]);
 
+    // A count reads no column of its own: none after a bare read, the filter's column after a where, every column after a map.
+    const counted = (ds: { logicalPlan(): Parameters<typeof planPhysical>[0] }) => planPhysical(ds.logicalPlan()).stages[0].input;
+    expect(counted(Dataset.read<Num>("d/*.parquet").count())).toMatchObject({ columns: [] });
+    expect(counted(Dataset.read<Num>("d/*.parquet").filter(where("n", ">", 3)).count())).toMatchObject({ columns: ["n"], where: [{ column: "n" }] });
+    expect(counted(Dataset.read<Num>("d/*.parquet").map(fn(U, double)).count())).not.toHaveProperty("columns");
+    expect(counted(Dataset.read<Num>("d/*.jsonl").count())).not.toHaveProperty("columns");
+
     const jsonl = planPhysical(plans["jsonl-no-pushdown"].logicalPlan()).stages[0];
     expect(jsonl.input).not.toHaveProperty("columns");
     expect(jsonl.input).not.toHaveProperty("where");

@@ -2,13 +2,13 @@
  * Byte-range splits of parquet files: expandInputs cuts a file larger than splitBytes into ranges,
  * and each range reads the row groups whose first page starts in it, so the splits of a file read
  * every row once, in file order, with rows numbered from the file's first row; a Dataset.read of one
- * large parquet file becomes several tasks.
+ * large parquet file becomes several tasks, and its count (which reads no column) counts every row.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as fsp from "node:fs/promises";
 import * as path from "node:path";
 import { expandInputs, openWriter, readSplit } from "../../src/io/formats.ts";
-import { Dataset, executeDataset } from "../../src/index.ts";
+import { Dataset, executeDataset, where } from "../../src/index.ts";
 import { readAll, tempDir } from "./helpers.ts";
 
 let dir: string;
@@ -69,5 +69,10 @@ describe("parquet byte-range splits", () => {
     const { rows, counters } = await executeDataset(ds, { executor: "inline", progress: false, log: () => {} });
     expect(counters.stages[0].shards).toBe(5);
     expect(rows.map((r) => r.n)).toEqual(Array.from({ length: ROWS }, (_, i) => i));
+    // A count reads no column, a count after a filter only the filter's: both still count every row once.
+    const opts = { executor: "inline" as const, progress: false as const, log: () => {} };
+    expect((await executeDataset(Dataset.read(file, { splitBytes: Math.ceil(size / 5) }).count(), opts)).value).toBe(ROWS);
+    const filtered = Dataset.read<{ n: number }>(file, { splitBytes: Math.ceil(size / 5) }).filter(where("n", "<", 1234)).count();
+    expect((await executeDataset(filtered, opts)).value).toBe(1234);
   });
 });

@@ -2,7 +2,7 @@
  * Physical operator `read`: rows from files (jsonl, jsonl.zst, jsonl.gz, parquet; globs), one shard
  * per input split. Planning pushes leading `where` filters, and a `select` right after them, into a
  * parquet read (the reader reads only those columns and skips row groups and rows the predicates
- * exclude; the filters stay in the chain). A task reads its split in batches, keeping the cursor on
+ * exclude; the filters stay in the chain); a count right after them reads only the filters' columns. A task reads its split in batches, keeping the cursor on
  * the current file and line for error messages, and counts bytes, records whose invalid UTF-8 was
  * replaced, and records the read rejected: with `onBadRecord: "skip"` they are counted by reason,
  * with `"quarantine"` also written (file, line, reason, raw text) to the quarantine folder; with
@@ -36,7 +36,7 @@ export const readOperator = {
     return { input, shards: "input-splits" };
   },
 
-  /** Pushes leading `where` filters and a following `select` of the stage into its parquet read. */
+  /** Pushes leading `where` filters and a following `select` of the stage into its parquet read (for a count, no column beyond the filters'). */
   pushDown(stage: Stage): void {
     const input = stage.input;
     if (input.kind !== "read" || input.format !== "parquet") return;
@@ -54,6 +54,9 @@ export const readOperator = {
       const extra = [...new Set(where.map((w) => w.column))].filter((c) => !next.columns.includes(c));
       columns = [...next.columns, ...extra];
       dropSelect = extra.length === 0; // predicates need extra columns: read them, then still select
+    } else if (next === undefined && stage.output.kind === "count") {
+      // Counting looks at no value: only the filters' columns are read (none without filters).
+      columns = [...new Set(where.map((w) => w.column))];
     }
     if (where.length === 0 && !columns) return;
     // The reader only skips rows the filter would drop too, so the filter operators stay in the chain.
