@@ -182,12 +182,12 @@ function checkColumnsExist(parquet: ParquetFile, path: string, wanted: readonly 
  */
 export async function* readParquetSplit(split: InputSplit, fs: FileSystem, opts: ReadOptions): AsyncGenerator<RecordBatch> {
   const parquet = await openParquet(fs, split.path, split.size);
-  const whole = split.start <= 0 && split.end >= split.size;
+  // A whole-file split owns every group: groupStart is always inside the file.
   const owns = (group: RowGroup) => {
     const start = groupStart(group, split.size);
     return split.start <= start && start < split.end;
   };
-  yield* readRowGroups(parquet, split.path, opts, whole ? undefined : owns);
+  yield* readRowGroups(parquet, split.path, opts, owns);
 }
 
 /**

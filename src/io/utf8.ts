@@ -92,7 +92,7 @@ const DECODE_CHUNK = 4096;
 /** Decodes bytes known to be valid UTF-8 (`isValidUtf8`): at once where all ASCII, else chunk by chunk, each cut before a character's first byte. */
 export function decodeValidUtf8(bytes: Uint8Array): string {
   const buf = asBuffer(bytes);
-  if (isAscii(buf) || buf.length <= DECODE_CHUNK) return buf.toString("utf8");
+  if (buf.length <= DECODE_CHUNK || isAscii(buf)) return buf.toString("utf8");
   let text = "";
   for (let from = 0; from < buf.length; ) {
     let to = Math.min(buf.length, from + DECODE_CHUNK);

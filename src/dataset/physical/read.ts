@@ -2,7 +2,8 @@
  * Physical operator `read`: rows from files (jsonl, jsonl.zst, jsonl.gz, parquet; globs), one shard
  * per input split. Planning pushes leading `where` filters, and a `select` right after them, into a
  * parquet read (the reader reads only those columns and skips row groups and rows the predicates
- * exclude; the filters stay in the chain); a count right after them reads only the filters' columns. A task reads its split in batches, keeping the cursor on
+ * exclude; the filters stay in the chain); a count right after the filters reads only their columns.
+ * A task reads its split in batches, keeping the cursor on
  * the current file and line for error messages, and counts bytes, records whose invalid UTF-8 was
  * replaced, and records the read rejected: with `onBadRecord: "skip"` they are counted by reason,
  * with `"quarantine"` also written (file, line, reason, raw text) to the quarantine folder; with
@@ -47,16 +48,17 @@ export const readOperator = {
       if (op.kind !== "filter" || !op.where || op.fn) break;
       where.push(op.where);
     }
+    const whereColumns = [...new Set(where.map((w) => w.column))];
     let columns: string[] | undefined;
     let dropSelect = false;
     const next = stage.ops[i];
     if (next?.kind === "select") {
-      const extra = [...new Set(where.map((w) => w.column))].filter((c) => !next.columns.includes(c));
+      const extra = whereColumns.filter((c) => !next.columns.includes(c));
       columns = [...next.columns, ...extra];
       dropSelect = extra.length === 0; // predicates need extra columns: read them, then still select
     } else if (next === undefined && stage.output.kind === "count") {
       // Counting looks at no value: only the filters' columns are read (none without filters).
-      columns = [...new Set(where.map((w) => w.column))];
+      columns = whereColumns;
     }
     if (where.length === 0 && !columns) return;
     // The reader only skips rows the filter would drop too, so the filter operators stay in the chain.
